@@ -1,0 +1,92 @@
+//! The command line.
+//!
+//! ```text
+//! commerce                       serve (the default)
+//! commerce token <sub> [--admin] print a bearer token for <sub>
+//! commerce schema                print the GraphQL schema (SDL)
+//! ```
+
+use std::process::ExitCode;
+
+use crate::auth::Authenticator;
+use crate::config::Config;
+use crate::startup::{Application, DEMO_TOKEN_TTL_SECS, shutdown_signal};
+use crate::{graphql, telemetry};
+
+const USAGE: &str = "usage: commerce [serve | token <sub> [--admin] | schema]";
+
+/// Runs the command named by `args` (without the program name).
+pub async fn run(args: Vec<String>) -> ExitCode {
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let config = match Config::from_env() {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("configuration error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match args.as_slice() {
+        [] | ["serve"] => serve(config).await,
+        ["token", sub] => token(&config, sub, false),
+        ["token", sub, "--admin"] | ["token", "--admin", sub] => token(&config, sub, true),
+        ["schema"] => {
+            print!("{}", graphql::sdl());
+            ExitCode::SUCCESS
+        }
+        ["--help" | "-h" | "help"] => {
+            println!("{USAGE}");
+            ExitCode::SUCCESS
+        }
+        _ => {
+            eprintln!("{USAGE}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn token(config: &Config, sub: &str, admin: bool) -> ExitCode {
+    match Authenticator::new(&config.jwt_secret).issue(sub, admin, DEMO_TOKEN_TTL_SECS) {
+        Ok(token) => {
+            println!("{token}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("cannot sign a token: {e:?}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(config: Config) -> ExitCode {
+    telemetry::init(config.app_env);
+    let development = config.is_development();
+    let secret = config.jwt_secret.clone();
+    let app = match Application::build(config).await {
+        Ok(app) => app,
+        Err(e) => {
+            tracing::error!(error = %e, "startup failed");
+            return ExitCode::FAILURE;
+        }
+    };
+    let base = app.state().services.config.public_base_url.clone();
+    tracing::info!(port = app.port(), "listening");
+    if development {
+        let auth = Authenticator::new(&secret);
+        let user = auth
+            .issue("demo-user", false, DEMO_TOKEN_TTL_SECS)
+            .unwrap_or_default();
+        let admin = auth
+            .issue("demo-admin", true, DEMO_TOKEN_TTL_SECS)
+            .unwrap_or_default();
+        println!("\nPlayground: {base}/");
+        println!("Demo user token:  Bearer {user}");
+        println!("Demo admin token: Bearer {admin}\n");
+    }
+    match app.run_until(shutdown_signal()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = %e, "server error");
+            ExitCode::FAILURE
+        }
+    }
+}

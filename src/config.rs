@@ -1,0 +1,185 @@
+//! Configuration from the environment (and an optional `.env` file).
+//!
+//! Every variable has a default that works on a development machine with
+//! PostgreSQL and NATS on their standard ports; `.env.example` lists them all.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+/// The JWT secret used when none is configured. Fine for development, and
+/// refused in production.
+pub const DEFAULT_JWT_SECRET: &str = "dev-secret-change-me";
+
+/// Whether the server runs for development or in production.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AppEnv {
+    /// Playground, introspection, demo tokens printed at startup.
+    Development,
+    /// No playground, no introspection or suggestions, JSON logs, a real secret.
+    Production,
+}
+
+/// Everything the server reads from its environment.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `APP_ENV`: `development` (default) or `production`.
+    pub app_env: AppEnv,
+    /// `DATABASE_URL`: the PostgreSQL database (created if missing).
+    pub database_url: String,
+    /// `DATABASE_MAX_CONNECTIONS`: the size of the connection pool.
+    pub database_max_connections: u32,
+    /// `DATABASE_ACQUIRE_TIMEOUT_MS`: how long a request waits for a pooled connection.
+    pub database_acquire_timeout: Duration,
+    /// `DATABASE_STATEMENT_TIMEOUT_MS`: PostgreSQL's `statement_timeout` for every connection.
+    pub database_statement_timeout: Duration,
+    /// `NATS_URL`: the NATS server the event relay publishes to.
+    pub nats_url: String,
+    /// `JWT_SECRET`: the HS256 key that signs and verifies bearer tokens.
+    pub jwt_secret: String,
+    /// `LISTEN_ADDR`: where the HTTP server listens.
+    pub listen_addr: SocketAddr,
+    /// `PUBLIC_BASE_URL`: the externally visible base URL (for `paymentUrl`).
+    pub public_base_url: String,
+    /// `REQUEST_TIMEOUT_MS`: the longest a GraphQL request may run.
+    pub request_timeout: Duration,
+    /// `SEED_DEMO_DATA`: seed a demo catalog and coupon into an empty catalog.
+    pub seed_demo_data: bool,
+}
+
+/// A variable that is set but cannot be used.
+#[derive(Debug)]
+pub struct ConfigError(pub String);
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl Config {
+    /// Reads the process environment, after loading `.env` if there is one.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        // A missing .env is normal; a malformed one is worth failing on.
+        match dotenvy::dotenv() {
+            Ok(_) => {}
+            Err(e) if e.not_found() => {}
+            Err(e) => return Err(ConfigError(format!(".env: {e}"))),
+        }
+        Self::from_lookup(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
+    }
+
+    /// Builds the configuration from any variable source (tests pass a map).
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let app_env = match get("APP_ENV").as_deref() {
+            None | Some("development") | Some("dev") => AppEnv::Development,
+            Some("production") | Some("prod") => AppEnv::Production,
+            Some(other) => {
+                return Err(ConfigError(format!(
+                    "APP_ENV must be development or production, not {other:?}"
+                )));
+            }
+        };
+        let jwt_secret = get("JWT_SECRET").unwrap_or_else(|| DEFAULT_JWT_SECRET.to_owned());
+        if app_env == AppEnv::Production
+            && (jwt_secret == DEFAULT_JWT_SECRET || jwt_secret.len() < 32)
+        {
+            return Err(ConfigError(
+                "APP_ENV=production needs JWT_SECRET set to a secret of at least 32 characters"
+                    .into(),
+            ));
+        }
+        let listen_addr: SocketAddr = parse(&get, "LISTEN_ADDR", "127.0.0.1:8080")?;
+        let public_base_url = get("PUBLIC_BASE_URL")
+            .unwrap_or_else(|| format!("http://{listen_addr}"))
+            .trim_end_matches('/')
+            .to_owned();
+        Ok(Self {
+            app_env,
+            database_url: get("DATABASE_URL")
+                .unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432/commerce".into()),
+            database_max_connections: parse(&get, "DATABASE_MAX_CONNECTIONS", "16")?,
+            database_acquire_timeout: millis(&get, "DATABASE_ACQUIRE_TIMEOUT_MS", "3000")?,
+            database_statement_timeout: millis(&get, "DATABASE_STATEMENT_TIMEOUT_MS", "5000")?,
+            nats_url: get("NATS_URL").unwrap_or_else(|| "nats://127.0.0.1:4222".into()),
+            jwt_secret,
+            listen_addr,
+            public_base_url,
+            request_timeout: millis(&get, "REQUEST_TIMEOUT_MS", "10000")?,
+            seed_demo_data: parse(&get, "SEED_DEMO_DATA", "true")?,
+        })
+    }
+
+    /// Development mode: playground, introspection, demo tokens.
+    pub fn is_development(&self) -> bool {
+        self.app_env == AppEnv::Development
+    }
+}
+
+fn parse<T: std::str::FromStr>(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &str,
+    default: &str,
+) -> Result<T, ConfigError>
+where
+    T::Err: std::fmt::Display,
+{
+    let raw = get(name).unwrap_or_else(|| default.to_owned());
+    raw.parse()
+        .map_err(|e| ConfigError(format!("{name}={raw:?} is not valid: {e}")))
+}
+
+fn millis(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &str,
+    default: &str,
+) -> Result<Duration, ConfigError> {
+    parse::<u64>(get, name, default).map(Duration::from_millis)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_serve_on_localhost_against_the_commerce_database() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.listen_addr.to_string(), "127.0.0.1:8080");
+        assert_eq!(
+            c.database_url,
+            "postgres://postgres@127.0.0.1:5432/commerce"
+        );
+        assert_eq!(c.public_base_url, "http://127.0.0.1:8080");
+        assert!(c.is_development());
+    }
+
+    #[test]
+    fn production_refuses_the_default_or_a_short_secret() {
+        assert!(config(&[("APP_ENV", "production")]).is_err());
+        assert!(
+            config(&[
+                ("APP_ENV", "production"),
+                ("JWT_SECRET", DEFAULT_JWT_SECRET)
+            ])
+            .is_err()
+        );
+        assert!(config(&[("APP_ENV", "production"), ("JWT_SECRET", "short")]).is_err());
+        let ok = config(&[("APP_ENV", "production"), ("JWT_SECRET", &"x".repeat(32))]).unwrap();
+        assert!(!ok.is_development());
+    }
+
+    #[test]
+    fn malformed_values_are_reported_by_name() {
+        let err = config(&[("LISTEN_ADDR", "nowhere")]).unwrap_err();
+        assert!(err.0.contains("LISTEN_ADDR"), "{}", err.0);
+        assert!(config(&[("APP_ENV", "staging")]).is_err());
+    }
+}

@@ -1,0 +1,84 @@
+//! The database: the connection pool, creating the database and running the
+//! migrations at startup, and [`Db::serializable`], the one helper through
+//! which every write runs.
+
+mod retry;
+
+pub use retry::RetryPolicy;
+
+use std::str::FromStr;
+use std::sync::Arc;
+
+use sqlx::migrate::MigrateDatabase;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{PgPool, Postgres};
+
+use crate::config::Config;
+use crate::metrics::Metrics;
+
+/// The pool plus what the retry helper reports to. Cheap to clone.
+#[derive(Clone)]
+pub struct Db {
+    /// The connection pool; reads use it directly.
+    pub pool: PgPool,
+    metrics: Arc<Metrics>,
+    retry: RetryPolicy,
+}
+
+impl Db {
+    /// Wraps a pool.
+    pub fn new(pool: PgPool, metrics: Arc<Metrics>) -> Self {
+        Self {
+            pool,
+            metrics,
+            retry: RetryPolicy::default(),
+        }
+    }
+
+    /// The same database with another retry policy (tests use a tiny one).
+    pub fn with_retry_policy(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// The metrics registry the retry helper counts into.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+}
+
+/// Creates the database named by `url` if it does not exist yet.
+pub async fn ensure_database(url: &str) -> Result<(), sqlx::Error> {
+    if Postgres::database_exists(url).await? {
+        return Ok(());
+    }
+    match Postgres::create_database(url).await {
+        Ok(()) => Ok(()),
+        // Another instance created it between our check and our CREATE:
+        // duplicate_database, or the unique index on pg_database's name.
+        Err(sqlx::Error::Database(e)) if matches!(e.code().as_deref(), Some("42P04" | "23505")) => {
+            Ok(())
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Opens the pool with the configured size and timeouts.
+///
+/// Connecting is lazy, so a server can start while PostgreSQL is briefly
+/// away; `/readyz` says when it is reachable.
+pub fn connect(config: &Config) -> Result<PgPool, sqlx::Error> {
+    let statement_timeout = config.database_statement_timeout.as_millis().to_string();
+    let options = PgConnectOptions::from_str(&config.database_url)?
+        .application_name("commerce")
+        .options([("statement_timeout", statement_timeout.as_str())]);
+    Ok(PgPoolOptions::new()
+        .max_connections(config.database_max_connections)
+        .acquire_timeout(config.database_acquire_timeout)
+        .connect_lazy_with(options))
+}
+
+/// Applies the migrations in `migrations/` (embedded at build time).
+pub async fn migrate(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
+    sqlx::migrate!("./migrations").run(pool).await
+}

@@ -1,0 +1,138 @@
+//! The SERIALIZABLE transaction helper.
+//!
+//! Every write in the server runs through [`Db::serializable`]. PostgreSQL's
+//! serializable isolation makes each transaction behave as if it ran alone,
+//! and reports the cases where it cannot (SQLSTATE 40001, serialization
+//! failure) or where two transactions wait on each other (40P01, deadlock) by
+//! aborting one of them. Such an abort means "try again", so the helper
+//! reruns the whole unit of work with capped exponential backoff and full
+//! jitter, so that the losers of a race do not collide again in lockstep.
+//! Business errors are never retried. When the attempts run out the client
+//! gets `SERVICE_UNAVAILABLE`, which is safe to retry.
+//!
+//! Because correctness comes from the database, this holds across any number
+//! of server instances sharing one database.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+use sqlx::PgConnection;
+
+use super::Db;
+use crate::error::{AppError, AppResult};
+
+/// A boxed unit of work borrowing the transaction's connection.
+pub type TxFuture<'t, T> = Pin<Box<dyn Future<Output = AppResult<T>> + Send + 't>>;
+
+/// How often and how patiently to retry.
+#[derive(Debug, Clone, Copy)]
+pub struct RetryPolicy {
+    /// Attempts in all, the first included.
+    pub max_attempts: u32,
+    /// The backoff ceiling before the first retry; it doubles per retry.
+    pub base_delay: Duration,
+    /// The largest backoff ceiling.
+    pub max_delay: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            max_attempts: 12,
+            base_delay: Duration::from_millis(2),
+            max_delay: Duration::from_millis(100),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// Full jitter: a uniform delay between zero and the capped exponential
+    /// ceiling for this retry (1 for the first retry).
+    fn backoff(&self, retry: u32) -> Duration {
+        let ceiling = self
+            .base_delay
+            .saturating_mul(1u32 << retry.saturating_sub(1).min(16))
+            .min(self.max_delay);
+        ceiling.mul_f64(fastrand::f64())
+    }
+}
+
+impl Db {
+    /// Runs `work` in a SERIALIZABLE transaction and commits it, retrying the
+    /// whole of it on serialization failures and deadlocks.
+    ///
+    /// `use_case` labels the retry metrics and logs. `work` may run several
+    /// times, so it must not have effects outside the transaction.
+    pub async fn serializable<T, F>(&self, use_case: &'static str, mut work: F) -> AppResult<T>
+    where
+        F: for<'t> FnMut(&'t mut PgConnection) -> TxFuture<'t, T>,
+    {
+        let policy = self.retry;
+        let mut attempt = 1;
+        loop {
+            let result = self.attempt(&mut work).await;
+            match result {
+                Err(err) if err.is_retryable() => {
+                    if attempt >= policy.max_attempts {
+                        self.metrics()
+                            .inc("tx_giveups_total", &[("use_case", use_case)]);
+                        tracing::warn!(use_case, attempt, error = ?err, "transaction retries exhausted");
+                        return Err(AppError::Unavailable(format!(
+                            "{use_case}: gave up after {attempt} conflicting attempts"
+                        )));
+                    }
+                    self.metrics()
+                        .inc("tx_retries_total", &[("use_case", use_case)]);
+                    tracing::debug!(use_case, attempt, "serialization conflict, retrying");
+                    tokio::time::sleep(policy.backoff(attempt)).await;
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn attempt<T, F>(&self, work: &mut F) -> AppResult<T>
+    where
+        F: for<'t> FnMut(&'t mut PgConnection) -> TxFuture<'t, T>,
+    {
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN ISOLATION LEVEL SERIALIZABLE")
+            .await?;
+        match work(&mut tx).await {
+            Ok(value) => {
+                // A serialization failure can surface at COMMIT as well.
+                tx.commit().await?;
+                Ok(value)
+            }
+            // Dropping the transaction rolls it back; saying so explicitly
+            // returns the connection to the pool in a clean state sooner.
+            Err(err) => {
+                let _ = tx.rollback().await;
+                Err(err)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_stays_under_its_capped_ceiling() {
+        let p = RetryPolicy::default();
+        for retry in 1..40 {
+            let ceiling = p
+                .base_delay
+                .saturating_mul(1 << (retry - 1).min(16))
+                .min(p.max_delay);
+            for _ in 0..50 {
+                assert!(p.backoff(retry) <= ceiling);
+            }
+        }
+        assert!(p.backoff(30) <= p.max_delay);
+    }
+}

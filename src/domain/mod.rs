@@ -1,0 +1,13 @@
+//! Domain services and repositories, one module per domain.
+//!
+//! Functions here take a connection (inside a facade's transaction) or the
+//! pool (for reads), hold the SQL and the business rules, and know nothing of
+//! GraphQL. Each rule lives in exactly one of these modules.
+
+pub mod balance;
+pub mod coupon;
+pub mod idempotency;
+pub mod page;
+pub mod product;
+pub mod stock;
+pub mod user;

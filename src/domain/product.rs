@@ -1,0 +1,169 @@
+//! The catalog: products, their prices, and the rules for creating them.
+
+use chrono::{DateTime, Utc};
+use sqlx::{PgConnection, PgPool};
+
+use super::page::{Page, PageRequest};
+use crate::error::{AppResult, Rejection, Rejections};
+
+/// The longest product name.
+pub const MAX_NAME_LEN: usize = 200;
+/// The highest price of one unit (the database enforces it too).
+pub const MAX_PRICE: i64 = 1_000_000_000_000;
+
+const COLUMNS: &str = "id, name, price, stock, created_at";
+
+/// A row of `products`.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ProductRecord {
+    /// Database id.
+    pub id: i64,
+    /// Display name.
+    pub name: String,
+    /// Price of one unit, in minor units.
+    pub price: i64,
+    /// Units available now.
+    pub stock: i32,
+    /// When the product was created.
+    pub created_at: DateTime<Utc>,
+}
+
+/// What an admin provides to create a product.
+#[derive(Debug, Clone)]
+pub struct NewProduct {
+    /// Display name (trimmed, 1 to 200 characters).
+    pub name: String,
+    /// Unit price, 0 to [`MAX_PRICE`].
+    pub price: i64,
+    /// Initial stock, 0 or more.
+    pub stock: i32,
+}
+
+impl NewProduct {
+    /// Checks every field, reporting all failures at once.
+    pub fn validate(&self) -> AppResult<()> {
+        let mut errors = Rejections::new();
+        let name = self.name.trim();
+        if name.is_empty() || name.chars().count() > MAX_NAME_LEN {
+            errors.push(Rejection::invalid(
+                ["input", "name"],
+                format!("name must be 1 to {MAX_NAME_LEN} characters"),
+            ));
+        }
+        if !(0..=MAX_PRICE).contains(&self.price) {
+            errors.push(Rejection::invalid(
+                ["input", "price"],
+                format!("price must be 0 to {MAX_PRICE}"),
+            ));
+        }
+        if self.stock < 0 {
+            errors.push(Rejection::invalid(
+                ["input", "stock"],
+                "stock must be 0 or more",
+            ));
+        }
+        errors.finish()
+    }
+}
+
+/// Inserts a validated product.
+pub async fn insert(conn: &mut PgConnection, new: &NewProduct) -> AppResult<ProductRecord> {
+    Ok(sqlx::query_as(
+        "INSERT INTO products (name, price, stock) VALUES ($1, $2, $3)
+         RETURNING id, name, price, stock, created_at",
+    )
+    .bind(new.name.trim())
+    .bind(new.price)
+    .bind(new.stock)
+    .fetch_one(conn)
+    .await?)
+}
+
+/// The products with these ids (missing ids are simply absent).
+pub async fn by_ids(pool: &PgPool, ids: &[i64]) -> AppResult<Vec<ProductRecord>> {
+    Ok(
+        sqlx::query_as(
+            "SELECT id, name, price, stock, created_at FROM products WHERE id = ANY($1)",
+        )
+        .bind(ids)
+        .fetch_all(pool)
+        .await?,
+    )
+}
+
+/// One page of the catalog, newest first.
+pub async fn page(pool: &PgPool, req: &PageRequest) -> AppResult<Page<ProductRecord>> {
+    const BASE: &str = "SELECT id, name, price, stock, created_at FROM products WHERE TRUE";
+    debug_assert!(BASE.contains(COLUMNS));
+    let rows = req
+        .bind(sqlx::query_as(req.sql(BASE)))
+        .fetch_all(pool)
+        .await?;
+    Ok(req.finish(rows))
+}
+
+/// How many products the catalog holds.
+pub async fn count(pool: &PgPool) -> AppResult<i64> {
+    Ok(sqlx::query_scalar("SELECT count(*) FROM products")
+        .fetch_one(pool)
+        .await?)
+}
+
+/// Whether the catalog is empty (the demo seed only fills an empty one).
+pub async fn is_empty(conn: &mut PgConnection) -> AppResult<bool> {
+    Ok(
+        !sqlx::query_scalar::<_, bool>("SELECT EXISTS (SELECT 1 FROM products)")
+            .fetch_one(conn)
+            .await?,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::AppError;
+
+    #[test]
+    fn every_bad_field_is_reported_at_once() {
+        let bad = NewProduct {
+            name: "  ".into(),
+            price: -1,
+            stock: -5,
+        };
+        let Err(AppError::Rejected(errors)) = bad.validate() else {
+            panic!("accepted")
+        };
+        let fields: Vec<_> = errors
+            .iter()
+            .map(|e| e.field.clone().unwrap().join("."))
+            .collect();
+        assert_eq!(fields, ["input.name", "input.price", "input.stock"]);
+        assert!(
+            NewProduct {
+                name: "Tea".into(),
+                price: 0,
+                stock: 0
+            }
+            .validate()
+            .is_ok()
+        );
+        assert!(
+            NewProduct {
+                name: "x".repeat(201),
+                price: 1,
+                stock: 1
+            }
+            .validate()
+            .is_err()
+        );
+        assert!(
+            NewProduct {
+                name: "x".into(),
+                price: MAX_PRICE + 1,
+                stock: 1
+            }
+            .validate()
+            .is_err()
+        );
+    }
+}

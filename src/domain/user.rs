@@ -1,0 +1,60 @@
+//! Users: created on first sight of a token's `sub`, with a zero balance.
+
+use chrono::{DateTime, Utc};
+use sqlx::{PgConnection, PgPool};
+
+use crate::error::AppResult;
+
+/// A row of `users`.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct UserRecord {
+    /// Database id.
+    pub id: i64,
+    /// The token `sub` that names the user.
+    pub subject: String,
+    /// The balance, equal to the sum of the user's ledger rows.
+    pub balance: i64,
+    /// When the user was first seen.
+    pub created_at: DateTime<Utc>,
+}
+
+/// The id of the user named `subject`, if they exist.
+pub async fn find_id(pool: &PgPool, subject: &str) -> AppResult<Option<i64>> {
+    Ok(
+        sqlx::query_scalar("SELECT id FROM users WHERE subject = $1")
+            .bind(subject)
+            .fetch_optional(pool)
+            .await?,
+    )
+}
+
+/// Creates the user named `subject` unless they exist; returns their id.
+/// The UNIQUE constraint on `subject` makes racing first requests create
+/// exactly one row.
+pub async fn create(conn: &mut PgConnection, subject: &str) -> AppResult<i64> {
+    let inserted: Option<i64> = sqlx::query_scalar(
+        "INSERT INTO users (subject) VALUES ($1) ON CONFLICT (subject) DO NOTHING RETURNING id",
+    )
+    .bind(subject)
+    .fetch_optional(&mut *conn)
+    .await?;
+    match inserted {
+        Some(id) => Ok(id),
+        None => Ok(
+            sqlx::query_scalar("SELECT id FROM users WHERE subject = $1")
+                .bind(subject)
+                .fetch_one(&mut *conn)
+                .await?,
+        ),
+    }
+}
+
+/// One user by id.
+pub async fn by_id(pool: &PgPool, id: i64) -> AppResult<Option<UserRecord>> {
+    Ok(
+        sqlx::query_as("SELECT id, subject, balance, created_at FROM users WHERE id = $1")
+            .bind(id)
+            .fetch_optional(pool)
+            .await?,
+    )
+}

@@ -1,0 +1,58 @@
+//! Who the caller is in the database: the user row named by the token's `sub`,
+//! created with a zero balance the first time it is seen.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use super::Services;
+use crate::auth::Principal;
+use crate::domain::user;
+use crate::error::AppResult;
+
+/// Entries kept before the cache starts over (bounded memory).
+const CACHE_CAPACITY: usize = 100_000;
+
+/// `sub` -> user id. Users are never deleted or renamed, so an entry never
+/// goes stale; the cache only saves a query per request.
+#[derive(Default)]
+pub struct UserIdCache(Mutex<HashMap<String, i64>>);
+
+impl UserIdCache {
+    fn get(&self, subject: &str) -> Option<i64> {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(subject)
+            .copied()
+    }
+
+    fn put(&self, subject: &str, id: i64) {
+        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if map.len() >= CACHE_CAPACITY {
+            map.clear();
+        }
+        map.insert(subject.to_owned(), id);
+    }
+}
+
+/// The caller's user id, creating the user on first sight. Fifty racing
+/// first requests create exactly one user (UNIQUE on `subject`).
+pub async fn user_id(services: &Services, caller: &Principal) -> AppResult<i64> {
+    if let Some(id) = services.users.get(&caller.subject) {
+        return Ok(id);
+    }
+    let id = match user::find_id(&services.db.pool, &caller.subject).await? {
+        Some(id) => id,
+        None => {
+            services
+                .db
+                .serializable("createUser", |tx| {
+                    let subject = caller.subject.clone();
+                    Box::pin(async move { user::create(tx, &subject).await })
+                })
+                .await?
+        }
+    };
+    services.users.put(&caller.subject, id);
+    Ok(id)
+}

@@ -1,0 +1,204 @@
+//! Relay cursor connections (`first`/`after`, `last`/`before`), with `nodes`
+//! beside `edges` and a `totalCount`.
+
+use async_graphql::SimpleObject;
+
+use super::ids::{decode_cursor, encode_cursor};
+use crate::domain::page::{Page, PageRequest};
+use crate::error::AppError;
+
+/// The page size when neither `first` nor `last` is given.
+pub const DEFAULT_PAGE_SIZE: i32 = 20;
+/// The largest page a client may ask for.
+pub const MAX_PAGE_SIZE: i32 = 100;
+
+/// Relay's page information.
+#[derive(SimpleObject, Debug, Clone)]
+pub struct PageInfo {
+    /// More items follow this page.
+    pub has_next_page: bool,
+    /// More items precede this page.
+    pub has_previous_page: bool,
+    /// The cursor of the first edge.
+    pub start_cursor: Option<String>,
+    /// The cursor of the last edge.
+    pub end_cursor: Option<String>,
+}
+
+/// A connection's contents before they take their concrete GraphQL type.
+pub struct Parts<T> {
+    /// Each item with its cursor, newest first.
+    pub items: Vec<(String, T)>,
+    /// Where the page stands.
+    pub page_info: PageInfo,
+    /// How many items the whole list holds.
+    pub total_count: i32,
+}
+
+/// Builds a connection from a page of rows; `id` gives a row's cursor key and
+/// `wrap` its GraphQL type.
+pub fn build<R, T, C: From<Parts<T>>>(
+    page: Page<R>,
+    total_count: i64,
+    id: impl Fn(&R) -> i64,
+    wrap: impl Fn(R) -> T,
+) -> C {
+    let items: Vec<(String, T)> = page
+        .items
+        .into_iter()
+        .map(|row| (encode_cursor(id(&row)), wrap(row)))
+        .collect();
+    let page_info = PageInfo {
+        has_next_page: page.has_next,
+        has_previous_page: page.has_previous,
+        start_cursor: items.first().map(|(c, _)| c.clone()),
+        end_cursor: items.last().map(|(c, _)| c.clone()),
+    };
+    C::from(Parts {
+        items,
+        page_info,
+        total_count: i32::try_from(total_count).unwrap_or(i32::MAX),
+    })
+}
+
+/// Declares the concrete `XConnection` and `XEdge` types of a node type
+/// (async-graphql needs concrete output types, and these are their names in
+/// the contract).
+macro_rules! connection {
+    ($node:ty, $connection:ident, $edge:ident) => {
+        #[doc = concat!("An item (`", stringify!($node), "`) and its cursor.")]
+        #[derive(async_graphql::SimpleObject, Debug, Clone)]
+        pub struct $edge {
+            /// Where this item stands in the list.
+            pub cursor: String,
+            /// The item.
+            pub node: $node,
+        }
+
+        #[doc = concat!("A page of `", stringify!($node), "` items.")]
+        #[derive(async_graphql::SimpleObject, Debug, Clone)]
+        pub struct $connection {
+            /// The items with their cursors.
+            pub edges: Vec<$edge>,
+            /// The items alone.
+            pub nodes: Vec<$node>,
+            /// Where this page stands.
+            pub page_info: $crate::graphql::connection::PageInfo,
+            /// How many items the whole list holds.
+            pub total_count: i32,
+        }
+
+        impl From<$crate::graphql::connection::Parts<$node>> for $connection {
+            fn from(parts: $crate::graphql::connection::Parts<$node>) -> Self {
+                let nodes = parts.items.iter().map(|(_, node)| node.clone()).collect();
+                Self {
+                    edges: parts
+                        .items
+                        .into_iter()
+                        .map(|(cursor, node)| $edge { cursor, node })
+                        .collect(),
+                    nodes,
+                    page_info: parts.page_info,
+                    total_count: parts.total_count,
+                }
+            }
+        }
+    };
+}
+pub(crate) use connection;
+
+/// The four pagination arguments as a client sent them.
+#[derive(Debug, Default, Clone)]
+pub struct PageArgs {
+    pub first: Option<i32>,
+    pub after: Option<String>,
+    pub last: Option<i32>,
+    pub before: Option<String>,
+}
+
+impl PageArgs {
+    /// Validates the arguments into a page request: sizes 0 to 100, cursors
+    /// we issued, and not `first` together with `last`.
+    pub fn to_request(&self) -> Result<PageRequest, AppError> {
+        let size = |name: &str, n: i32| {
+            if (0..=MAX_PAGE_SIZE).contains(&n) {
+                Ok(i64::from(n))
+            } else {
+                Err(AppError::BadRequest(format!(
+                    "{name} must be between 0 and {MAX_PAGE_SIZE}"
+                )))
+            }
+        };
+        let after = self.after.as_deref().map(decode_cursor).transpose()?;
+        let before = self.before.as_deref().map(decode_cursor).transpose()?;
+        let (limit, backward) = match (self.first, self.last) {
+            (Some(_), Some(_)) => {
+                return Err(AppError::BadRequest("pass first or last, not both".into()));
+            }
+            (Some(first), None) => (size("first", first)?, false),
+            (None, Some(last)) => (size("last", last)?, true),
+            (None, None) => (i64::from(DEFAULT_PAGE_SIZE), false),
+        };
+        Ok(PageRequest {
+            limit,
+            after,
+            before,
+            backward,
+        })
+    }
+}
+
+/// The complexity of a connection field: its children, once per item the
+/// page may hold.
+pub fn complexity(first: Option<i32>, last: Option<i32>, child_complexity: usize) -> usize {
+    let size = first
+        .or(last)
+        .unwrap_or(DEFAULT_PAGE_SIZE)
+        .clamp(1, MAX_PAGE_SIZE) as usize;
+    size.saturating_mul(child_complexity).saturating_add(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn page_args_are_checked() {
+        let ok = PageArgs {
+            first: Some(5),
+            ..Default::default()
+        }
+        .to_request()
+        .unwrap();
+        assert_eq!((ok.limit, ok.backward), (5, false));
+        assert_eq!(PageArgs::default().to_request().unwrap().limit, 20);
+        for bad in [
+            PageArgs {
+                first: Some(101),
+                ..Default::default()
+            },
+            PageArgs {
+                first: Some(-1),
+                ..Default::default()
+            },
+            PageArgs {
+                last: Some(i32::MAX),
+                ..Default::default()
+            },
+            PageArgs {
+                first: Some(1),
+                last: Some(1),
+                ..Default::default()
+            },
+            PageArgs {
+                after: Some("garbage".into()),
+                ..Default::default()
+            },
+        ] {
+            assert!(
+                matches!(bad.to_request(), Err(AppError::BadRequest(_))),
+                "{bad:?}"
+            );
+        }
+    }
+}

@@ -1,0 +1,56 @@
+//! What a resolver can ask of its request: the services, the caller, and the
+//! request's DataLoaders.
+
+use std::sync::Arc;
+
+use async_graphql::Context;
+
+use super::loaders::Loaders;
+use crate::auth::Principal;
+use crate::error::AppError;
+use crate::facades::{Services, identity};
+
+/// Per-request data: who is calling, and the DataLoaders of this request.
+pub struct RequestData {
+    /// The authenticated caller, if a valid token came with the request.
+    pub caller: Option<Principal>,
+    /// Batching loaders, fresh per request so nothing is cached across users.
+    pub loaders: Loaders,
+}
+
+/// The services shared by every request.
+pub fn services<'a>(ctx: &Context<'a>) -> Result<&'a Services, AppError> {
+    ctx.data::<Services>()
+        .map_err(|_| AppError::Internal("Services missing from schema data".into()))
+}
+
+/// This request's data.
+pub fn request<'a>(ctx: &Context<'a>) -> Result<&'a Arc<RequestData>, AppError> {
+    ctx.data::<Arc<RequestData>>()
+        .map_err(|_| AppError::Internal("RequestData missing".into()))
+}
+
+/// The authenticated caller, or `UNAUTHENTICATED`.
+pub fn caller<'a>(ctx: &Context<'a>) -> Result<&'a Principal, AppError> {
+    request(ctx)?
+        .caller
+        .as_ref()
+        .ok_or(AppError::Unauthenticated)
+}
+
+/// The caller, if any (public fields work without a token).
+pub fn maybe_caller<'a>(ctx: &Context<'a>) -> Option<&'a Principal> {
+    request(ctx).ok().and_then(|r| r.caller.as_ref())
+}
+
+/// The request's DataLoaders.
+pub fn loaders<'a>(ctx: &Context<'a>) -> Result<&'a Loaders, AppError> {
+    Ok(&request(ctx)?.loaders)
+}
+
+/// The caller's user id, creating the user on first sight.
+pub async fn viewer_id(ctx: &Context<'_>) -> Result<i64, AppError> {
+    let services = services(ctx)?;
+    let caller = caller(ctx)?;
+    identity::user_id(services, caller).await
+}

@@ -1,0 +1,208 @@
+//! The edge where errors meet clients: the one mapping from [`AppError`] to
+//! GraphQL, and the `extensions.code` of every top-level error.
+//!
+//! - Business failures become `userErrors` in the mutation's payload.
+//! - Everything else is a top-level error with `extensions.code` from the
+//!   contract. Internal details (SQL, driver messages) are logged here, once,
+//!   and the client only sees a generic message.
+//! - Errors raised by async-graphql itself (parse, validation, limits) get
+//!   their code in [`assign_codes`], run on every response.
+
+use async_graphql::{Enum, ErrorExtensions, Response, ServerError, SimpleObject};
+
+use crate::error::{AppError, Rejection};
+
+/// The contract's top-level error codes (`extensions.code`).
+pub mod codes {
+    pub const UNAUTHENTICATED: &str = "UNAUTHENTICATED";
+    pub const FORBIDDEN: &str = "FORBIDDEN";
+    pub const BAD_REQUEST: &str = "BAD_REQUEST";
+    pub const QUERY_TOO_COMPLEX: &str = "QUERY_TOO_COMPLEX";
+    pub const SERVICE_UNAVAILABLE: &str = "SERVICE_UNAVAILABLE";
+    pub const INTERNAL_SERVER_ERROR: &str = "INTERNAL_SERVER_ERROR";
+}
+
+/// The stable code of a business failure.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "crate::error::ErrorCode")]
+pub enum ErrorCode {
+    /// The input breaks a documented rule (a quantity below 1, an empty or oversized list, an id of the wrong type, an amount out of range).
+    InvalidInput,
+    /// A product id names no product.
+    ProductNotFound,
+    /// Not enough units in stock.
+    ProductOutOfStock,
+    /// The balance does not cover the payable amount.
+    InsufficientBalance,
+    /// No such order for this caller (another user's order reads the same).
+    OrderNotFound,
+    /// The order is already paid; nothing was charged again.
+    OrderAlreadyPaid,
+    /// The order was cancelled.
+    OrderCancelled,
+    /// A coupon id names no coupon (or no coupon of the caller's).
+    CouponNotFound,
+    /// The caller already holds this coupon.
+    CouponAlreadyIssued,
+    /// Every coupon of the campaign has been issued.
+    CouponOutOfStock,
+    /// The issued coupon is used, expired or not yet valid.
+    CouponNotUsable,
+    /// The idempotency key was already used by this caller with a different input.
+    IdempotencyKeyReused,
+}
+
+/// A business failure reported in a mutation's payload.
+#[derive(SimpleObject, Debug, Clone)]
+pub struct UserError {
+    /// The stable code to branch on.
+    pub code: ErrorCode,
+    /// A human-readable explanation.
+    pub message: String,
+    /// Path to the input field at fault, e.g. ["input", "items", "2", "productId"].
+    pub field: Option<Vec<String>>,
+}
+
+impl From<Rejection> for UserError {
+    fn from(r: Rejection) -> Self {
+        Self {
+            code: r.code.into(),
+            message: r.message,
+            field: r.field,
+        }
+    }
+}
+
+/// A mutation payload: the result on success, or `userErrors`.
+pub trait Payload: Sized {
+    /// The payload carrying these errors and no result.
+    fn from_user_errors(errors: Vec<UserError>) -> Self;
+}
+
+/// Turns a facade's result into a mutation's payload: business failures
+/// become `userErrors`, anything else a top-level error.
+pub fn respond<T, P: Payload>(
+    result: Result<T, AppError>,
+    ok: impl FnOnce(T) -> P,
+) -> async_graphql::Result<P> {
+    match result {
+        Ok(value) => Ok(ok(value)),
+        Err(AppError::Rejected(rejections)) => Ok(P::from_user_errors(
+            rejections.into_iter().map(UserError::from).collect(),
+        )),
+        Err(other) => Err(to_graphql(&other)),
+    }
+}
+
+/// The top-level GraphQL error for an [`AppError`]; logs internal details.
+pub fn to_graphql(err: &AppError) -> async_graphql::Error {
+    let (code, message) = match err {
+        AppError::Unauthenticated => (
+            codes::UNAUTHENTICATED,
+            "a valid bearer token is required".to_owned(),
+        ),
+        AppError::Forbidden => (
+            codes::FORBIDDEN,
+            "this operation needs the admin role".to_owned(),
+        ),
+        AppError::BadRequest(message) => (codes::BAD_REQUEST, message.clone()),
+        AppError::Unavailable(detail) => {
+            tracing::warn!(detail = %detail, "service unavailable");
+            (
+                codes::SERVICE_UNAVAILABLE,
+                "the service is temporarily unavailable; please retry".to_owned(),
+            )
+        }
+        AppError::Rejected(rejections) => {
+            // Only reachable from queries, which have no userErrors: report
+            // the first failure as a bad request.
+            let message = rejections
+                .first()
+                .map(|r| r.message.clone())
+                .unwrap_or_default();
+            (codes::BAD_REQUEST, message)
+        }
+        AppError::Database(e) => {
+            tracing::error!(error = %e, "database error");
+            (
+                codes::INTERNAL_SERVER_ERROR,
+                "internal server error".to_owned(),
+            )
+        }
+        AppError::Internal(detail) => {
+            tracing::error!(detail = %detail, "internal error");
+            (
+                codes::INTERNAL_SERVER_ERROR,
+                "internal server error".to_owned(),
+            )
+        }
+    };
+    async_graphql::Error::new(message).extend_with(|_, ext| ext.set("code", code))
+}
+
+/// Gives every error in a response an `extensions.code`.
+///
+/// Errors from our resolvers already carry one. The rest come from
+/// async-graphql: its limit checks become `QUERY_TOO_COMPLEX`, everything
+/// else (syntax, validation, bad variables or arguments) `BAD_REQUEST`.
+pub fn assign_codes(response: &mut Response) {
+    for error in &mut response.errors {
+        assign_code(error);
+    }
+}
+
+fn assign_code(error: &mut ServerError) {
+    if error
+        .extensions
+        .as_ref()
+        .is_some_and(|e| e.get("code").is_some())
+    {
+        return;
+    }
+    let code = if is_limit_error(&error.message) {
+        codes::QUERY_TOO_COMPLEX
+    } else {
+        codes::BAD_REQUEST
+    };
+    error
+        .extensions
+        .get_or_insert_with(Default::default)
+        .set("code", code);
+}
+
+/// async-graphql's messages for its depth, complexity and recursion limits.
+fn is_limit_error(message: &str) -> bool {
+    message.contains("too complex")
+        || message.contains("nested too deep")
+        || message.contains("recursion depth")
+        || message.contains("too many directives")
+}
+
+/// A response holding one top-level error with `code`.
+pub fn error_response(code: &str, message: impl Into<String>) -> Response {
+    let mut error = ServerError::new(message, None);
+    error
+        .extensions
+        .get_or_insert_with(Default::default)
+        .set("code", code);
+    Response::from_errors(vec![error])
+}
+
+/// `.gql()` turns a domain result into a resolver result through
+/// [`to_graphql`], so resolvers never format errors themselves.
+pub trait IntoGraphQL<T> {
+    /// The resolver result.
+    fn gql(self) -> async_graphql::Result<T>;
+}
+
+impl<T> IntoGraphQL<T> for Result<T, AppError> {
+    fn gql(self) -> async_graphql::Result<T> {
+        self.map_err(|e| to_graphql(&e))
+    }
+}
+
+impl<T> IntoGraphQL<T> for Result<T, std::sync::Arc<AppError>> {
+    fn gql(self) -> async_graphql::Result<T> {
+        self.map_err(|e| to_graphql(&e))
+    }
+}

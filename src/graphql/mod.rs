@@ -1,0 +1,60 @@
+//! The GraphQL layer: the schema, its types, and thin resolvers that decode
+//! input, call a facade, and shape the result. No SQL lives here.
+//!
+//! - [`query`] and [`mutations`]: the roots, split by domain;
+//! - [`types`]: the object types; [`node`]: `Node`, `node` and `nodes`;
+//! - [`scalars`]: `Money` and `DateTime`; [`ids`]: global ids and cursors;
+//! - [`connection`]: Relay connections; [`loaders`]: DataLoaders;
+//! - [`errors`]: the one mapping from errors to GraphQL;
+//! - [`context`]: what a resolver may ask of its request.
+
+pub mod connection;
+pub mod context;
+pub mod errors;
+pub mod ids;
+pub mod loaders;
+pub mod mutations;
+pub mod node;
+pub mod query;
+pub mod scalars;
+pub mod types;
+
+use async_graphql::{EmptySubscription, Schema};
+
+use crate::facades::Services;
+
+/// The deepest selection a query may nest.
+pub const MAX_DEPTH: usize = 15;
+/// The largest complexity a query may have: every field counts 1, and a
+/// connection's children count once per item its page may hold.
+pub const MAX_COMPLEXITY: usize = 5_000;
+/// The most operations in one JSON-array batch.
+pub const MAX_BATCH: usize = 10;
+
+/// The server's schema.
+pub type AppSchema = Schema<query::QueryRoot, mutations::MutationRoot, EmptySubscription>;
+
+/// Builds the schema. `public` turns off introspection and field
+/// suggestions (production).
+pub fn build_schema(services: Option<Services>, public: bool) -> AppSchema {
+    let mut builder = Schema::build(
+        query::QueryRoot::default(),
+        mutations::MutationRoot::default(),
+        EmptySubscription,
+    )
+    .limit_depth(MAX_DEPTH)
+    .limit_complexity(MAX_COMPLEXITY)
+    .limit_directives(20);
+    if let Some(services) = services {
+        builder = builder.data(services);
+    }
+    if public {
+        builder = builder.disable_introspection().disable_suggestions();
+    }
+    builder.finish()
+}
+
+/// The schema in SDL, as checked in at `schema.graphql`.
+pub fn sdl() -> String {
+    build_schema(None, false).sdl()
+}

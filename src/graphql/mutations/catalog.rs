@@ -1,0 +1,102 @@
+//! Admin catalog mutations: `createProduct`, `adjustStock`.
+
+use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
+
+use crate::domain::product::NewProduct;
+use crate::facades::catalog;
+use crate::graphql::context::{caller, services};
+use crate::graphql::errors::{IntoGraphQL, Payload, UserError, respond};
+use crate::graphql::ids;
+use crate::graphql::scalars::Money;
+use crate::graphql::types::product::{self as product_type, Product};
+
+/// A new product.
+#[derive(InputObject)]
+pub struct CreateProductInput {
+    /// Display name, 1 to 200 characters.
+    pub name: String,
+    /// Unit price, 0 to 1000000000000.
+    pub price: Money,
+    /// Initial stock, 0 or more.
+    pub stock: i32,
+}
+
+/// A stock change.
+#[derive(InputObject)]
+pub struct AdjustStockInput {
+    /// The product to change.
+    pub product_id: ID,
+    /// Units to add (positive) or remove (negative).
+    pub delta: i32,
+}
+
+/// The product after a catalog mutation.
+#[derive(SimpleObject, Default)]
+pub struct ProductPayload {
+    /// The product, unless the mutation failed.
+    pub product: Option<Product>,
+    /// Why the mutation failed, one entry per failing input.
+    pub user_errors: Vec<UserError>,
+}
+
+impl Payload for ProductPayload {
+    fn from_user_errors(user_errors: Vec<UserError>) -> Self {
+        Self {
+            product: None,
+            user_errors,
+        }
+    }
+}
+
+fn product_payload(record: crate::domain::product::ProductRecord) -> ProductPayload {
+    ProductPayload {
+        product: Some(Product(record)),
+        user_errors: vec![],
+    }
+}
+
+/// The admin's catalog mutations.
+#[derive(Default)]
+pub struct CatalogMutation;
+
+#[Object]
+impl CatalogMutation {
+    /// Admin only: adds a product to the catalog.
+    async fn create_product(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateProductInput,
+    ) -> async_graphql::Result<ProductPayload> {
+        let services = services(ctx).gql()?;
+        let caller = caller(ctx).gql()?;
+        let new = NewProduct {
+            name: input.name,
+            price: input.price.0,
+            stock: input.stock,
+        };
+        respond(
+            catalog::create_product(services, caller, new).await,
+            product_payload,
+        )
+    }
+
+    /// Admin only: changes a product's stock by delta (never below zero).
+    async fn adjust_stock(
+        &self,
+        ctx: &Context<'_>,
+        input: AdjustStockInput,
+    ) -> async_graphql::Result<ProductPayload> {
+        let services = services(ctx).gql()?;
+        let caller = caller(ctx).gql()?;
+        let result = async {
+            let id = ids::decode_input(
+                product_type::TYPE_NAME,
+                &input.product_id,
+                &["input", "productId"],
+            )?;
+            catalog::adjust_stock(services, caller, id, input.delta).await
+        }
+        .await;
+        respond(result, product_payload)
+    }
+}

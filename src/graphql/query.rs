@@ -1,0 +1,80 @@
+//! The query root, merged from one object per domain.
+
+use async_graphql::{Context, ID, MergedObject, Object};
+
+use super::connection::{self, PageArgs};
+use super::context::{loaders, services, viewer_id};
+use super::errors::IntoGraphQL;
+use super::ids;
+use super::node::NodeQuery;
+use super::types::product::{self as product_type, Product, ProductConnection};
+use super::types::user::User;
+use crate::domain::{product, user};
+use crate::error::AppError;
+
+/// Every query.
+#[derive(MergedObject, Default)]
+pub struct QueryRoot(NodeQuery, ViewerQuery, CatalogQuery);
+
+/// `viewer`: the authenticated caller.
+#[derive(Default)]
+pub struct ViewerQuery;
+
+#[Object]
+impl ViewerQuery {
+    /// The authenticated caller. Errors with UNAUTHENTICATED without a valid token.
+    async fn viewer(&self, ctx: &Context<'_>) -> async_graphql::Result<User> {
+        let id = viewer_id(ctx).await.gql()?;
+        let services = services(ctx).gql()?;
+        let record = user::by_id(&services.db.pool, id)
+            .await
+            .and_then(|u| u.ok_or_else(|| AppError::Internal(format!("user {id} vanished"))))
+            .gql()?;
+        Ok(User(record))
+    }
+}
+
+/// The public catalog.
+#[derive(Default)]
+pub struct CatalogQuery;
+
+#[Object]
+impl CatalogQuery {
+    /// A product by its global id; null when there is no such product.
+    async fn product(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Product>> {
+        let Some(id) = ids::decode(product_type::TYPE_NAME, &id) else {
+            return Ok(None);
+        };
+        let record = loaders(ctx).gql()?.products.load_one(id).await.gql()?;
+        Ok(record.map(Product))
+    }
+
+    /// The catalog, newest first.
+    #[graphql(complexity = "connection::complexity(first, last, child_complexity)")]
+    async fn products(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> async_graphql::Result<ProductConnection> {
+        let request = PageArgs {
+            first,
+            after,
+            last,
+            before,
+        }
+        .to_request()
+        .gql()?;
+        let pool = &services(ctx).gql()?.db.pool;
+        let page = product::page(pool, &request).await.gql()?;
+        // Counting costs a query; only run it when the client asked.
+        let total = if ctx.look_ahead().field("totalCount").exists() {
+            product::count(pool).await.gql()?
+        } else {
+            0
+        };
+        Ok(connection::build(page, total, |p| p.id, Product))
+    }
+}

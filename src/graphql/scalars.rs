@@ -1,0 +1,106 @@
+//! The contract's custom scalars: `Money` and `DateTime`.
+
+use async_graphql::{InputValueError, InputValueResult, Scalar, ScalarType, Value};
+use chrono::{SecondsFormat, Utc};
+
+/// An exact amount of money in the store currency's smallest unit, serialized
+/// as a string of decimal digits, e.g. "15000". Inputs accept the same string
+/// (or an Int). Never negative.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Money(pub i64);
+
+/// An exact amount of money in the store currency's smallest unit, serialized
+/// as a string of decimal digits, e.g. "15000". Inputs accept the same string
+/// (or an Int). Never negative.
+#[Scalar(name = "Money")]
+impl ScalarType for Money {
+    fn parse(value: Value) -> InputValueResult<Self> {
+        let parsed = match &value {
+            // Digits only, with an optional minus so that a negative amount
+            // reaches the use case and is reported there as INVALID_INPUT.
+            Value::String(s) => {
+                let digits = s.strip_prefix('-').unwrap_or(s);
+                if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+                    return Err(InputValueError::custom(
+                        "Money must be a string of decimal digits, e.g. \"15000\"",
+                    ));
+                }
+                s.parse::<i64>().ok()
+            }
+            Value::Number(n) => n.as_i64(),
+            _ => return Err(InputValueError::expected_type(value)),
+        };
+        parsed.map(Money).ok_or_else(|| {
+            InputValueError::custom(
+                "Money must be a whole amount between 0 and 9223372036854775807",
+            )
+        })
+    }
+
+    fn is_valid(value: &Value) -> bool {
+        matches!(value, Value::String(_) | Value::Number(_))
+    }
+
+    fn to_value(&self) -> Value {
+        Value::String(self.0.to_string())
+    }
+}
+
+/// An instant, as an RFC 3339 string with offset, e.g. "2026-11-23T09:30:00Z".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DateTime(pub chrono::DateTime<Utc>);
+
+/// An instant, as an RFC 3339 string with offset, e.g. "2026-11-23T09:30:00Z".
+#[Scalar(name = "DateTime")]
+impl ScalarType for DateTime {
+    fn parse(value: Value) -> InputValueResult<Self> {
+        match &value {
+            Value::String(s) => chrono::DateTime::parse_from_rfc3339(s)
+                .map(|t| DateTime(t.with_timezone(&Utc)))
+                .map_err(|_| {
+                    InputValueError::custom(
+                        "DateTime must be RFC 3339, e.g. \"2026-11-23T09:30:00Z\"",
+                    )
+                }),
+            _ => Err(InputValueError::expected_type(value)),
+        }
+    }
+
+    fn to_value(&self) -> Value {
+        Value::String(self.0.to_rfc3339_opts(SecondsFormat::AutoSi, true))
+    }
+}
+
+impl From<chrono::DateTime<Utc>> for DateTime {
+    fn from(t: chrono::DateTime<Utc>) -> Self {
+        DateTime(t)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn money_parses_digit_strings_and_ints_and_nothing_else() {
+        assert_eq!(
+            Money::parse(Value::String("15000".into())).unwrap(),
+            Money(15000)
+        );
+        assert_eq!(Money::parse(Value::from(42)).unwrap(), Money(42));
+        assert_eq!(Money::parse(Value::String("-5".into())).unwrap(), Money(-5));
+        for bad in ["", "1.5", "1e3", "+5", " 5", "abc", "99999999999999999999"] {
+            assert!(Money::parse(Value::String(bad.into())).is_err(), "{bad:?}");
+        }
+        assert!(Money::parse(Value::from(1.5)).is_err());
+        assert!(Money::parse(Value::Boolean(true)).is_err());
+        assert_eq!(Money(15000).to_value(), Value::String("15000".into()));
+    }
+
+    #[test]
+    fn datetimes_round_trip_in_utc() {
+        let t = DateTime::parse(Value::String("2026-11-23T18:30:00+09:00".into())).unwrap();
+        assert_eq!(t.to_value(), Value::String("2026-11-23T09:30:00Z".into()));
+        assert!(DateTime::parse(Value::String("yesterday".into())).is_err());
+    }
+}

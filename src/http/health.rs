@@ -1,0 +1,47 @@
+//! Liveness, readiness and metrics.
+
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::http::header::CONTENT_TYPE;
+use axum::response::IntoResponse;
+
+use crate::startup::AppState;
+
+/// How long `/readyz` waits for the database.
+const READY_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// `GET /healthz`: the process is up.
+pub async fn alive() -> &'static str {
+    "ok"
+}
+
+/// `GET /readyz`: the database answers.
+pub async fn ready(State(state): State<AppState>) -> (StatusCode, &'static str) {
+    let ping = sqlx::query_scalar::<_, i32>("SELECT 1").fetch_one(&state.services.db.pool);
+    match tokio::time::timeout(READY_TIMEOUT, ping).await {
+        Ok(Ok(_)) => (StatusCode::OK, "ready"),
+        _ => (StatusCode::SERVICE_UNAVAILABLE, "database unreachable"),
+    }
+}
+
+/// `GET /metrics`: Prometheus text.
+pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    let pool = &state.services.db.pool;
+    let size = f64::from(pool.size());
+    let idle = pool.num_idle() as f64;
+    let body = state.metrics.render(&[
+        (
+            "db_pool_connections",
+            "Open connections in the database pool.",
+            size,
+        ),
+        (
+            "db_pool_connections_in_use",
+            "Pooled connections in use.",
+            size - idle,
+        ),
+    ]);
+    ([(CONTENT_TYPE, "text/plain; version=0.0.4")], body)
+}

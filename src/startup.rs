@@ -1,0 +1,141 @@
+//! Wiring: from a [`Config`] to a listening server, and its graceful shutdown.
+//!
+//! [`Application::build`] creates the database if it is missing, runs the
+//! migrations, seeds the demo data into an empty catalog, and binds the
+//! listener (port 0 picks a free port, which the tests use).
+//! [`Application::run_until`] serves until the shutdown future resolves, then
+//! stops accepting, lets in-flight requests finish and closes the pool.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+
+use crate::auth::Authenticator;
+use crate::config::Config;
+use crate::db::{self, Db};
+use crate::facades::{Services, demo};
+use crate::graphql::{self, AppSchema};
+use crate::http;
+use crate::metrics::Metrics;
+
+/// A boxed startup error: startup failures are reported and end the process.
+pub type StartupError = Box<dyn std::error::Error + Send + Sync>;
+
+/// How long the tokens printed in development stay valid (30 days).
+pub const DEMO_TOKEN_TTL_SECS: u64 = 30 * 24 * 3600;
+
+/// Shared by every request handler. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    /// The GraphQL schema (with [`Services`] in its data).
+    pub schema: AppSchema,
+    /// The database, configuration and caches.
+    pub services: Services,
+    /// Verifies bearer tokens.
+    pub auth: Arc<Authenticator>,
+    /// This instance's metrics.
+    pub metrics: Arc<Metrics>,
+    /// The Authorization header GraphiQL starts with; `None` turns the
+    /// playground off (production).
+    pub playground_authorization: Option<String>,
+}
+
+/// A built server, bound to its port but not yet serving.
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+}
+
+impl Application {
+    /// Prepares the database and binds the listener.
+    pub async fn build(config: Config) -> Result<Self, StartupError> {
+        db::ensure_database(&config.database_url).await?;
+        let pool = db::connect(&config)?;
+        db::migrate(&pool).await?;
+
+        let metrics = Arc::new(Metrics::default());
+        let config = Arc::new(config);
+        let services = Services::new(Db::new(pool, metrics.clone()), config.clone());
+        if config.seed_demo_data
+            && demo::seed_if_empty(&services)
+                .await
+                .map_err(|e| format!("seeding: {e:?}"))?
+        {
+            tracing::info!("seeded the demo catalog into an empty database");
+        }
+
+        let auth = Arc::new(Authenticator::new(&config.jwt_secret));
+        let playground_authorization = if config.is_development() {
+            let token = auth
+                .issue("demo-user", false, DEMO_TOKEN_TTL_SECS)
+                .map_err(|e| format!("{e:?}"))?;
+            Some(format!("Bearer {token}"))
+        } else {
+            None
+        };
+        let state = AppState {
+            schema: graphql::build_schema(Some(services.clone()), !config.is_development()),
+            services,
+            auth,
+            metrics,
+            playground_authorization,
+        };
+        let listener = TcpListener::bind(config.listen_addr).await?;
+        Ok(Self { listener, state })
+    }
+
+    /// The port the server listens on.
+    pub fn port(&self) -> u16 {
+        self.listener.local_addr().map(|a| a.port()).unwrap_or(0)
+    }
+
+    /// The shared state (tests reach the pool and metrics through it).
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` resolves, then drains in-flight requests and
+    /// closes the pool.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let pool = self.state.services.db.pool.clone();
+        let router = http::router(self.state);
+        axum::serve(self.listener, router)
+            .with_graceful_shutdown(shutdown)
+            .await?;
+        pool.close().await;
+        Ok(())
+    }
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = terminate => {}
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}
