@@ -3,8 +3,10 @@
 //! which every write runs.
 
 mod retry;
+mod row_locks;
 
-pub use retry::RetryPolicy;
+pub use retry::{RetryPolicy, TxFuture};
+pub use row_locks::{RowKey, RowLocks};
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -23,6 +25,7 @@ pub struct Db {
     pub pool: PgPool,
     metrics: Arc<Metrics>,
     retry: RetryPolicy,
+    row_locks: Arc<RowLocks>,
 }
 
 impl Db {
@@ -32,6 +35,7 @@ impl Db {
             pool,
             metrics,
             retry: RetryPolicy::default(),
+            row_locks: Arc::default(),
         }
     }
 

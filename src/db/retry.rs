@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use sqlx::PgConnection;
 
-use super::Db;
+use super::{Db, RowKey};
 use crate::error::{AppError, AppResult};
 
 /// A boxed unit of work borrowing the transaction's connection.
@@ -91,6 +91,22 @@ impl Db {
                 other => return other,
             }
         }
+    }
+
+    /// Like [`Db::serializable`], but first lines up behind other requests
+    /// of this instance for the same `rows` (see [`super::RowLocks`]), so
+    /// that a hot row is updated in turn instead of in a storm of retries.
+    pub async fn serializable_on<T, F>(
+        &self,
+        use_case: &'static str,
+        rows: &[RowKey],
+        work: F,
+    ) -> AppResult<T>
+    where
+        F: for<'t> FnMut(&'t mut PgConnection) -> TxFuture<'t, T>,
+    {
+        let _turn = self.row_locks.lock(rows).await;
+        self.serializable(use_case, work).await
     }
 
     async fn attempt<T, F>(&self, work: &mut F) -> AppResult<T>

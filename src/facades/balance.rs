@@ -3,6 +3,7 @@
 
 use super::{Services, identity};
 use crate::auth::Principal;
+use crate::db::RowKey;
 use crate::domain::{balance, idempotency};
 use crate::error::AppResult;
 
@@ -26,7 +27,7 @@ pub async fn charge(
     let fingerprint = format!("amount={amount}");
     services
         .db
-        .serializable(OPERATION, |tx| {
+        .serializable_on(OPERATION, &[RowKey::new("users", user_id)], |tx| {
             let key = idempotency_key.clone();
             let fingerprint = fingerprint.clone();
             Box::pin(async move {

@@ -2,6 +2,7 @@
 
 use super::{Services, require_admin};
 use crate::auth::Principal;
+use crate::db::RowKey;
 use crate::domain::product::{NewProduct, ProductRecord};
 use crate::domain::{product, stock};
 use crate::error::AppResult;
@@ -33,8 +34,10 @@ pub async fn adjust_stock(
     require_admin(caller)?;
     services
         .db
-        .serializable("adjustStock", |tx| {
-            Box::pin(stock::adjust(tx, product_id, delta))
-        })
+        .serializable_on(
+            "adjustStock",
+            &[RowKey::new("products", product_id)],
+            |tx| Box::pin(stock::adjust(tx, product_id, delta)),
+        )
         .await
 }

@@ -14,6 +14,7 @@ use crate::error::AppError;
 
 /// Every query.
 #[derive(MergedObject, Default)]
+#[graphql(name = "Query")]
 pub struct QueryRoot(NodeQuery, ViewerQuery, CatalogQuery);
 
 /// `viewer`: the authenticated caller.

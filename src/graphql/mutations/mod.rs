@@ -8,4 +8,5 @@ use async_graphql::MergedObject;
 
 /// Every mutation.
 #[derive(MergedObject, Default)]
+#[graphql(name = "Mutation")]
 pub struct MutationRoot(balance::BalanceMutation, catalog::CatalogMutation);

@@ -1,0 +1,192 @@
+//! The HTTP surface and GraphQL limits: health, playground, metrics, body and
+//! batch limits, depth and complexity, error codes, production mode.
+
+use serde_json::{Value, json};
+
+use crate::helpers::{Options, spawn_app, spawn_app_with};
+
+#[tokio::test]
+async fn health_readiness_and_metrics_answer() {
+    let app = spawn_app().await;
+    assert_eq!(app.get("/healthz").await.status(), 200);
+    assert_eq!(app.get("/readyz").await.status(), 200);
+    app.charge("alice", 5).await;
+    let metrics = app.get("/metrics").await.text().await.unwrap();
+    assert!(metrics.contains("db_pool_connections "), "{metrics}");
+}
+
+#[tokio::test]
+async fn the_playground_is_served_in_development_only() {
+    let app = spawn_app().await;
+    let page = app.get("/").await;
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains("graphiql") && html.contains("Authorization"),
+        "{html}"
+    );
+
+    let prod = spawn_app_with(Options {
+        env: vec![
+            ("APP_ENV", "production".into()),
+            ("JWT_SECRET", "p".repeat(40)),
+        ],
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(prod.get("/").await.status(), 404);
+}
+
+#[tokio::test]
+async fn production_turns_off_introspection_and_suggestions() {
+    let env = vec![
+        ("APP_ENV", "production".into()),
+        ("JWT_SECRET", "p".repeat(40)),
+    ];
+    let app = spawn_app_with(Options {
+        env,
+        ..Default::default()
+    })
+    .await;
+    let r = app
+        .gql(None, "{ __schema { types { name } } }", json!({}))
+        .await;
+    assert!(
+        r.body["data"]["__schema"].is_null(),
+        "introspection answered: {}",
+        r.body
+    );
+    let r = app.gql(None, "{ prodcts { totalCount } }", json!({})).await;
+    assert_eq!(r.error_code(), "BAD_REQUEST");
+    assert!(!r.body.to_string().contains("Did you mean"), "{}", r.body);
+
+    let dev = spawn_app().await;
+    let r = dev
+        .gql(None, "{ __schema { queryType { name } } }", json!({}))
+        .await;
+    assert_eq!(r.data()["__schema"]["queryType"]["name"], "Query");
+}
+
+#[tokio::test]
+async fn get_requests_run_queries() {
+    let app = spawn_app().await;
+    let r = app
+        .get("/graphql?query=%7B%20products%20%7B%20totalCount%20%7D%20%7D")
+        .await;
+    assert_eq!(r.status(), 200);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["data"]["products"]["totalCount"], 0);
+}
+
+#[tokio::test]
+async fn bodies_over_64_kib_are_refused_with_413() {
+    let app = spawn_app().await;
+    let padding = " ".repeat(70 * 1024);
+    let r = app
+        .post_json(
+            None,
+            &json!({ "query": format!("{{ products {{ totalCount }} }}{padding}") }),
+        )
+        .await;
+    assert_eq!(r.status, 413);
+    let r = app
+        .post_json(None, &json!({ "query": "{ products { totalCount } }" }))
+        .await;
+    assert_eq!(r.status, 200);
+}
+
+#[tokio::test]
+async fn batches_hold_at_most_ten_operations() {
+    let app = spawn_app().await;
+    let op = json!({ "query": "{ products { totalCount } }" });
+    let ten = Value::Array(vec![op.clone(); 10]);
+    let r = app.post_json(None, &ten).await;
+    assert_eq!(r.body.as_array().map(Vec::len), Some(10), "{}", r.body);
+    let eleven = Value::Array(vec![op; 11]);
+    let r = app.post_json(None, &eleven).await;
+    assert_eq!(r.error_code(), "QUERY_TOO_COMPLEX");
+}
+
+#[tokio::test]
+async fn deep_and_complex_queries_are_refused() {
+    let app = spawn_app().await;
+    let mut deep = String::from("name");
+    for _ in 0..20 {
+        deep = format!("ofType {{ {deep} }}");
+    }
+    let r = app
+        .gql(
+            None,
+            &format!("{{ __schema {{ types {{ fields {{ type {{ {deep} }} }} }} }} }}"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.error_code(), "QUERY_TOO_COMPLEX", "{}", r.body);
+
+    let aliases: String = (0..60)
+        .map(|i| format!("a{i}: products(first: 100) {{ nodes {{ id name }} }} "))
+        .collect();
+    let r = app.gql(None, &format!("{{ {aliases} }}"), json!({})).await;
+    assert_eq!(r.error_code(), "QUERY_TOO_COMPLEX", "{}", r.body);
+}
+
+#[tokio::test]
+async fn malformed_operations_are_bad_requests() {
+    let app = spawn_app().await;
+    for query in [
+        "{ products { ",
+        "{ nope }",
+        "query($x: Int!) { products(first: $x) { totalCount } }",
+    ] {
+        let r = app.gql(None, query, json!({"x": "not an int"})).await;
+        let codes = r.error_codes();
+        assert!(
+            !codes.is_empty() && codes.iter().all(|c| c == "BAD_REQUEST"),
+            "{query}: {}",
+            r.body
+        );
+    }
+    let r = app.post_json(None, &json!({"nothing": true})).await;
+    assert_eq!(r.error_codes(), ["BAD_REQUEST"]);
+}
+
+#[tokio::test]
+async fn an_unreachable_database_is_service_unavailable_and_not_ready() {
+    let app = spawn_app().await;
+    assert_eq!(app.get("/readyz").await.status(), 200);
+    app.state.services.db.pool.close().await;
+    assert_eq!(app.get("/readyz").await.status(), 503);
+    let r = app
+        .gql(None, "{ products { totalCount } }", json!({}))
+        .await;
+    assert_eq!(r.error_code(), "SERVICE_UNAVAILABLE");
+    let r = app.charge("alice", 5).await;
+    assert_eq!(r.error_code(), "SERVICE_UNAVAILABLE");
+    assert_eq!(
+        app.get("/healthz").await.status(),
+        200,
+        "alive all the same"
+    );
+}
+
+#[tokio::test]
+async fn internal_errors_say_nothing_of_the_sql() {
+    let app = spawn_app().await;
+    sqlx::query("ALTER TABLE products RENAME COLUMN stock TO units")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let r = app
+        .gql(None, "{ products { nodes { stock } } }", json!({}))
+        .await;
+    assert_eq!(r.error_code(), "INTERNAL_SERVER_ERROR");
+    let text = r.body.to_string();
+    assert!(
+        !text.contains("stock") || !text.contains("column"),
+        "{text}"
+    );
+    assert!(
+        !text.to_lowercase().contains("select") && !text.contains("units"),
+        "{text}"
+    );
+}

@@ -1,0 +1,11 @@
+//! Integration tests: the real server over HTTP, a real PostgreSQL (a fresh
+//! database per test) and, for events, a real NATS.
+
+mod auth;
+mod balance;
+mod catalog;
+mod helpers;
+mod http;
+mod retry;
+mod schema;
+mod startup;

@@ -1,0 +1,282 @@
+//! `schema.graphql` is generated from the code: it must match the code, and
+//! it must contain the API contract without a breaking change.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use async_graphql::Name;
+use async_graphql::parser::Positioned;
+use async_graphql::parser::types::{
+    FieldDefinition, ServiceDocument, TypeDefinition, TypeKind, TypeSystemDefinition,
+};
+
+const CONTRACT: &str = include_str!("../../contract/schema.graphql");
+
+/// Parts of the contract not built yet; each later issue removes its names.
+/// `Type` alone means the whole type; `Type.field` one field.
+const NOT_YET_BUILT: &[&str] = &[
+    "Cart",
+    "CartItem",
+    "Order",
+    "OrderItem",
+    "OrderConnection",
+    "OrderEdge",
+    "OrderStatus",
+    "Payment",
+    "DiscountType",
+    "Coupon",
+    "CouponConnection",
+    "CouponEdge",
+    "UserCouponStatus",
+    "UserCoupon",
+    "UserCouponConnection",
+    "UserCouponEdge",
+    "OrderItemInput",
+    "CreateOrderInput",
+    "CreateOrderPayload",
+    "PayOrderInput",
+    "PayOrderPayload",
+    "CancelOrderInput",
+    "CancelOrderPayload",
+    "IssueCouponInput",
+    "IssueCouponPayload",
+    "AddCartItemInput",
+    "UpdateCartItemInput",
+    "RemoveCartItemInput",
+    "CartPayload",
+    "CreateCouponInput",
+    "CouponPayload",
+    "User.cart",
+    "User.orders",
+    "User.coupons",
+    "Query.coupons",
+    "Mutation.createOrder",
+    "Mutation.payOrder",
+    "Mutation.cancelOrder",
+    "Mutation.issueCoupon",
+    "Mutation.addCartItem",
+    "Mutation.updateCartItem",
+    "Mutation.removeCartItem",
+    "Mutation.createCoupon",
+];
+
+#[test]
+fn schema_file_matches_the_code() {
+    let generated = commerce::graphql::sdl();
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/schema.graphql");
+    if std::env::var_os("UPDATE_SCHEMA").is_some() {
+        std::fs::write(path, &generated).unwrap();
+    }
+    let on_disk = std::fs::read_to_string(path).unwrap_or_default();
+    assert!(
+        on_disk == generated,
+        "schema.graphql is out of date; regenerate it with `UPDATE_SCHEMA=1 cargo test schema_file` \
+         (or `cargo run -- schema > schema.graphql`)"
+    );
+}
+
+#[test]
+fn the_contract_copy_is_the_shared_contract() {
+    // The repo carries the contract so that tests run anywhere; when the
+    // shared original sits beside the repo, the copy must equal it.
+    let shared = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../shared/contract/schema.graphql"
+    );
+    if let Ok(original) = std::fs::read_to_string(shared) {
+        assert_eq!(
+            original, CONTRACT,
+            "contract/schema.graphql differs from ../shared/contract"
+        );
+    }
+}
+
+#[test]
+fn the_schema_contains_the_contract_without_breaking_changes() {
+    let ours = types(&async_graphql::parser::parse_schema(commerce::graphql::sdl()).unwrap());
+    let contract =
+        types(&async_graphql::parser::parse_schema(without_schema_description(CONTRACT)).unwrap());
+    let mut problems = Vec::new();
+    for (name, theirs) in &contract {
+        if NOT_YET_BUILT.contains(&name.as_str()) {
+            continue;
+        }
+        let Some(mine) = ours.get(name) else {
+            problems.push(format!("missing type {name}"));
+            continue;
+        };
+        compare(name, theirs, mine, &mut problems);
+    }
+    assert!(
+        problems.is_empty(),
+        "breaking differences from the contract:\n{}",
+        problems.join("\n")
+    );
+}
+
+/// The contract opens with a description of the schema itself, which the
+/// parser (following an older GraphQL spec) does not accept; drop it.
+fn without_schema_description(sdl: &str) -> &str {
+    match sdl.trim_start().strip_prefix("\"\"\"") {
+        Some(rest) => rest
+            .split_once("\"\"\"")
+            .map(|(_, after)| after)
+            .unwrap_or(sdl),
+        None => sdl,
+    }
+}
+
+fn types(doc: &ServiceDocument) -> BTreeMap<String, TypeDefinition> {
+    doc.definitions
+        .iter()
+        .filter_map(|d| match d {
+            TypeSystemDefinition::Type(t) => Some((t.node.name.node.to_string(), t.node.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The implemented interfaces and fields of an object or interface type.
+struct Fields<'a> {
+    implements: &'a [Positioned<Name>],
+    fields: &'a [Positioned<FieldDefinition>],
+}
+
+fn fields_of(kind: &TypeKind) -> Fields<'_> {
+    match kind {
+        TypeKind::Object(o) => Fields {
+            implements: &o.implements,
+            fields: &o.fields,
+        },
+        TypeKind::Interface(i) => Fields {
+            implements: &i.implements,
+            fields: &i.fields,
+        },
+        _ => Fields {
+            implements: &[],
+            fields: &[],
+        },
+    }
+}
+
+fn compare(name: &str, theirs: &TypeDefinition, mine: &TypeDefinition, problems: &mut Vec<String>) {
+    match (&theirs.kind, &mine.kind) {
+        (TypeKind::Scalar, TypeKind::Scalar) => {}
+        (TypeKind::Object(_), TypeKind::Object(_))
+        | (TypeKind::Interface(_), TypeKind::Interface(_)) => {
+            let (a, b) = (fields_of(&theirs.kind), fields_of(&mine.kind));
+            let ifaces: BTreeSet<String> =
+                b.implements.iter().map(|i| i.node.to_string()).collect();
+            for i in a.implements {
+                if !ifaces.contains(i.node.as_str()) {
+                    problems.push(format!("{name} no longer implements {}", i.node));
+                }
+            }
+            for field in a.fields {
+                let fname = field.node.name.node.as_str();
+                let path = format!("{name}.{fname}");
+                if NOT_YET_BUILT.contains(&path.as_str()) {
+                    continue;
+                }
+                let Some(other) = b.fields.iter().find(|f| f.node.name.node == fname) else {
+                    problems.push(format!("missing field {path}"));
+                    continue;
+                };
+                if field.node.ty.node.to_string() != other.node.ty.node.to_string() {
+                    problems.push(format!(
+                        "{path}: {} became {}",
+                        field.node.ty.node, other.node.ty.node
+                    ));
+                }
+                for arg in &field.node.arguments {
+                    let aname = arg.node.name.node.as_str();
+                    match other
+                        .node
+                        .arguments
+                        .iter()
+                        .find(|x| x.node.name.node == aname)
+                    {
+                        None => problems.push(format!("missing argument {path}({aname})")),
+                        Some(x) if x.node.ty.node.to_string() != arg.node.ty.node.to_string() => {
+                            problems.push(format!(
+                                "{path}({aname}): {} became {}",
+                                arg.node.ty.node, x.node.ty.node
+                            ))
+                        }
+                        Some(x)
+                            if arg.node.default_value.is_some()
+                                && x.node.default_value.as_ref().map(|v| v.node.to_string())
+                                    != arg
+                                        .node
+                                        .default_value
+                                        .as_ref()
+                                        .map(|v| v.node.to_string()) =>
+                        {
+                            problems.push(format!("{path}({aname}): default value changed"))
+                        }
+                        Some(_) => {}
+                    }
+                }
+                for extra in &other.node.arguments {
+                    let known = field
+                        .node
+                        .arguments
+                        .iter()
+                        .any(|a| a.node.name.node == extra.node.name.node);
+                    if !known && !extra.node.ty.node.nullable && extra.node.default_value.is_none()
+                    {
+                        problems.push(format!(
+                            "{path}: new required argument {}",
+                            extra.node.name.node
+                        ));
+                    }
+                }
+            }
+        }
+        (TypeKind::Enum(a), TypeKind::Enum(b)) => {
+            for v in &a.values {
+                if !b
+                    .values
+                    .iter()
+                    .any(|x| x.node.value.node == v.node.value.node)
+                {
+                    problems.push(format!("missing enum value {name}.{}", v.node.value.node));
+                }
+            }
+        }
+        (TypeKind::InputObject(a), TypeKind::InputObject(b)) => {
+            for field in &a.fields {
+                let fname = field.node.name.node.as_str();
+                match b.fields.iter().find(|f| f.node.name.node == fname) {
+                    None => problems.push(format!("missing input field {name}.{fname}")),
+                    Some(x) if x.node.ty.node.to_string() != field.node.ty.node.to_string() => {
+                        problems.push(format!(
+                            "{name}.{fname}: {} became {}",
+                            field.node.ty.node, x.node.ty.node
+                        ))
+                    }
+                    Some(_) => {}
+                }
+            }
+            for extra in &b.fields {
+                let known = a
+                    .fields
+                    .iter()
+                    .any(|f| f.node.name.node == extra.node.name.node);
+                if !known && !extra.node.ty.node.nullable && extra.node.default_value.is_none() {
+                    problems.push(format!(
+                        "{name}: new required input field {}",
+                        extra.node.name.node
+                    ));
+                }
+            }
+        }
+        (TypeKind::Union(a), TypeKind::Union(b)) => {
+            for m in &a.members {
+                if !b.members.iter().any(|x| x.node == m.node) {
+                    problems.push(format!("{name} lost member {}", m.node));
+                }
+            }
+        }
+        _ => problems.push(format!("{name} changed kind")),
+    }
+}
