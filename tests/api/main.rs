@@ -4,6 +4,7 @@
 mod auth;
 mod balance;
 mod catalog;
+mod cli;
 mod helpers;
 mod http;
 mod retry;
