@@ -4,6 +4,7 @@
 //! commerce                       serve (the default)
 //! commerce token <sub> [--admin] print a bearer token for <sub>
 //! commerce schema                print the GraphQL schema (SDL)
+//! commerce audit                 check the database's cross-table invariants
 //! ```
 
 use std::process::ExitCode;
@@ -13,7 +14,7 @@ use crate::config::Config;
 use crate::startup::{Application, DEMO_TOKEN_TTL_SECS, shutdown_signal};
 use crate::{graphql, telemetry};
 
-const USAGE: &str = "usage: commerce [serve | token <sub> [--admin] | schema]";
+const USAGE: &str = "usage: commerce [serve | token <sub> [--admin] | schema | audit]";
 
 /// Runs the command named by `args` (without the program name).
 pub async fn run(args: Vec<String>) -> ExitCode {
@@ -29,6 +30,7 @@ pub async fn run(args: Vec<String>) -> ExitCode {
         [] | ["serve"] => serve(config).await,
         ["token", sub] => token(&config, sub, false),
         ["token", sub, "--admin"] | ["token", "--admin", sub] => token(&config, sub, true),
+        ["audit"] => audit(&config).await,
         ["schema"] => {
             print!("{}", graphql::sdl());
             ExitCode::SUCCESS
@@ -57,6 +59,30 @@ fn token(config: &Config, sub: &str, admin: bool) -> ExitCode {
     }
 }
 
+/// Prints every broken invariant; fails if there is one.
+async fn audit(config: &Config) -> ExitCode {
+    let violations = match sqlx::PgPool::connect(&config.database_url).await {
+        Ok(pool) => crate::domain::audit::check(&pool).await,
+        Err(e) => Err(e.into()),
+    };
+    match violations {
+        Ok(violations) if violations.is_empty() => {
+            println!("every invariant holds");
+            ExitCode::SUCCESS
+        }
+        Ok(violations) => {
+            for v in violations {
+                println!("BROKEN: {} (ids {:?})", v.rule, v.ids);
+            }
+            ExitCode::FAILURE
+        }
+        Err(e) => {
+            eprintln!("cannot audit: {e:?}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 async fn serve(config: Config) -> ExitCode {
     telemetry::init(config.app_env);
     let development = config.is_development();
@@ -68,7 +94,7 @@ async fn serve(config: Config) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let base = app.state().services.config.public_base_url.clone();
+    let base = app.state().services.public_base_url.clone();
     tracing::info!(port = app.port(), "listening");
     if development {
         let auth = Authenticator::new(&secret);

@@ -38,8 +38,10 @@ pub struct Config {
     pub jwt_secret: String,
     /// `LISTEN_ADDR`: where the HTTP server listens.
     pub listen_addr: SocketAddr,
-    /// `PUBLIC_BASE_URL`: the externally visible base URL (for `paymentUrl`).
-    pub public_base_url: String,
+    /// `PUBLIC_BASE_URL`: the externally visible base URL (for `paymentUrl`);
+    /// when unset, the address the server actually listens on (see
+    /// [`Config::base_url`]).
+    pub public_base_url: Option<String>,
     /// `REQUEST_TIMEOUT_MS`: the longest a GraphQL request may run.
     pub request_timeout: Duration,
     /// `SEED_DEMO_DATA`: seed a demo catalog and coupon into an empty catalog.
@@ -89,10 +91,7 @@ impl Config {
             ));
         }
         let listen_addr: SocketAddr = parse(&get, "LISTEN_ADDR", "127.0.0.1:8080")?;
-        let public_base_url = get("PUBLIC_BASE_URL")
-            .unwrap_or_else(|| format!("http://{listen_addr}"))
-            .trim_end_matches('/')
-            .to_owned();
+        let public_base_url = get("PUBLIC_BASE_URL").map(|u| u.trim_end_matches('/').to_owned());
         Ok(Self {
             app_env,
             database_url: get("DATABASE_URL")
@@ -107,6 +106,21 @@ impl Config {
             request_timeout: millis(&get, "REQUEST_TIMEOUT_MS", "10000")?,
             seed_demo_data: parse(&get, "SEED_DEMO_DATA", "true")?,
         })
+    }
+
+    /// The base of public URLs: `PUBLIC_BASE_URL`, or else `http://` and the
+    /// address the server is bound to (`bound`, which knows the real port
+    /// when `LISTEN_ADDR` asked for port 0), with a wildcard IP replaced by
+    /// the loopback one.
+    pub fn base_url(&self, bound: SocketAddr) -> String {
+        if let Some(url) = &self.public_base_url {
+            return url.clone();
+        }
+        let mut addr = bound;
+        if addr.ip().is_unspecified() {
+            addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+        }
+        format!("http://{addr}")
     }
 
     /// Development mode: playground, introspection, demo tokens.
@@ -157,7 +171,11 @@ mod tests {
             c.database_url,
             "postgres://postgres@127.0.0.1:5432/commerce"
         );
-        assert_eq!(c.public_base_url, "http://127.0.0.1:8080");
+        assert_eq!(c.base_url(c.listen_addr), "http://127.0.0.1:8080");
+        let bound = "0.0.0.0:4321".parse().unwrap();
+        assert_eq!(c.base_url(bound), "http://127.0.0.1:4321");
+        let explicit = config(&[("PUBLIC_BASE_URL", "https://shop.example/")]).unwrap();
+        assert_eq!(explicit.base_url(bound), "https://shop.example");
         assert!(c.is_development());
     }
 

@@ -118,6 +118,22 @@ impl AppError {
         }
     }
 
+    /// An equivalent error for another request that shared this one's
+    /// transaction (a batch): business failures are copied as they are;
+    /// a driver error, which cannot be cloned, becomes an internal error
+    /// carrying its text (logged, never sent).
+    pub fn duplicate(&self) -> Self {
+        match self {
+            Self::Rejected(r) => Self::Rejected(r.clone()),
+            Self::Unauthenticated => Self::Unauthenticated,
+            Self::Forbidden => Self::Forbidden,
+            Self::BadRequest(m) => Self::BadRequest(m.clone()),
+            Self::Unavailable(m) => Self::Unavailable(m.clone()),
+            Self::Database(e) => Self::Internal(format!("database: {e}")),
+            Self::Internal(m) => Self::Internal(m.clone()),
+        }
+    }
+
     /// The name of the violated constraint, if this is a constraint violation.
     pub fn constraint(&self) -> Option<&str> {
         match self {
@@ -163,7 +179,7 @@ impl From<Vec<Rejection>> for AppError {
 
 /// Collects every failing input before giving up, so a client sees all of
 /// its mistakes at once (DESIGN: "Validation reports every failing input").
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Rejections(Vec<Rejection>);
 
 impl Rejections {
@@ -182,6 +198,16 @@ impl Rejections {
         if let Err(r) = check {
             self.0.push(r);
         }
+    }
+
+    /// Records several failures.
+    pub fn extend(&mut self, rejections: impl IntoIterator<Item = Rejection>) {
+        self.0.extend(rejections);
+    }
+
+    /// Whether nothing has failed so far.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
     }
 
     /// `Ok(())` when nothing failed, else every failure at once.

@@ -12,6 +12,8 @@
 //!   transaction and hold no GraphQL;
 //! - [`db`]: the pool, migrations and the one retry helper.
 //!
+//! [`global_id`] is the id format shared by the API and the events.
+//!
 //! [`error::AppError`] is the one error type; [`startup`] wires it together.
 
 pub mod auth;
@@ -21,6 +23,7 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod facades;
+pub mod global_id;
 pub mod graphql;
 pub mod http;
 pub mod metrics;

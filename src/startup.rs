@@ -54,9 +54,11 @@ impl Application {
         let pool = db::connect(&config)?;
         db::migrate(&pool).await?;
 
+        let listener = TcpListener::bind(config.listen_addr).await?;
+        let base_url = config.base_url(listener.local_addr()?);
         let metrics = Arc::new(Metrics::default());
         let config = Arc::new(config);
-        let services = Services::new(Db::new(pool, metrics.clone()), config.clone());
+        let services = Services::new(Db::new(pool, metrics.clone()), config.clone(), base_url);
         if config.seed_demo_data
             && demo::seed_if_empty(&services)
                 .await
@@ -81,7 +83,6 @@ impl Application {
             metrics,
             playground_authorization,
         };
-        let listener = TcpListener::bind(config.listen_addr).await?;
         Ok(Self { listener, state })
     }
 

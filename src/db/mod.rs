@@ -1,10 +1,13 @@
 //! The database: the connection pool, creating the database and running the
-//! migrations at startup, and [`Db::serializable`], the one helper through
-//! which every write runs.
+//! migrations at startup, [`Db::serializable`], the one helper through which
+//! every write runs, and two ways of lining up writes to hot rows inside an
+//! instance ([`RowLocks`] and [`Batcher`]).
 
+mod batcher;
 mod retry;
 mod row_locks;
 
+pub use batcher::Batcher;
 pub use retry::{RetryPolicy, TxFuture};
 pub use row_locks::{RowKey, RowLocks};
 

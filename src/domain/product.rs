@@ -1,10 +1,10 @@
 //! The catalog: products, their prices, and the rules for creating them.
 
 use chrono::{DateTime, Utc};
-use sqlx::{PgConnection, PgPool};
+use sqlx::{PgConnection, PgExecutor, PgPool};
 
 use super::page::{Page, PageRequest};
-use crate::error::{AppResult, Rejection, Rejections};
+use crate::error::{AppResult, ErrorCode, Rejection, Rejections};
 
 /// The longest product name.
 pub const MAX_NAME_LEN: usize = 200;
@@ -66,6 +66,15 @@ impl NewProduct {
     }
 }
 
+/// The rejection of an input that names no product.
+pub fn not_found<I, S>(path: I) -> Rejection
+where
+    I: IntoIterator<Item = S>,
+    S: ToString,
+{
+    Rejection::new(ErrorCode::ProductNotFound, "no such product").at(path)
+}
+
 /// Inserts a validated product.
 pub async fn insert(conn: &mut PgConnection, new: &NewProduct) -> AppResult<ProductRecord> {
     Ok(sqlx::query_as(
@@ -79,15 +88,26 @@ pub async fn insert(conn: &mut PgConnection, new: &NewProduct) -> AppResult<Prod
     .await?)
 }
 
-/// The products with these ids (missing ids are simply absent).
-pub async fn by_ids(pool: &PgPool, ids: &[i64]) -> AppResult<Vec<ProductRecord>> {
+/// The products with these ids (missing ids are simply absent), from the
+/// pool or inside a transaction.
+pub async fn by_ids<'c>(db: impl PgExecutor<'c>, ids: &[i64]) -> AppResult<Vec<ProductRecord>> {
     Ok(
         sqlx::query_as(
             "SELECT id, name, price, stock, created_at FROM products WHERE id = ANY($1)",
         )
         .bind(ids)
-        .fetch_all(pool)
+        .fetch_all(db)
         .await?,
+    )
+}
+
+/// Whether product `id` exists.
+pub async fn exists(conn: &mut PgConnection, id: i64) -> AppResult<bool> {
+    Ok(
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM products WHERE id = $1)")
+            .bind(id)
+            .fetch_one(conn)
+            .await?,
     )
 }
 

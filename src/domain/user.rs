@@ -1,7 +1,7 @@
 //! Users: created on first sight of a token's `sub`, with a zero balance.
 
 use chrono::{DateTime, Utc};
-use sqlx::{PgConnection, PgPool};
+use sqlx::{PgConnection, PgExecutor, PgPool};
 
 use crate::error::AppResult;
 
@@ -49,12 +49,12 @@ pub async fn create(conn: &mut PgConnection, subject: &str) -> AppResult<i64> {
     }
 }
 
-/// One user by id.
-pub async fn by_id(pool: &PgPool, id: i64) -> AppResult<Option<UserRecord>> {
+/// Users by id, from the pool or inside a transaction.
+pub async fn by_ids<'c>(db: impl PgExecutor<'c>, ids: &[i64]) -> AppResult<Vec<UserRecord>> {
     Ok(
-        sqlx::query_as("SELECT id, subject, balance, created_at FROM users WHERE id = $1")
-            .bind(id)
-            .fetch_optional(pool)
+        sqlx::query_as("SELECT id, subject, balance, created_at FROM users WHERE id = ANY($1)")
+            .bind(ids)
+            .fetch_all(db)
             .await?,
     )
 }

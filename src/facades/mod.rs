@@ -5,9 +5,12 @@
 //! Resolvers call facades; facades never see GraphQL.
 
 pub mod balance;
+pub mod cart;
 pub mod catalog;
 pub mod demo;
 pub mod identity;
+pub mod order;
+pub mod payment;
 
 use std::sync::Arc;
 
@@ -16,24 +19,31 @@ use crate::config::Config;
 use crate::db::Db;
 use crate::error::{AppError, AppResult};
 
-/// What every facade needs: the database, the configuration, and the cache
-/// of user ids. Cheap to clone.
+/// What every facade needs: the database, the configuration, the cache of
+/// user ids and the queues of hot writes. Cheap to clone.
 #[derive(Clone)]
 pub struct Services {
     /// The database and its retry helper.
     pub db: Db,
     /// The server's configuration.
     pub config: Arc<Config>,
+    /// The base of the public URLs the API hands out (`Order.paymentUrl`).
+    pub public_base_url: Arc<str>,
     /// `sub` -> user id, so most requests skip the user lookup.
     pub users: Arc<identity::UserIdCache>,
+    /// This instance's payments, settled in batches.
+    pub payments: Arc<payment::PaymentQueue>,
 }
 
 impl Services {
-    /// Bundles the services.
-    pub fn new(db: Db, config: Arc<Config>) -> Self {
+    /// Bundles the services and starts their workers (so it must run
+    /// inside the Tokio runtime).
+    pub fn new(db: Db, config: Arc<Config>, public_base_url: String) -> Self {
         Self {
+            payments: Arc::new(payment::queue(db.clone())),
             db,
             config,
+            public_base_url: public_base_url.into(),
             users: Arc::default(),
         }
     }

@@ -1,11 +1,14 @@
 //! Relay cursor connections (`first`/`after`, `last`/`before`), with `nodes`
 //! beside `edges` and a `totalCount`.
 
-use async_graphql::SimpleObject;
+use std::future::Future;
 
+use async_graphql::{Context, SimpleObject};
+
+use super::errors::IntoGraphQL;
 use super::ids::{decode_cursor, encode_cursor};
 use crate::domain::page::{Page, PageRequest};
-use crate::error::AppError;
+use crate::error::{AppError, AppResult};
 
 /// The page size when neither `first` nor `last` is given.
 pub const DEFAULT_PAGE_SIZE: i32 = 20;
@@ -59,6 +62,22 @@ pub fn build<R, T, C: From<Parts<T>>>(
         page_info,
         total_count: i32::try_from(total_count).unwrap_or(i32::MAX),
     })
+}
+
+/// The `totalCount` of a list: counting costs a query, so it runs only when
+/// the client selected the field (0 otherwise, and then nobody sees it).
+pub async fn total_count<F>(
+    ctx: &Context<'_>,
+    count: impl FnOnce() -> F,
+) -> async_graphql::Result<i64>
+where
+    F: Future<Output = AppResult<i64>>,
+{
+    if ctx.look_ahead().field("totalCount").exists() {
+        count().await.gql()
+    } else {
+        Ok(0)
+    }
 }
 
 /// Declares the concrete `XConnection` and `XEdge` types of a node type

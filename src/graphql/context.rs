@@ -54,3 +54,13 @@ pub async fn viewer_id(ctx: &Context<'_>) -> Result<i64, AppError> {
     let caller = caller(ctx)?;
     identity::user_id(services, caller).await
 }
+
+/// Whether the caller may see what user `owner_id` owns: their own things,
+/// or anything for an admin. Nobody without a token.
+pub async fn can_see(ctx: &Context<'_>, owner_id: i64) -> Result<bool, AppError> {
+    match maybe_caller(ctx) {
+        None => Ok(false),
+        Some(caller) if caller.is_admin => Ok(true),
+        Some(caller) => Ok(identity::user_id(services(ctx)?, caller).await? == owner_id),
+    }
+}

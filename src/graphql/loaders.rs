@@ -1,43 +1,176 @@
 //! DataLoaders: fields that fetch related rows go through these, so a list of
 //! N items costs one query per relation instead of N.
+//!
+//! Every loader is one of two shapes over a domain read that takes a slice
+//! of ids: [`ByKey`] (one row per key) and [`Grouped`] (all rows per key).
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_graphql::dataloader::{DataLoader, Loader};
+use async_graphql::futures_util::future::BoxFuture;
 use sqlx::PgPool;
 
+use crate::domain::coupon::{self, CouponRecord, UserCouponRecord};
+use crate::domain::order::{self, OrderItemRecord, OrderRecord};
+use crate::domain::payment::{self, PaymentRecord};
 use crate::domain::product::{self, ProductRecord};
-use crate::error::AppError;
+use crate::domain::user::{self, UserRecord};
+use crate::error::{AppError, AppResult};
 
 /// A loader's error: shared, because one failed batch fails every field
 /// that waited on it.
 pub type LoadError = Arc<AppError>;
 
-/// The loaders of one request.
+/// A domain read of the rows matching some keys.
+type Fetch<V> = for<'a> fn(&'a PgPool, &'a [i64]) -> BoxFuture<'a, AppResult<Vec<V>>>;
+
+/// Loads one row per key.
+pub struct ByKey<V> {
+    pool: PgPool,
+    fetch: Fetch<V>,
+    key: fn(&V) -> i64,
+}
+
+impl<V: Clone + Send + Sync + 'static> Loader<i64> for ByKey<V> {
+    type Value = V;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, V>, LoadError> {
+        let rows = (self.fetch)(&self.pool, keys).await.map_err(Arc::new)?;
+        Ok(rows
+            .into_iter()
+            .map(|row| ((self.key)(&row), row))
+            .collect())
+    }
+}
+
+/// Loads every row per key (a one-to-many relation), in the read's order.
+pub struct Grouped<V> {
+    pool: PgPool,
+    fetch: Fetch<V>,
+    key: fn(&V) -> i64,
+}
+
+impl<V: Clone + Send + Sync + 'static> Loader<i64> for Grouped<V> {
+    type Value = Vec<V>;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, Vec<V>>, LoadError> {
+        let rows = (self.fetch)(&self.pool, keys).await.map_err(Arc::new)?;
+        let mut groups: HashMap<i64, Vec<V>> = HashMap::new();
+        for row in rows {
+            groups.entry((self.key)(&row)).or_default().push(row);
+        }
+        Ok(groups)
+    }
+}
+
+/// The loaders of one request (fresh per request, so nothing is cached
+/// across callers).
 pub struct Loaders {
     /// Products by id.
-    pub products: DataLoader<ProductLoader>,
+    pub products: DataLoader<ByKey<ProductRecord>>,
+    /// Users by id.
+    pub users: DataLoader<ByKey<UserRecord>>,
+    /// Orders by id.
+    pub orders: DataLoader<ByKey<OrderRecord>>,
+    /// Order lines by order id.
+    pub order_items: DataLoader<Grouped<OrderItemRecord>>,
+    /// Payments by id.
+    pub payments: DataLoader<ByKey<PaymentRecord>>,
+    /// Payments by order id.
+    pub order_payments: DataLoader<ByKey<PaymentRecord>>,
+    /// Coupon campaigns by id.
+    pub coupons: DataLoader<ByKey<CouponRecord>>,
+    /// Issued coupons by id.
+    pub user_coupons: DataLoader<ByKey<UserCouponRecord>>,
+    /// Issued coupons by the order they paid for.
+    pub order_coupons: DataLoader<ByKey<UserCouponRecord>>,
+}
+
+fn by_key<V: Clone + Send + Sync + 'static>(
+    pool: &PgPool,
+    fetch: Fetch<V>,
+    key: fn(&V) -> i64,
+) -> DataLoader<ByKey<V>> {
+    loader(ByKey {
+        pool: pool.clone(),
+        fetch,
+        key,
+    })
+}
+
+fn grouped<V: Clone + Send + Sync + 'static>(
+    pool: &PgPool,
+    fetch: Fetch<V>,
+    key: fn(&V) -> i64,
+) -> DataLoader<Grouped<V>> {
+    loader(Grouped {
+        pool: pool.clone(),
+        fetch,
+        key,
+    })
+}
+
+/// How many times a batch lets the request's other resolvers run before it
+/// fetches (see [`loader`]).
+const BATCH_YIELDS: usize = 4;
+
+/// A DataLoader that fetches once the resolvers waiting on it have all
+/// asked, without a timer.
+///
+/// async-graphql resolves a list of more than 30 items through
+/// `FuturesUnordered`, which hands control back to the runtime part-way
+/// through the list; a batch that ran then would fetch for the first part
+/// only, and the rest would make a second query. So the batch yields a few
+/// times first, each time letting the request poll its next part of the
+/// list (32 items): enough for the largest page (100). The default 1 ms
+/// timer would split such lists as well, and add a millisecond per nested
+/// level to every request.
+fn loader<L: Send + Sync + 'static>(inner: L) -> DataLoader<L> {
+    DataLoader::new(inner, |batch| {
+        tokio::spawn(async move {
+            for _ in 0..BATCH_YIELDS {
+                tokio::task::yield_now().await;
+            }
+            batch.await
+        })
+    })
+    .delay(Duration::ZERO)
 }
 
 impl Loaders {
     /// Fresh loaders over `pool`.
     pub fn new(pool: &PgPool) -> Self {
         Self {
-            products: DataLoader::new(ProductLoader(pool.clone()), tokio::spawn),
+            products: by_key(pool, |p, ids| Box::pin(product::by_ids(p, ids)), |r| r.id),
+            users: by_key(pool, |p, ids| Box::pin(user::by_ids(p, ids)), |r| r.id),
+            orders: by_key(pool, |p, ids| Box::pin(order::by_ids(p, ids)), |r| r.id),
+            order_items: grouped(
+                pool,
+                |p, ids| Box::pin(order::items_of(p, ids)),
+                |r| r.order_id,
+            ),
+            payments: by_key(pool, |p, ids| Box::pin(payment::by_ids(p, ids)), |r| r.id),
+            order_payments: by_key(
+                pool,
+                |p, ids| Box::pin(payment::of_orders(p, ids)),
+                |r| r.order_id,
+            ),
+            coupons: by_key(pool, |p, ids| Box::pin(coupon::by_ids(p, ids)), |r| r.id),
+            user_coupons: by_key(
+                pool,
+                |p, ids| Box::pin(coupon::user_coupons_by_ids(p, ids)),
+                |r| r.id,
+            ),
+            order_coupons: by_key(
+                pool,
+                |p, ids| Box::pin(coupon::user_coupons_of_orders(p, ids)),
+                // Only used coupons have an order, and only those are loaded.
+                |r| r.order_id.unwrap_or_default(),
+            ),
         }
-    }
-}
-
-/// Loads products by id.
-pub struct ProductLoader(PgPool);
-
-impl Loader<i64> for ProductLoader {
-    type Value = ProductRecord;
-    type Error = LoadError;
-
-    async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, Self::Value>, Self::Error> {
-        let rows = product::by_ids(&self.0, keys).await.map_err(Arc::new)?;
-        Ok(rows.into_iter().map(|p| (p.id, p)).collect())
     }
 }

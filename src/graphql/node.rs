@@ -1,14 +1,22 @@
 //! Relay's object identification: the `Node` interface and `node`/`nodes`.
+//!
+//! Products and coupon campaigns are public. Orders, payments and issued
+//! coupons are visible to their owner and to admins; a user to themselves
+//! and to admins. To anyone else they read as null, like an id that names
+//! nothing, so that ids cannot be probed.
 
 use async_graphql::futures_util::future::join_all;
 use async_graphql::{Context, ID, Interface, Object};
 
-use super::context::{loaders, maybe_caller, services};
+use super::context::{can_see, loaders};
 use super::errors::{IntoGraphQL, to_graphql};
-use super::ids;
-use super::types::{product, product::Product, user, user::User};
-use crate::domain::user as user_domain;
-use crate::facades::identity;
+use super::types::coupon::{Coupon, UserCoupon};
+use super::types::order::Order;
+use super::types::payment::Payment;
+use super::types::product::Product;
+use super::types::user::User;
+use crate::error::AppError;
+use crate::global_id::{self, types};
 
 /// An object with a global id.
 #[derive(Interface)]
@@ -16,6 +24,10 @@ use crate::facades::identity;
 pub enum Node {
     Product(Product),
     User(User),
+    Order(Order),
+    Payment(Payment),
+    Coupon(Coupon),
+    UserCoupon(UserCoupon),
 }
 
 /// The `node` and `nodes` queries.
@@ -32,14 +44,14 @@ impl NodeQuery {
         fetch(ctx, &id).await
     }
 
-    /// Fetches several entities by global id, in order; null for each one that does not exist or is hidden.
+    /// Fetches up to 100 entities by global id, in order; null for each one that does not exist or is hidden.
     async fn nodes(
         &self,
         ctx: &Context<'_>,
         ids: Vec<ID>,
     ) -> async_graphql::Result<Vec<Option<Node>>> {
         if ids.len() > MAX_NODES {
-            return Err(to_graphql(&crate::error::AppError::BadRequest(format!(
+            return Err(to_graphql(&AppError::BadRequest(format!(
                 "nodes takes at most {MAX_NODES} ids"
             ))));
         }
@@ -50,27 +62,33 @@ impl NodeQuery {
 }
 
 async fn fetch(ctx: &Context<'_>, id: &ID) -> async_graphql::Result<Option<Node>> {
-    let Some((type_name, db_id)) = ids::decode_any(id) else {
+    let Some((type_name, id)) = global_id::decode_any(id) else {
         return Ok(None);
     };
-    match type_name.as_str() {
-        product::TYPE_NAME => {
-            let loaders = loaders(ctx).gql()?;
-            let record = loaders.products.load_one(db_id).await.gql()?;
-            Ok(record.map(|r| Node::Product(Product(r))))
-        }
-        user::TYPE_NAME => {
-            // A user is visible to themselves and to admins.
-            let Some(caller) = maybe_caller(ctx) else {
-                return Ok(None);
-            };
-            let services = services(ctx).gql()?;
-            if !caller.is_admin && identity::user_id(services, caller).await.gql()? != db_id {
-                return Ok(None);
+    let loaders = loaders(ctx).gql()?;
+    // Public entities answer at once; owned ones with their owner's id.
+    let owned: Option<(i64, Node)> =
+        match type_name.as_str() {
+            types::PRODUCT => {
+                let found = loaders.products.load_one(id).await.gql()?;
+                return Ok(found.map(|r| Node::Product(Product(r))));
             }
-            let record = user_domain::by_id(&services.db.pool, db_id).await.gql()?;
-            Ok(record.map(|r| Node::User(User(r))))
-        }
+            types::COUPON => {
+                let found = loaders.coupons.load_one(id).await.gql()?;
+                return Ok(found.map(|r| Node::Coupon(Coupon(r))));
+            }
+            types::USER => (loaders.users.load_one(id).await.gql()?)
+                .map(|r| (r.id, Node::User(User { id: r.id }))),
+            types::ORDER => (loaders.orders.load_one(id).await.gql()?)
+                .map(|r| (r.user_id, Node::Order(Order(r)))),
+            types::PAYMENT => (loaders.payments.load_one(id).await.gql()?)
+                .map(|r| (r.user_id, Node::Payment(Payment(r)))),
+            types::USER_COUPON => (loaders.user_coupons.load_one(id).await.gql()?)
+                .map(|r| (r.user_id, Node::UserCoupon(UserCoupon(r)))),
+            _ => None,
+        };
+    match owned {
+        Some((owner, node)) if can_see(ctx, owner).await.gql()? => Ok(Some(node)),
         _ => Ok(None),
     }
 }

@@ -10,6 +10,18 @@ use serde_json::{Value, json};
 use sqlx::PgPool;
 use tokio::sync::oneshot;
 
+/// `createOrder`, with everything the tests look at.
+pub const CREATE_ORDER: &str = "mutation($i: CreateOrderInput!) { createOrder(input: $i) {
+    order { id status totalAmount discountAmount payableAmount paymentUrl createdAt paidAt
+            items { product { id name } quantity unitPrice lineTotal } }
+    userErrors { code field message } } }";
+
+/// `payOrder`, with everything the tests look at.
+pub const PAY_ORDER: &str = "mutation($i: PayOrderInput!) { payOrder(input: $i) {
+    order { id status totalAmount discountAmount payableAmount paidAt coupon { id status } }
+    payment { id amount paidAt order { id } }
+    userErrors { code field message } } }";
+
 /// The PostgreSQL server the tests use (each test creates its own database).
 pub fn postgres_base_url() -> String {
     std::env::var("TEST_POSTGRES_URL")
@@ -255,9 +267,97 @@ impl TestApp {
         .expect("user exists")
     }
 
+    /// Creates an order for `sub` from (product id, quantity) lines; returns its id.
+    pub async fn create_order(&self, sub: &str, lines: &[(&str, i32)]) -> String {
+        let items: Vec<Value> = lines
+            .iter()
+            .map(|(id, q)| json!({ "productId": id, "quantity": q }))
+            .collect();
+        let r = self
+            .as_user(sub, CREATE_ORDER, json!({ "i": { "items": items } }))
+            .await;
+        r.data()["createOrder"]["order"]["id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("order created: {}", r.body))
+            .to_owned()
+    }
+
+    /// `sub` pays `order`, with a coupon if given.
+    pub async fn pay(&self, sub: &str, order: &str, coupon: Option<&str>) -> Gql {
+        self.as_user(
+            sub,
+            PAY_ORDER,
+            json!({ "i": { "orderId": order, "userCouponId": coupon } }),
+        )
+        .await
+    }
+
+    /// A coupon campaign, written directly (the coupon API is tested on its
+    /// own); `valid` is its window in hours from now.
+    pub async fn create_campaign(
+        &self,
+        discount_type: &str,
+        value: i32,
+        total: i32,
+        valid: (i64, Option<i64>),
+    ) -> i64 {
+        sqlx::query_scalar(
+            "INSERT INTO coupons (name, discount_type, discount_value, total_quantity, valid_from, valid_until)
+             VALUES ('test', $1, $2, $3, now() + make_interval(hours => $4::INT),
+                     now() + make_interval(hours => $5::INT))
+             RETURNING id",
+        )
+        .bind(discount_type)
+        .bind(value)
+        .bind(total)
+        .bind(valid.0)
+        .bind(valid.1)
+        .fetch_one(&self.pool)
+        .await
+        .expect("campaign")
+    }
+
+    /// Issues a coupon of `campaign` to `sub` directly; returns its global id.
+    pub async fn grant_coupon(&self, sub: &str, campaign: i64) -> String {
+        self.user_id(sub).await;
+        let id: i64 = sqlx::query_scalar(
+            "WITH c AS (UPDATE coupons SET issued_quantity = issued_quantity + 1 WHERE id = $2)
+             INSERT INTO user_coupons (user_id, coupon_id)
+             SELECT id, $2 FROM users WHERE subject = $1 RETURNING id",
+        )
+        .bind(sub)
+        .bind(campaign)
+        .fetch_one(&self.pool)
+        .await
+        .expect("coupon granted");
+        commerce::global_id::encode(commerce::global_id::types::USER_COUPON, id)
+    }
+
+    /// The database id of `sub`, creating the user as their first request would.
+    pub async fn user_id(&self, sub: &str) -> i64 {
+        let r = self.as_user(sub, "{ viewer { id } }", json!({})).await;
+        Self::db_id(r.data()["viewer"]["id"].as_str().expect("viewer id"))
+    }
+
+    /// Fails the test if any cross-table invariant is broken.
+    pub async fn assert_invariants(&self) {
+        let violations = commerce::domain::audit::check(&self.pool)
+            .await
+            .expect("audit runs");
+        assert!(violations.is_empty(), "broken invariants: {violations:#?}");
+    }
+
+    /// A count of rows (`sql` selects `count(*)`).
+    pub async fn count(&self, sql: &str) -> i64 {
+        sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_owned()))
+            .fetch_one(&self.pool)
+            .await
+            .expect("count")
+    }
+
     /// A database id out of a global id.
     pub fn db_id(global: &str) -> i64 {
-        commerce::graphql::ids::decode_any(global)
+        commerce::global_id::decode_any(global)
             .expect("global id")
             .1
     }
@@ -292,4 +392,42 @@ impl Drop for TestApp {
             .join();
         }
     }
+}
+
+/// Counts the SQL statements the app runs while `work` runs.
+///
+/// sqlx reports every statement it executes as a `tracing` event. One
+/// process-wide subscriber counts them into a counter of the thread that
+/// runs them; a `#[tokio::test]` runs the app on the test's own thread, so
+/// the count is this test's alone. (A subscriber scoped to the thread would
+/// be simpler, but `tracing` caches its interest in a callsite globally, and
+/// tests starting and ending such subscribers in parallel lose events.)
+pub async fn count_statements<F: std::future::Future>(work: F) -> (F::Output, usize) {
+    use std::cell::Cell;
+    use std::sync::Once;
+    use tracing_subscriber::layer::SubscriberExt;
+
+    thread_local! {
+        static STATEMENTS: Cell<usize> = const { Cell::new(0) };
+    }
+    struct Counter;
+    impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Counter {
+        fn on_event(
+            &self,
+            event: &tracing::Event<'_>,
+            _: tracing_subscriber::layer::Context<'_, S>,
+        ) {
+            if event.metadata().target() == "sqlx::query" {
+                STATEMENTS.with(|n| n.set(n.get() + 1));
+            }
+        }
+    }
+    static INSTALL: Once = Once::new();
+    INSTALL.call_once(|| {
+        let subscriber = tracing_subscriber::registry().with(Counter);
+        tracing::subscriber::set_global_default(subscriber).expect("no other global subscriber");
+    });
+    STATEMENTS.with(|n| n.set(0));
+    let output = work.await;
+    (output, STATEMENTS.with(Cell::get))
 }

@@ -7,6 +7,7 @@ mod catalog;
 mod cli;
 mod helpers;
 mod http;
+mod orders;
 mod retry;
 mod schema;
 mod startup;

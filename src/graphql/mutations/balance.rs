@@ -1,12 +1,10 @@
 //! `chargeBalance`: adds money to the caller's balance.
 
-use async_graphql::{Context, InputObject, Object, SimpleObject};
+use async_graphql::{Context, InputObject, Object};
 
-use crate::domain::user;
-use crate::error::AppError;
 use crate::facades::balance;
 use crate::graphql::context::{caller, services};
-use crate::graphql::errors::{IntoGraphQL, Payload, UserError, respond};
+use crate::graphql::errors::{IntoGraphQL, respond};
 use crate::graphql::scalars::Money;
 use crate::graphql::types::user::User;
 
@@ -19,23 +17,13 @@ pub struct ChargeBalanceInput {
     pub idempotency_key: Option<String>,
 }
 
-/// The caller after a charge.
-#[derive(SimpleObject, Default)]
-pub struct ChargeBalancePayload {
-    /// The caller with the new balance, unless the charge failed.
-    pub user: Option<User>,
-    /// Why the charge failed.
-    pub user_errors: Vec<UserError>,
-}
-
-impl Payload for ChargeBalancePayload {
-    fn from_user_errors(user_errors: Vec<UserError>) -> Self {
-        Self {
-            user: None,
-            user_errors,
-        }
+payload!(
+    /// The caller after a charge.
+    ChargeBalancePayload {
+        /// The caller with the new balance.
+        user: User,
     }
-}
+);
 
 /// Balance mutations.
 #[derive(Default)]
@@ -51,17 +39,10 @@ impl BalanceMutation {
     ) -> async_graphql::Result<ChargeBalancePayload> {
         let services = services(ctx).gql()?;
         let caller = caller(ctx).gql()?;
-        let result = async {
-            let id =
-                balance::charge(services, caller, input.amount.0, input.idempotency_key).await?;
-            user::by_id(&services.db.pool, id)
-                .await?
-                .ok_or_else(|| AppError::Internal(format!("user {id} vanished")))
-        }
-        .await;
-        respond(result, |u| ChargeBalancePayload {
-            user: Some(User(u)),
-            user_errors: vec![],
+        let result = balance::charge(services, caller, input.amount.0, input.idempotency_key).await;
+        respond(result, |id| ChargeBalancePayload {
+            user: Some(User { id }),
+            ..Default::default()
         })
     }
 }

@@ -1,14 +1,15 @@
 //! Admin catalog mutations: `createProduct`, `adjustStock`.
 
-use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
+use async_graphql::{Context, ID, InputObject, Object};
 
-use crate::domain::product::NewProduct;
+use crate::domain::product::{NewProduct, ProductRecord};
 use crate::facades::catalog;
+use crate::global_id::types;
 use crate::graphql::context::{caller, services};
-use crate::graphql::errors::{IntoGraphQL, Payload, UserError, respond};
+use crate::graphql::errors::{IntoGraphQL, respond};
 use crate::graphql::ids;
 use crate::graphql::scalars::Money;
-use crate::graphql::types::product::{self as product_type, Product};
+use crate::graphql::types::product::Product;
 
 /// A new product.
 #[derive(InputObject)]
@@ -30,30 +31,22 @@ pub struct AdjustStockInput {
     pub delta: i32,
 }
 
-/// The product after a catalog mutation.
-#[derive(SimpleObject, Default)]
-pub struct ProductPayload {
-    /// The product, unless the mutation failed.
-    pub product: Option<Product>,
-    /// Why the mutation failed, one entry per failing input.
-    pub user_errors: Vec<UserError>,
-}
-
-impl Payload for ProductPayload {
-    fn from_user_errors(user_errors: Vec<UserError>) -> Self {
-        Self {
-            product: None,
-            user_errors,
-        }
+payload!(
+    /// The product after a catalog mutation.
+    ProductPayload {
+        /// The product.
+        product: Product,
     }
-}
+);
 
-fn product_payload(record: crate::domain::product::ProductRecord) -> ProductPayload {
+fn product_payload(record: ProductRecord) -> ProductPayload {
     ProductPayload {
         product: Some(Product(record)),
-        user_errors: vec![],
+        ..Default::default()
     }
 }
+
+const PRODUCT_PATH: [&str; 2] = ["input", "productId"];
 
 /// The admin's catalog mutations.
 #[derive(Default)]
@@ -89,11 +82,7 @@ impl CatalogMutation {
         let services = services(ctx).gql()?;
         let caller = caller(ctx).gql()?;
         let result = async {
-            let id = ids::decode_input(
-                product_type::TYPE_NAME,
-                &input.product_id,
-                &["input", "productId"],
-            )?;
+            let id = ids::decode_input(types::PRODUCT, &input.product_id, &PRODUCT_PATH)?;
             catalog::adjust_stock(services, caller, id, input.delta).await
         }
         .await;

@@ -1,4 +1,38 @@
-//! The contract's object types, each a thin wrapper over a domain record.
+//! The contract's object types, each a thin wrapper over a domain record;
+//! related rows are fetched through the request's DataLoaders.
 
+pub mod cart;
+pub mod coupon;
+pub mod order;
+pub mod payment;
 pub mod product;
 pub mod user;
+
+use async_graphql::Context;
+use async_graphql::dataloader::{DataLoader, Loader};
+
+use super::context::loaders;
+use super::errors::IntoGraphQL;
+use super::loaders::{LoadError, Loaders};
+use crate::error::AppError;
+
+/// Loads a row that must exist (a foreign key points at it) through one of
+/// the request's loaders; its absence is a bug, not a null.
+pub(crate) async fn load_required<L, V>(
+    ctx: &Context<'_>,
+    loader: impl FnOnce(&Loaders) -> &DataLoader<L>,
+    what: &str,
+    id: i64,
+) -> async_graphql::Result<V>
+where
+    L: Loader<i64, Value = V, Error = LoadError>,
+    V: Send + Sync + Clone + 'static,
+{
+    let loaders = loaders(ctx).gql()?;
+    loader(loaders)
+        .load_one(id)
+        .await
+        .gql()?
+        .ok_or_else(|| AppError::Internal(format!("{what} {id} is missing")))
+        .gql()
+}

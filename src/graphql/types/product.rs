@@ -3,12 +3,10 @@
 use async_graphql::{ID, Object};
 
 use crate::domain::product::ProductRecord;
+use crate::global_id::types;
 use crate::graphql::connection::connection;
 use crate::graphql::ids;
 use crate::graphql::scalars::{DateTime, Money};
-
-/// The type name in global ids.
-pub const TYPE_NAME: &str = "Product";
 
 /// An item of the catalog.
 #[derive(Debug, Clone)]
@@ -20,7 +18,7 @@ connection!(Product, ProductConnection, ProductEdge);
 impl Product {
     /// The product's global id.
     pub async fn id(&self) -> ID {
-        ids::encode(TYPE_NAME, self.0.id)
+        ids::encode(types::PRODUCT, self.0.id)
     }
 
     /// Display name.

@@ -1,33 +1,86 @@
-//! `User`: the caller, with their balance (and, as features land, their
-//! cart, orders and coupons).
+//! `User`: the caller, with their balance, cart and orders.
+//!
+//! A `User` holds only its id: a query that asks for `viewer { orders }`
+//! never reads the user row, and one that asks for the balance reads it
+//! through the users DataLoader. Only the user themselves (as `viewer`)
+//! and admins (through `node`) ever get hold of one.
 
-use async_graphql::{ID, Object};
+use async_graphql::{Context, ID, Object};
 
+use super::cart::Cart;
+use super::load_required;
+use super::order::{Order, OrderConnection, OrderStatus};
 use crate::domain::user::UserRecord;
+use crate::domain::{cart, order};
+use crate::global_id::types;
+use crate::graphql::connection::{self, PageArgs};
+use crate::graphql::context::services;
+use crate::graphql::errors::IntoGraphQL;
 use crate::graphql::ids;
 use crate::graphql::scalars::Money;
 
-/// The type name in global ids.
-pub const TYPE_NAME: &str = "User";
-
 /// A user of the shop, named by the `sub` of their tokens.
-#[derive(Debug, Clone)]
-pub struct User(pub UserRecord);
+#[derive(Debug, Clone, Copy)]
+pub struct User {
+    /// The user's database id.
+    pub id: i64,
+}
+
+impl User {
+    async fn record(&self, ctx: &Context<'_>) -> async_graphql::Result<UserRecord> {
+        load_required(ctx, |l| &l.users, "user", self.id).await
+    }
+}
 
 #[Object]
 impl User {
     /// The user's global id.
     pub async fn id(&self) -> ID {
-        ids::encode(TYPE_NAME, self.0.id)
+        ids::encode(types::USER, self.id)
     }
 
     /// The `sub` claim of the caller's token.
-    async fn subject(&self) -> &str {
-        &self.0.subject
+    async fn subject(&self, ctx: &Context<'_>) -> async_graphql::Result<String> {
+        Ok(self.record(ctx).await?.subject)
     }
 
     /// Money available to pay for orders.
-    async fn balance(&self) -> Money {
-        Money(self.0.balance)
+    async fn balance(&self, ctx: &Context<'_>) -> async_graphql::Result<Money> {
+        Ok(Money(self.record(ctx).await?.balance))
+    }
+
+    /// What the user means to buy, at today's prices.
+    async fn cart(&self, ctx: &Context<'_>) -> async_graphql::Result<Cart> {
+        let pool = &services(ctx).gql()?.db.pool;
+        Ok(Cart(cart::lines(pool, self.id).await.gql()?))
+    }
+
+    /// The user's orders, newest first.
+    #[graphql(complexity = "connection::complexity(first, last, child_complexity)")]
+    async fn orders(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        #[graphql(desc = "Only orders with this status.")] status: Option<OrderStatus>,
+    ) -> async_graphql::Result<OrderConnection> {
+        let request = PageArgs {
+            first,
+            after,
+            last,
+            before,
+        }
+        .to_request()
+        .gql()?;
+        let pool = &services(ctx).gql()?.db.pool;
+        let status = status.map(Into::into);
+        let page = order::page_for_user(pool, self.id, status, &request)
+            .await
+            .gql()?;
+        let total =
+            connection::total_count(ctx, || order::count_for_user(pool, self.id, status)).await?;
+        Ok(connection::build(page, total, |o| o.id, Order))
     }
 }

@@ -1,0 +1,603 @@
+//! Orders and their lines: creation rules, status changes, and reads.
+//!
+//! An order is created PENDING with the prices of that moment copied into
+//! its lines; it becomes PAID (see [`super::settlement`]) or CANCELLED,
+//! never both, and never changes again after either. The
+//! `WHERE status = 'PENDING'` guards on every transition, and the CHECKs
+//! tying `status` to `paid_at`/`cancelled_at`, make that hold in the
+//! database too.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use sqlx::postgres::PgRow;
+use sqlx::{FromRow, PgConnection, PgExecutor, PgPool, Row};
+
+use super::page::{Page, PageRequest};
+use super::product::{self, ProductRecord};
+use super::stock;
+use crate::error::{AppError, AppResult, ErrorCode, Rejection, Rejections};
+
+/// The most lines an order may have.
+pub const MAX_LINES: usize = 100;
+/// The most units of one product per order (and per cart line).
+pub const MAX_QUANTITY: i32 = 1_000;
+
+/// Where an order stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrderStatus {
+    /// Created; nothing reserved or charged.
+    Pending,
+    /// Paid in full.
+    Paid,
+    /// Cancelled before payment.
+    Cancelled,
+}
+
+impl OrderStatus {
+    /// The value stored in `orders.status`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "PENDING",
+            Self::Paid => "PAID",
+            Self::Cancelled => "CANCELLED",
+        }
+    }
+
+    fn decode(s: &str) -> Result<Self, sqlx::Error> {
+        match s {
+            "PENDING" => Ok(Self::Pending),
+            "PAID" => Ok(Self::Paid),
+            "CANCELLED" => Ok(Self::Cancelled),
+            other => Err(sqlx::Error::Decode(
+                format!("unknown order status {other:?}").into(),
+            )),
+        }
+    }
+}
+
+/// A row of `orders`.
+#[derive(Debug, Clone)]
+pub struct OrderRecord {
+    /// Database id.
+    pub id: i64,
+    /// The owner.
+    pub user_id: i64,
+    /// Where the order stands.
+    pub status: OrderStatus,
+    /// Sum of the lines at the prices of creation.
+    pub total_amount: i64,
+    /// Coupon discount applied at payment.
+    pub discount_amount: i64,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// When it was paid.
+    pub paid_at: Option<DateTime<Utc>>,
+    /// When it was cancelled.
+    pub cancelled_at: Option<DateTime<Utc>>,
+}
+
+impl OrderRecord {
+    /// What the user pays: the total less the discount.
+    pub fn payable_amount(&self) -> i64 {
+        self.total_amount - self.discount_amount
+    }
+
+    /// The rule for paying or cancelling: only a PENDING order may be;
+    /// otherwise `ORDER_ALREADY_PAID` or `ORDER_CANCELLED`.
+    pub fn check_pending(&self) -> Result<(), Rejection> {
+        let (code, message) = match self.status {
+            OrderStatus::Pending => return Ok(()),
+            OrderStatus::Paid => (ErrorCode::OrderAlreadyPaid, "the order is already paid"),
+            OrderStatus::Cancelled => (ErrorCode::OrderCancelled, "the order was cancelled"),
+        };
+        Err(Rejection::new(code, message).at(ORDER_PATH))
+    }
+}
+
+impl FromRow<'_, PgRow> for OrderRecord {
+    fn from_row(row: &PgRow) -> Result<Self, sqlx::Error> {
+        Ok(Self {
+            id: row.try_get("id")?,
+            user_id: row.try_get("user_id")?,
+            status: OrderStatus::decode(row.try_get("status")?)?,
+            total_amount: row.try_get("total_amount")?,
+            discount_amount: row.try_get("discount_amount")?,
+            created_at: row.try_get("created_at")?,
+            paid_at: row.try_get("paid_at")?,
+            cancelled_at: row.try_get("cancelled_at")?,
+        })
+    }
+}
+
+/// The columns of an [`OrderRecord`].
+macro_rules! order_columns {
+    () => {
+        "id, user_id, status, total_amount, discount_amount, created_at, paid_at, cancelled_at"
+    };
+}
+
+/// The input that names the order to pay or cancel.
+const ORDER_PATH: [&str; 2] = ["input", "orderId"];
+
+/// The rejection of an order id that names no order of the caller's
+/// (another user's order reads the same as a missing one).
+pub fn not_found() -> Rejection {
+    Rejection::new(ErrorCode::OrderNotFound, "no such order").at(ORDER_PATH)
+}
+
+/// A row of `order_items`.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct OrderItemRecord {
+    /// The order.
+    pub order_id: i64,
+    /// The product.
+    pub product_id: i64,
+    /// Units ordered.
+    pub quantity: i32,
+    /// The unit price when the order was created.
+    pub unit_price: i64,
+}
+
+impl OrderItemRecord {
+    /// quantity × unit price. Cannot overflow: a quantity is at most
+    /// [`MAX_QUANTITY`] and a price at most [`product::MAX_PRICE`].
+    pub fn line_total(&self) -> i64 {
+        i64::from(self.quantity).saturating_mul(self.unit_price)
+    }
+}
+
+/// One requested line, as the client sent it.
+#[derive(Debug, Clone)]
+pub struct LineRequest {
+    /// The product's database id; `None` when the client's id did not decode.
+    pub product_id: Option<i64>,
+    /// Units wanted.
+    pub quantity: i32,
+}
+
+/// A well-formed line: duplicates of one product merged into the first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Line {
+    /// The index of the (first) request line, for error paths.
+    pub index: usize,
+    /// The product.
+    pub product_id: i64,
+    /// Units wanted, summed over duplicates.
+    pub quantity: i32,
+}
+
+/// The input path of a request line's field.
+pub fn line_path(index: usize, field: &str) -> Vec<String> {
+    vec![
+        "input".into(),
+        "items".into(),
+        index.to_string(),
+        field.into(),
+    ]
+}
+
+/// Checks the shape of the requested lines: 1 to [`MAX_LINES`] of them
+/// (else one rejection for the whole list), each with a Product id and 1 to
+/// [`MAX_QUANTITY`] units. Duplicates of a product are merged into its first
+/// line, and the merged quantity is bounded too.
+///
+/// Returns the well-formed lines together with a rejection for every
+/// malformed one, so that the caller can check the rest against the catalog
+/// and report every failing line at once.
+pub fn validate_lines(requests: &[LineRequest]) -> Result<(Vec<Line>, Rejections), Rejection> {
+    if requests.is_empty() || requests.len() > MAX_LINES {
+        return Err(Rejection::invalid(
+            ["input", "items"],
+            format!("an order has 1 to {MAX_LINES} lines"),
+        ));
+    }
+    let mut errors = Rejections::new();
+    let mut lines: Vec<Line> = Vec::with_capacity(requests.len());
+    for (index, request) in requests.iter().enumerate() {
+        let mut ok = true;
+        if !(1..=MAX_QUANTITY).contains(&request.quantity) {
+            errors.push(Rejection::invalid(
+                line_path(index, "quantity"),
+                format!("quantity must be 1 to {MAX_QUANTITY}"),
+            ));
+            ok = false;
+        }
+        let Some(product_id) = request.product_id else {
+            errors.push(Rejection::invalid(
+                line_path(index, "productId"),
+                "not a valid Product id",
+            ));
+            continue;
+        };
+        if !ok {
+            continue;
+        }
+        match lines.iter_mut().find(|l| l.product_id == product_id) {
+            // Both are at most MAX_QUANTITY, so the sum cannot overflow.
+            Some(line) => line.quantity += request.quantity,
+            None => lines.push(Line {
+                index,
+                product_id,
+                quantity: request.quantity,
+            }),
+        }
+    }
+    lines.retain(|line| {
+        let fits = line.quantity <= MAX_QUANTITY;
+        if !fits {
+            errors.push(Rejection::invalid(
+                line_path(line.index, "quantity"),
+                format!("at most {MAX_QUANTITY} units of one product per order"),
+            ));
+        }
+        fits
+    });
+    Ok((lines, errors))
+}
+
+/// A line priced from the catalog, ready to be stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PricedLine {
+    /// The product.
+    pub product_id: i64,
+    /// Units ordered.
+    pub quantity: i32,
+    /// The product's price now, copied into the order.
+    pub unit_price: i64,
+}
+
+/// Checks each line against the catalog (the product exists:
+/// `PRODUCT_NOT_FOUND`; its stock covers the line: `PRODUCT_OUT_OF_STOCK`)
+/// and prices it. Every failing line is added to `errors`.
+pub fn price_lines(
+    lines: &[Line],
+    products: &HashMap<i64, ProductRecord>,
+    errors: &mut Rejections,
+) -> Vec<PricedLine> {
+    let mut priced = Vec::with_capacity(lines.len());
+    for line in lines {
+        let Some(product) = products.get(&line.product_id) else {
+            errors.push(product::not_found(line_path(line.index, "productId")));
+            continue;
+        };
+        match stock::check(
+            product.stock,
+            line.quantity,
+            line_path(line.index, "quantity"),
+        ) {
+            Ok(()) => priced.push(PricedLine {
+                product_id: line.product_id,
+                quantity: line.quantity,
+                unit_price: product.price,
+            }),
+            Err(short) => errors.push(short),
+        }
+    }
+    priced
+}
+
+/// A canonical text of an order's lines (by product), so that a retry with
+/// the same idempotency key is recognised whatever the order of its lines.
+pub fn fingerprint(lines: &[Line]) -> String {
+    let mut pairs: Vec<(i64, i32)> = lines.iter().map(|l| (l.product_id, l.quantity)).collect();
+    pairs.sort_unstable();
+    pairs
+        .iter()
+        .map(|(p, q)| format!("{p}x{q}"))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// Inserts a PENDING order with its priced lines.
+pub async fn insert(
+    conn: &mut PgConnection,
+    user_id: i64,
+    lines: &[PricedLine],
+) -> AppResult<OrderRecord> {
+    // Bounded lines, quantities and prices keep this far below i64::MAX;
+    // checked all the same, so that a change of limits cannot wrap it.
+    let total = lines
+        .iter()
+        .try_fold(0i64, |sum, l| {
+            sum.checked_add(i64::from(l.quantity).checked_mul(l.unit_price)?)
+        })
+        .ok_or_else(|| Rejection::invalid(["input", "items"], "the order total is too large"))?;
+    let products: Vec<i64> = lines.iter().map(|l| l.product_id).collect();
+    let quantities: Vec<i32> = lines.iter().map(|l| l.quantity).collect();
+    let prices: Vec<i64> = lines.iter().map(|l| l.unit_price).collect();
+    // One round trip for the order and all its lines.
+    Ok(sqlx::query_as(concat!(
+        "WITH o AS (
+            INSERT INTO orders (user_id, total_amount) VALUES ($1, $2)
+            RETURNING ",
+        order_columns!(),
+        "), lines AS (
+            INSERT INTO order_items (order_id, product_id, quantity, unit_price)
+            SELECT o.id, l.product_id, l.quantity, l.unit_price
+            FROM o, unnest($3::BIGINT[], $4::INT[], $5::BIGINT[])
+                 AS l(product_id, quantity, unit_price)
+         )
+         SELECT * FROM o"
+    ))
+    .bind(user_id)
+    .bind(total)
+    .bind(&products)
+    .bind(&quantities)
+    .bind(&prices)
+    .fetch_one(conn)
+    .await?)
+}
+
+/// The order `id` if it is `user_id`'s, or `ORDER_NOT_FOUND`.
+pub async fn owned<'c>(db: impl PgExecutor<'c>, id: i64, user_id: i64) -> AppResult<OrderRecord> {
+    let found: Option<OrderRecord> = sqlx::query_as(concat!(
+        "SELECT ",
+        order_columns!(),
+        " FROM orders WHERE id = $1 AND user_id = $2"
+    ))
+    .bind(id)
+    .bind(user_id)
+    .fetch_optional(db)
+    .await?;
+    found.ok_or_else(|| not_found().into())
+}
+
+/// Cancels a PENDING order (checked by the caller in this transaction).
+pub async fn mark_cancelled(conn: &mut PgConnection, id: i64) -> AppResult<OrderRecord> {
+    let updated: Option<OrderRecord> = sqlx::query_as(concat!(
+        "UPDATE orders SET status = 'CANCELLED', cancelled_at = now()
+         WHERE id = $1 AND status = 'PENDING'
+         RETURNING ",
+        order_columns!()
+    ))
+    .bind(id)
+    .fetch_optional(conn)
+    .await?;
+    updated.ok_or_else(|| AppError::Internal(format!("order {id} was not PENDING to cancel")))
+}
+
+/// Marks PENDING orders PAID now: `paid` holds (order, discount) pairs
+/// checked by the caller in this transaction. Returns the updated orders.
+pub async fn mark_paid(
+    conn: &mut PgConnection,
+    paid: &[(i64, i64)],
+) -> AppResult<Vec<OrderRecord>> {
+    if paid.is_empty() {
+        return Ok(Vec::new());
+    }
+    let (ids, discounts): (Vec<i64>, Vec<i64>) = paid.iter().copied().unzip();
+    let updated: Vec<OrderRecord> = sqlx::query_as(concat!(
+        "UPDATE orders o SET status = 'PAID', paid_at = now(), discount_amount = p.discount
+         FROM unnest($1::BIGINT[], $2::BIGINT[]) AS p(order_id, discount)
+         WHERE o.id = p.order_id AND o.status = 'PENDING'
+         RETURNING ",
+        order_columns!()
+    ))
+    .bind(&ids)
+    .bind(&discounts)
+    .fetch_all(conn)
+    .await?;
+    if updated.len() != paid.len() {
+        return Err(AppError::Internal(format!(
+            "marked {} of {} checked orders paid",
+            updated.len(),
+            paid.len()
+        )));
+    }
+    Ok(updated)
+}
+
+/// Orders by id, from the pool or inside a transaction.
+pub async fn by_ids<'c>(db: impl PgExecutor<'c>, ids: &[i64]) -> AppResult<Vec<OrderRecord>> {
+    Ok(sqlx::query_as(concat!(
+        "SELECT ",
+        order_columns!(),
+        " FROM orders WHERE id = ANY($1)"
+    ))
+    .bind(ids)
+    .fetch_all(db)
+    .await?)
+}
+
+/// The lines of several orders, by order then product.
+pub async fn items_of<'c>(
+    db: impl PgExecutor<'c>,
+    order_ids: &[i64],
+) -> AppResult<Vec<OrderItemRecord>> {
+    Ok(sqlx::query_as(
+        "SELECT order_id, product_id, quantity, unit_price FROM order_items
+         WHERE order_id = ANY($1) ORDER BY order_id, product_id",
+    )
+    .bind(order_ids)
+    .fetch_all(db)
+    .await?)
+}
+
+/// One page of a user's orders, newest first, optionally of one status.
+pub async fn page_for_user(
+    pool: &PgPool,
+    user_id: i64,
+    status: Option<OrderStatus>,
+    req: &PageRequest,
+) -> AppResult<Page<OrderRecord>> {
+    const BASE: &str = concat!(
+        "SELECT ",
+        order_columns!(),
+        " FROM orders WHERE user_id = $4 AND ($5::TEXT IS NULL OR status = $5)"
+    );
+    let rows = req
+        .bind(sqlx::query_as(req.sql(BASE)))
+        .bind(user_id)
+        .bind(status.map(OrderStatus::as_str))
+        .fetch_all(pool)
+        .await?;
+    Ok(req.finish(rows))
+}
+
+/// How many orders a user has, optionally of one status.
+pub async fn count_for_user(
+    pool: &PgPool,
+    user_id: i64,
+    status: Option<OrderStatus>,
+) -> AppResult<i64> {
+    Ok(sqlx::query_scalar(
+        "SELECT count(*) FROM orders WHERE user_id = $1 AND ($2::TEXT IS NULL OR status = $2)",
+    )
+    .bind(user_id)
+    .bind(status.map(OrderStatus::as_str))
+    .fetch_one(pool)
+    .await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req(product_id: Option<i64>, quantity: i32) -> LineRequest {
+        LineRequest {
+            product_id,
+            quantity,
+        }
+    }
+
+    fn fields(errors: Rejections) -> Vec<String> {
+        let Err(AppError::Rejected(errors)) = errors.finish() else {
+            panic!("no rejections")
+        };
+        errors
+            .into_iter()
+            .map(|e| e.field.unwrap_or_default().join("."))
+            .collect()
+    }
+
+    #[test]
+    fn duplicates_merge_into_the_first_line() {
+        let (lines, errors) =
+            validate_lines(&[req(Some(1), 2), req(Some(2), 1), req(Some(1), 3)]).unwrap();
+        assert!(errors.is_empty());
+        assert_eq!(
+            lines,
+            vec![
+                Line {
+                    index: 0,
+                    product_id: 1,
+                    quantity: 5
+                },
+                Line {
+                    index: 1,
+                    product_id: 2,
+                    quantity: 1
+                }
+            ]
+        );
+    }
+
+    #[test]
+    fn every_bad_line_is_reported_and_the_good_ones_kept() {
+        let (lines, errors) = validate_lines(&[
+            req(Some(1), 0),
+            req(None, 1),
+            req(Some(2), MAX_QUANTITY + 1),
+            req(Some(3), 2),
+        ])
+        .unwrap();
+        assert_eq!(
+            fields(errors),
+            [
+                "input.items.0.quantity",
+                "input.items.1.productId",
+                "input.items.2.quantity"
+            ]
+        );
+        assert_eq!(
+            lines.len(),
+            1,
+            "line 3 is still checked against the catalog"
+        );
+        assert!(validate_lines(&[]).is_err());
+        assert!(validate_lines(&vec![req(Some(1), 1); MAX_LINES + 1]).is_err());
+        let (lines, errors) =
+            validate_lines(&[req(Some(1), MAX_QUANTITY), req(Some(1), 1)]).unwrap();
+        assert!(lines.is_empty());
+        assert_eq!(
+            fields(errors),
+            ["input.items.0.quantity"],
+            "the merged quantity is bounded too"
+        );
+    }
+
+    #[test]
+    fn lines_are_priced_from_the_catalog_or_rejected() {
+        let product = |id, price, stock| {
+            (
+                id,
+                ProductRecord {
+                    id,
+                    name: "p".into(),
+                    price,
+                    stock,
+                    created_at: Utc::now(),
+                },
+            )
+        };
+        let products: HashMap<_, _> = [product(1, 500, 3), product(2, 700, 1)].into();
+        let lines = [
+            Line {
+                index: 0,
+                product_id: 1,
+                quantity: 3,
+            },
+            Line {
+                index: 1,
+                product_id: 2,
+                quantity: 2,
+            },
+            Line {
+                index: 2,
+                product_id: 9,
+                quantity: 1,
+            },
+        ];
+        let mut errors = Rejections::new();
+        let priced = price_lines(&lines, &products, &mut errors);
+        assert_eq!(
+            priced,
+            [PricedLine {
+                product_id: 1,
+                quantity: 3,
+                unit_price: 500
+            }]
+        );
+        let Err(AppError::Rejected(errors)) = errors.finish() else {
+            panic!()
+        };
+        let codes: Vec<_> = errors.iter().map(|e| e.code).collect();
+        assert_eq!(
+            codes,
+            [ErrorCode::ProductOutOfStock, ErrorCode::ProductNotFound]
+        );
+    }
+
+    #[test]
+    fn fingerprints_ignore_line_order() {
+        let a = Line {
+            index: 0,
+            product_id: 1,
+            quantity: 2,
+        };
+        let b = Line {
+            index: 1,
+            product_id: 5,
+            quantity: 1,
+        };
+        assert_eq!(
+            fingerprint(&[a.clone(), b.clone()]),
+            fingerprint(&[b.clone(), a.clone()])
+        );
+        assert_ne!(
+            fingerprint(std::slice::from_ref(&a)),
+            fingerprint(&[Line { quantity: 3, ..a }])
+        );
+    }
+}

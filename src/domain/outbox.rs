@@ -1,0 +1,208 @@
+//! The transactional outbox: an event is written in the same transaction as
+//! the change it reports, so a payment is never confirmed without its event
+//! and an event never exists without its payment. A relay publishes the
+//! rows to NATS JetStream afterwards.
+//!
+//! Each row holds the whole CloudEvents 1.0 JSON message, exactly as it will
+//! be published.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::Serialize;
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use super::coupon::UserCouponRecord;
+use super::order::{OrderItemRecord, OrderRecord};
+use super::payment::PaymentRecord;
+use super::user::UserRecord;
+use crate::error::{AppError, AppResult};
+use crate::global_id::{self, types};
+
+/// The CloudEvents `type` of an order-paid event.
+pub const ORDER_PAID: &str = "com.commerce.order.paid";
+/// The CloudEvents `source` of the events this server writes.
+pub const SOURCE: &str = "urn:commerce:payments";
+
+/// An event ready to be written to the outbox.
+#[derive(Debug, Clone)]
+pub struct NewEvent {
+    /// The CloudEvents id; also the `Nats-Msg-Id` that JetStream deduplicates on.
+    pub id: Uuid,
+    /// The CloudEvents type.
+    pub event_type: &'static str,
+    /// The order the event is about.
+    pub order_id: i64,
+    /// The whole CloudEvents message, serialized.
+    pub payload: String,
+}
+
+/// A CloudEvents 1.0 envelope (structured mode, JSON).
+#[derive(Debug, Serialize)]
+struct CloudEvent<T> {
+    specversion: &'static str,
+    id: Uuid,
+    source: &'static str,
+    #[serde(rename = "type")]
+    event_type: &'static str,
+    subject: String,
+    time: String,
+    datacontenttype: &'static str,
+    data: T,
+}
+
+/// Money as a string of digits, as in the API: exact, whatever the
+/// consumer's number type.
+type Money = String;
+
+/// The `data` of an order-paid event.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct OrderPaidData {
+    order_id: String,
+    status: &'static str,
+    user: UserData,
+    items: Vec<ItemData>,
+    total_amount: Money,
+    discount_amount: Money,
+    payable_amount: Money,
+    coupon: Option<CouponData>,
+    payment: PaymentData,
+    created_at: String,
+    paid_at: String,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct UserData {
+    id: String,
+    subject: String,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ItemData {
+    product_id: String,
+    product_name: String,
+    quantity: i32,
+    unit_price: Money,
+    line_total: Money,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct CouponData {
+    user_coupon_id: String,
+    coupon_id: String,
+    discount_type: &'static str,
+    discount_value: i32,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PaymentData {
+    id: String,
+    amount: Money,
+}
+
+fn timestamp(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+/// Everything an order-paid event reports.
+pub struct OrderPaid<'a> {
+    /// The order, already PAID.
+    pub order: &'a OrderRecord,
+    /// Its lines, each with its product's name.
+    pub items: &'a [(OrderItemRecord, String)],
+    /// The payer.
+    pub user: &'a UserRecord,
+    /// The coupon used, if any.
+    pub coupon: Option<&'a UserCouponRecord>,
+    /// The payment record.
+    pub payment: &'a PaymentRecord,
+}
+
+impl OrderPaid<'_> {
+    /// The event, with a fresh id.
+    pub fn to_event(&self) -> AppResult<NewEvent> {
+        let id = Uuid::new_v4();
+        let order = self.order;
+        let paid_at = order.paid_at.unwrap_or(self.payment.paid_at);
+        let data = OrderPaidData {
+            order_id: global_id::encode(types::ORDER, order.id),
+            status: order.status.as_str(),
+            user: UserData {
+                id: global_id::encode(types::USER, self.user.id),
+                subject: self.user.subject.clone(),
+            },
+            items: self
+                .items
+                .iter()
+                .map(|(item, name)| ItemData {
+                    product_id: global_id::encode(types::PRODUCT, item.product_id),
+                    product_name: name.clone(),
+                    quantity: item.quantity,
+                    unit_price: item.unit_price.to_string(),
+                    line_total: item.line_total().to_string(),
+                })
+                .collect(),
+            total_amount: order.total_amount.to_string(),
+            discount_amount: order.discount_amount.to_string(),
+            payable_amount: order.payable_amount().to_string(),
+            coupon: self.coupon.map(|c| CouponData {
+                user_coupon_id: global_id::encode(types::USER_COUPON, c.id),
+                coupon_id: global_id::encode(types::COUPON, c.coupon_id),
+                discount_type: c.discount_type.as_str(),
+                discount_value: c.discount_value,
+            }),
+            payment: PaymentData {
+                id: global_id::encode(types::PAYMENT, self.payment.id),
+                amount: self.payment.amount.to_string(),
+            },
+            created_at: timestamp(order.created_at),
+            paid_at: timestamp(paid_at),
+        };
+        let event = CloudEvent {
+            specversion: "1.0",
+            id,
+            source: SOURCE,
+            event_type: ORDER_PAID,
+            subject: data.order_id.clone(),
+            time: timestamp(paid_at),
+            datacontenttype: "application/json",
+            data,
+        };
+        let payload = serde_json::to_string(&event)
+            .map_err(|e| AppError::Internal(format!("serializing an event: {e}")))?;
+        Ok(NewEvent {
+            id,
+            event_type: ORDER_PAID,
+            order_id: order.id,
+            payload,
+        })
+    }
+}
+
+/// Writes events to the outbox, in this transaction.
+pub async fn insert(conn: &mut PgConnection, events: &[NewEvent]) -> AppResult<()> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<Uuid> = events.iter().map(|e| e.id).collect();
+    let types: Vec<&str> = events.iter().map(|e| e.event_type).collect();
+    let orders: Vec<i64> = events.iter().map(|e| e.order_id).collect();
+    let payloads: Vec<&str> = events.iter().map(|e| e.payload.as_str()).collect();
+    sqlx::query(
+        "INSERT INTO outbox (event_id, event_type, order_id, payload)
+         SELECT e.id, e.event_type, e.order_id, e.payload::JSONB
+         FROM unnest($1::UUID[], $2::TEXT[], $3::BIGINT[], $4::TEXT[])
+              AS e(id, event_type, order_id, payload)",
+    )
+    .bind(&ids)
+    .bind(&types)
+    .bind(&orders)
+    .bind(&payloads)
+    .execute(conn)
+    .await?;
+    Ok(())
+}

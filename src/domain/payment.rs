@@ -1,0 +1,74 @@
+//! Payment records: at most one per order (UNIQUE on `order_id`).
+
+use chrono::{DateTime, Utc};
+use sqlx::{PgConnection, PgExecutor};
+
+use super::balance::Debit;
+use crate::error::{AppError, AppResult};
+
+/// A row of `payments`.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct PaymentRecord {
+    /// Database id.
+    pub id: i64,
+    /// The paid order.
+    pub order_id: i64,
+    /// The payer.
+    pub user_id: i64,
+    /// What was taken from the balance.
+    pub amount: i64,
+    /// When (the paying transaction's time, equal to the order's `paid_at`).
+    pub paid_at: DateTime<Utc>,
+}
+
+/// Records the payments of several orders, one per debit; returns them in
+/// no particular order.
+pub async fn insert(conn: &mut PgConnection, debits: &[Debit]) -> AppResult<Vec<PaymentRecord>> {
+    if debits.is_empty() {
+        return Ok(Vec::new());
+    }
+    let orders: Vec<i64> = debits.iter().map(|d| d.order_id).collect();
+    let users: Vec<i64> = debits.iter().map(|d| d.user_id).collect();
+    let amounts: Vec<i64> = debits.iter().map(|d| d.amount).collect();
+    let rows: Vec<PaymentRecord> = sqlx::query_as(
+        "INSERT INTO payments (order_id, user_id, amount)
+         SELECT * FROM unnest($1::BIGINT[], $2::BIGINT[], $3::BIGINT[])
+         RETURNING id, order_id, user_id, amount, paid_at",
+    )
+    .bind(&orders)
+    .bind(&users)
+    .bind(&amounts)
+    .fetch_all(conn)
+    .await?;
+    if rows.len() != debits.len() {
+        return Err(AppError::Internal(format!(
+            "recorded {} of {} payments",
+            rows.len(),
+            debits.len()
+        )));
+    }
+    Ok(rows)
+}
+
+/// Payments by id.
+pub async fn by_ids<'c>(db: impl PgExecutor<'c>, ids: &[i64]) -> AppResult<Vec<PaymentRecord>> {
+    Ok(sqlx::query_as(
+        "SELECT id, order_id, user_id, amount, paid_at FROM payments WHERE id = ANY($1)",
+    )
+    .bind(ids)
+    .fetch_all(db)
+    .await?)
+}
+
+/// The payments of these orders.
+pub async fn of_orders<'c>(
+    db: impl PgExecutor<'c>,
+    order_ids: &[i64],
+) -> AppResult<Vec<PaymentRecord>> {
+    Ok(sqlx::query_as(
+        "SELECT id, order_id, user_id, amount, paid_at FROM payments WHERE order_id = ANY($1)",
+    )
+    .bind(order_ids)
+    .fetch_all(db)
+    .await?)
+}

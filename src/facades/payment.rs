@@ -1,0 +1,204 @@
+//! `payOrder`: the seed's "user pays for the order".
+//!
+//! In one SERIALIZABLE transaction, retried on conflict: read the order, its
+//! lines, their products, the payer and the coupon; decide (see
+//! [`crate::domain::settlement`]); then take the stock, use the coupon,
+//! debit the balance, record the payment, mark the order PAID, remove the
+//! paid products from the cart, and write the order-paid event to the
+//! outbox. All of it happens or none of it does.
+//!
+//! Payments of one instance go through a [`Batcher`]: the requests that
+//! arrive while a transaction runs are settled together in the next one.
+//! A hot product's payments then share transactions instead of aborting
+//! each other, and each transaction does the work of many payments.
+
+use std::collections::HashMap;
+
+use chrono::Utc;
+use sqlx::PgConnection;
+
+use super::{Services, identity};
+use crate::auth::Principal;
+use crate::db::{Batcher, Db};
+use crate::domain::order::{self, OrderRecord};
+use crate::domain::outbox::{self, OrderPaid};
+use crate::domain::payment::{self, PaymentRecord};
+use crate::domain::settlement::{PaymentRequest, Settled, Snapshot};
+use crate::domain::{balance, cart, coupon, stock};
+use crate::error::{AppError, AppResult};
+
+const USE_CASE: &str = "payOrder";
+
+/// The most payments settled in one transaction.
+pub const MAX_BATCH: usize = 128;
+
+/// A paid order and its payment record.
+#[derive(Debug, Clone)]
+pub struct PaidOrder {
+    /// The order, now PAID.
+    pub order: OrderRecord,
+    /// Its payment.
+    pub payment: PaymentRecord,
+}
+
+/// The payment queue of one instance.
+pub type PaymentQueue = Batcher<PaymentRequest, PaidOrder>;
+
+/// Starts the worker that settles this instance's payments.
+pub fn queue(db: Db) -> PaymentQueue {
+    Batcher::new(USE_CASE, MAX_BATCH, move |requests| {
+        let db = db.clone();
+        async move { settle_batch(&db, requests).await }
+    })
+}
+
+/// Pays the caller's order `order_id`, with their issued coupon
+/// `user_coupon_id` if given. Paying an order twice never charges twice:
+/// the second attempt answers `ORDER_ALREADY_PAID`.
+pub async fn pay_order(
+    services: &Services,
+    caller: &Principal,
+    order_id: i64,
+    user_coupon_id: Option<i64>,
+) -> AppResult<PaidOrder> {
+    let user_id = identity::user_id(services, caller).await?;
+    // What needs no transaction is answered at once: a missing or foreign
+    // order, and the retries of paid or cancelled ones. The transaction
+    // checks all of it again.
+    order::owned(&services.db.pool, order_id, user_id)
+        .await?
+        .check_pending()?;
+    services
+        .payments
+        .submit(PaymentRequest {
+            user_id,
+            order_id,
+            user_coupon_id,
+        })
+        .await
+}
+
+/// Settles a batch in one transaction. Should the transaction fail as a
+/// whole for a reason other than contention or an outage (a bug, a
+/// constraint that disagrees with the checks), each request is settled
+/// alone, so that one bad request cannot fail the others.
+async fn settle_batch(db: &Db, requests: Vec<PaymentRequest>) -> Vec<AppResult<PaidOrder>> {
+    match settle_together(db, &requests).await {
+        Ok(results) => results,
+        Err(AppError::Unavailable(why)) => requests
+            .iter()
+            .map(|_| Err(AppError::Unavailable(why.clone())))
+            .collect(),
+        Err(err) if requests.len() == 1 => vec![Err(err)],
+        Err(err) => {
+            tracing::warn!(error = ?err, size = requests.len(), "a payment batch failed; settling its requests one by one");
+            let mut results = Vec::with_capacity(requests.len());
+            for request in &requests {
+                results.push(
+                    match settle_together(db, std::slice::from_ref(request)).await {
+                        Ok(mut one) => one.pop().unwrap_or_else(|| {
+                            Err(AppError::Internal("a payment had no result".into()))
+                        }),
+                        Err(err) => Err(err),
+                    },
+                );
+            }
+            results
+        }
+    }
+}
+
+async fn settle_together(
+    db: &Db,
+    requests: &[PaymentRequest],
+) -> AppResult<Vec<AppResult<PaidOrder>>> {
+    db.serializable(USE_CASE, |tx| {
+        let requests = requests.to_vec();
+        Box::pin(async move { settle(tx, &requests).await })
+    })
+    .await
+}
+
+/// The transaction's body: read, decide, write, in the seed's order.
+async fn settle(
+    tx: &mut PgConnection,
+    requests: &[PaymentRequest],
+) -> AppResult<Vec<AppResult<PaidOrder>>> {
+    let mut snapshot = Snapshot::load(tx, requests).await?;
+    let now = Utc::now();
+    let decisions: Vec<AppResult<Settled>> =
+        requests.iter().map(|r| snapshot.settle(r, now)).collect();
+    let settled: Vec<&Settled> = decisions.iter().filter_map(|d| d.as_ref().ok()).collect();
+
+    stock::take(tx, &snapshot.stock_takes(&settled)).await?;
+    let uses: Vec<(i64, i64)> = settled
+        .iter()
+        .filter_map(|s| s.user_coupon_id.map(|c| (c, s.debit.order_id)))
+        .collect();
+    coupon::mark_used(tx, &uses).await?;
+    let debits: Vec<balance::Debit> = settled.iter().map(|s| s.debit).collect();
+    balance::pay(tx, &debits).await?;
+    let mut payments: HashMap<i64, PaymentRecord> = payment::insert(tx, &debits)
+        .await?
+        .into_iter()
+        .map(|p| (p.order_id, p))
+        .collect();
+    let discounts: Vec<(i64, i64)> = settled
+        .iter()
+        .map(|s| (s.debit.order_id, s.discount))
+        .collect();
+    let mut orders: HashMap<i64, OrderRecord> = order::mark_paid(tx, &discounts)
+        .await?
+        .into_iter()
+        .map(|o| (o.id, o))
+        .collect();
+    let cart_lines: Vec<(i64, i64)> = settled
+        .iter()
+        .flat_map(|s| {
+            snapshot
+                .lines(s.debit.order_id)
+                .iter()
+                .map(|line| (s.debit.user_id, line.product_id))
+        })
+        .collect();
+    cart::remove_paid(tx, &cart_lines).await?;
+
+    let mut events = Vec::with_capacity(settled.len());
+    let mut paid = Vec::with_capacity(settled.len());
+    for s in &settled {
+        let order_id = s.debit.order_id;
+        let (Some(order), Some(payment)) = (orders.remove(&order_id), payments.remove(&order_id))
+        else {
+            return Err(AppError::Internal(format!(
+                "order {order_id} was settled but not written"
+            )));
+        };
+        let user = snapshot
+            .user(s.debit.user_id)
+            .ok_or_else(|| AppError::Internal("a settled payer vanished".into()))?;
+        events.push(
+            OrderPaid {
+                order: &order,
+                items: &snapshot.named_lines(order_id),
+                user,
+                coupon: s.user_coupon_id.and_then(|id| snapshot.coupon(id)),
+                payment: &payment,
+            }
+            .to_event()?,
+        );
+        paid.push(PaidOrder { order, payment });
+    }
+    outbox::insert(tx, &events).await?;
+
+    // Hand each request its outcome, in the order they came.
+    let mut paid = paid.into_iter();
+    Ok(decisions
+        .into_iter()
+        .map(|d| {
+            d.and_then(|_| {
+                paid.next()
+                    .ok_or_else(|| AppError::Internal("a settled payment went missing".into()))
+            })
+        })
+        .collect())
+}

@@ -1,0 +1,103 @@
+//! `createOrder` and `cancelOrder`.
+
+use async_graphql::{Context, ID, InputObject, Object};
+
+use crate::domain::order::LineRequest;
+use crate::facades::order;
+use crate::global_id::{self, types};
+use crate::graphql::context::{caller, services};
+use crate::graphql::errors::{IntoGraphQL, respond};
+use crate::graphql::ids;
+use crate::graphql::types::order::Order;
+
+/// One line of a new order.
+#[derive(InputObject)]
+pub struct OrderItemInput {
+    /// The product to buy.
+    pub product_id: ID,
+    /// Units, 1 to 1000 (lines of the same product are merged, and the sum is bounded too).
+    pub quantity: i32,
+}
+
+/// A new order.
+#[derive(InputObject)]
+pub struct CreateOrderInput {
+    /// 1 to 100 lines.
+    pub items: Vec<OrderItemInput>,
+    /// Optional. A retry with the same key returns the order the first request created instead of a new one.
+    pub idempotency_key: Option<String>,
+}
+
+/// The order to cancel.
+#[derive(InputObject)]
+pub struct CancelOrderInput {
+    /// A PENDING order of the caller's.
+    pub order_id: ID,
+}
+
+payload!(
+    /// The order a createOrder created.
+    CreateOrderPayload {
+        /// The new PENDING order.
+        order: Order,
+    }
+);
+
+payload!(
+    /// The order a cancelOrder cancelled.
+    CancelOrderPayload {
+        /// The order, now CANCELLED.
+        order: Order,
+    }
+);
+
+/// Order mutations.
+#[derive(Default)]
+pub struct OrderMutation;
+
+#[Object]
+impl OrderMutation {
+    /// The seed's 'user orders products': validates every product and its stock, then saves a PENDING order.
+    async fn create_order(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateOrderInput,
+    ) -> async_graphql::Result<CreateOrderPayload> {
+        let services = services(ctx).gql()?;
+        let caller = caller(ctx).gql()?;
+        // An id that does not decode is reported with the line's other
+        // failures, by the line validation.
+        let lines: Vec<LineRequest> = input
+            .items
+            .iter()
+            .map(|item| LineRequest {
+                product_id: global_id::decode(types::PRODUCT, &item.product_id),
+                quantity: item.quantity,
+            })
+            .collect();
+        let result = order::create_order(services, caller, &lines, input.idempotency_key).await;
+        respond(result, |o| CreateOrderPayload {
+            order: Some(Order(o)),
+            ..Default::default()
+        })
+    }
+
+    /// Cancels a PENDING order of the caller.
+    async fn cancel_order(
+        &self,
+        ctx: &Context<'_>,
+        input: CancelOrderInput,
+    ) -> async_graphql::Result<CancelOrderPayload> {
+        let services = services(ctx).gql()?;
+        let caller = caller(ctx).gql()?;
+        let result = async {
+            let id = ids::decode_input(types::ORDER, &input.order_id, &["input", "orderId"])?;
+            order::cancel_order(services, caller, id).await
+        }
+        .await;
+        respond(result, |o| CancelOrderPayload {
+            order: Some(Order(o)),
+            ..Default::default()
+        })
+    }
+}

@@ -1,0 +1,69 @@
+//! `payOrder`.
+
+use async_graphql::{Context, ID, InputObject, Object};
+
+use crate::error::AppError;
+use crate::facades::payment;
+use crate::global_id::types;
+use crate::graphql::context::{caller, services};
+use crate::graphql::errors::{IntoGraphQL, respond};
+use crate::graphql::ids;
+use crate::graphql::types::order::Order;
+use crate::graphql::types::payment::Payment;
+
+/// The order to pay, and the coupon to pay with.
+#[derive(InputObject)]
+pub struct PayOrderInput {
+    /// A PENDING order of the caller's.
+    pub order_id: ID,
+    /// An AVAILABLE UserCoupon of the caller to apply.
+    pub user_coupon_id: Option<ID>,
+}
+
+payload!(
+    /// A paid order and its payment.
+    PayOrderPayload {
+        /// The order, now PAID.
+        order: Order,
+        /// The payment record.
+        payment: Payment,
+    }
+);
+
+/// Payment mutations.
+#[derive(Default)]
+pub struct PaymentMutation;
+
+#[Object]
+impl PaymentMutation {
+    /// The seed's 'user pays for the order': one SERIALIZABLE transaction, retried on conflict. The order id makes it idempotent: paying twice never charges twice.
+    async fn pay_order(
+        &self,
+        ctx: &Context<'_>,
+        input: PayOrderInput,
+    ) -> async_graphql::Result<PayOrderPayload> {
+        let services = services(ctx).gql()?;
+        let caller = caller(ctx).gql()?;
+        let result = async {
+            let order_id = ids::decode_input(types::ORDER, &input.order_id, &["input", "orderId"]);
+            let coupon_id = (input.user_coupon_id.as_ref())
+                .map(|id| ids::decode_input(types::USER_COUPON, id, &["input", "userCouponId"]))
+                .transpose();
+            match (order_id, coupon_id) {
+                (Ok(order_id), Ok(coupon_id)) => {
+                    payment::pay_order(services, caller, order_id, coupon_id).await
+                }
+                // Both ids are checked before either is reported.
+                (order_id, coupon_id) => Err(AppError::Rejected(
+                    order_id.err().into_iter().chain(coupon_id.err()).collect(),
+                )),
+            }
+        }
+        .await;
+        respond(result, |paid| PayOrderPayload {
+            order: Some(Order(paid.order)),
+            payment: Some(Payment(paid.payment)),
+            ..Default::default()
+        })
+    }
+}

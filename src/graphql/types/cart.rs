@@ -1,0 +1,55 @@
+//! `Cart` and `CartItem`: what the caller means to buy, at today's prices.
+
+use async_graphql::{Context, Object};
+
+use super::load_required;
+use super::product::Product;
+use crate::domain::cart::CartLine;
+use crate::graphql::scalars::Money;
+
+/// The caller's cart. Nothing in it is reserved.
+#[derive(Debug, Clone)]
+pub struct Cart(pub Vec<CartLine>);
+
+#[Object]
+impl Cart {
+    /// The lines, oldest first.
+    async fn items(&self) -> Vec<CartItem> {
+        self.0.iter().cloned().map(CartItem).collect()
+    }
+
+    /// Units over all lines.
+    async fn total_quantity(&self) -> i32 {
+        // At most 100 lines of at most 1000 units: no overflow.
+        self.0.iter().map(|l| l.quantity).sum()
+    }
+
+    /// The lines' totals at today's prices.
+    async fn subtotal(&self) -> Money {
+        Money(self.0.iter().map(CartLine::line_total).sum())
+    }
+}
+
+/// One product in the cart.
+#[derive(Debug, Clone)]
+pub struct CartItem(pub CartLine);
+
+#[Object]
+impl CartItem {
+    /// The product.
+    async fn product(&self, ctx: &Context<'_>) -> async_graphql::Result<Product> {
+        load_required(ctx, |l| &l.products, "product", self.0.product_id)
+            .await
+            .map(Product)
+    }
+
+    /// Units in the cart.
+    async fn quantity(&self) -> i32 {
+        self.0.quantity
+    }
+
+    /// quantity × today's price.
+    async fn line_total(&self) -> Money {
+        Money(self.0.line_total())
+    }
+}

@@ -1,0 +1,139 @@
+//! `Order` and `OrderItem`.
+
+use async_graphql::{Context, Enum, ID, Object};
+
+use super::coupon::UserCoupon;
+use super::load_required;
+use super::payment::Payment;
+use super::product::Product;
+use crate::domain::order::{OrderItemRecord, OrderRecord};
+use crate::global_id::types;
+use crate::graphql::connection::connection;
+use crate::graphql::context::{loaders, services};
+use crate::graphql::errors::IntoGraphQL;
+use crate::graphql::ids;
+use crate::graphql::scalars::{DateTime, Money};
+
+/// Where an order stands.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "crate::domain::order::OrderStatus")]
+pub enum OrderStatus {
+    /// Created; stock was available at creation but nothing is reserved or charged yet.
+    Pending,
+    /// Paid: balance and stock were deducted in one transaction.
+    Paid,
+    /// Cancelled before payment.
+    Cancelled,
+}
+
+/// An order of the caller's.
+#[derive(Debug, Clone)]
+pub struct Order(pub OrderRecord);
+
+connection!(Order, OrderConnection, OrderEdge);
+
+#[Object]
+impl Order {
+    /// The order's global id.
+    pub async fn id(&self) -> ID {
+        ids::encode(types::ORDER, self.0.id)
+    }
+
+    /// Where the order stands.
+    async fn status(&self) -> OrderStatus {
+        self.0.status.into()
+    }
+
+    /// The lines, by product.
+    async fn items(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<OrderItem>> {
+        let lines = loaders(ctx)
+            .gql()?
+            .order_items
+            .load_one(self.0.id)
+            .await
+            .gql()?
+            .unwrap_or_default();
+        Ok(lines.into_iter().map(OrderItem).collect())
+    }
+
+    /// Sum of the lines at the prices fixed when the order was created.
+    async fn total_amount(&self) -> Money {
+        Money(self.0.total_amount)
+    }
+
+    /// Coupon discount applied at payment; zero before payment or without a coupon.
+    async fn discount_amount(&self) -> Money {
+        Money(self.0.discount_amount)
+    }
+
+    /// What the user pays: totalAmount - discountAmount.
+    async fn payable_amount(&self) -> Money {
+        Money(self.0.payable_amount())
+    }
+
+    /// The coupon used to pay, if any.
+    async fn coupon(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<UserCoupon>> {
+        let loaders = loaders(ctx).gql()?;
+        let used = loaders.order_coupons.load_one(self.0.id).await.gql()?;
+        Ok(used.map(UserCoupon))
+    }
+
+    /// The payment, once paid.
+    async fn payment(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Payment>> {
+        let loaders = loaders(ctx).gql()?;
+        let payment = loaders.order_payments.load_one(self.0.id).await.gql()?;
+        Ok(payment.map(Payment))
+    }
+
+    /// Where the order form (payment page) lives: the seed's Location header.
+    /// Built from `PUBLIC_BASE_URL`; the page belongs to the shop's frontend.
+    async fn payment_url(&self, ctx: &Context<'_>) -> async_graphql::Result<String> {
+        let base = &services(ctx).gql()?.public_base_url;
+        let id = ids::encode(types::ORDER, self.0.id).0;
+        Ok(format!("{base}/orders/{id}/payment"))
+    }
+
+    /// When the order was created.
+    async fn created_at(&self) -> DateTime {
+        self.0.created_at.into()
+    }
+
+    /// When the order was paid.
+    async fn paid_at(&self) -> Option<DateTime> {
+        self.0.paid_at.map(DateTime)
+    }
+
+    /// When the order was cancelled.
+    async fn cancelled_at(&self) -> Option<DateTime> {
+        self.0.cancelled_at.map(DateTime)
+    }
+}
+
+/// One line of an order, at the price fixed when the order was created.
+#[derive(Debug, Clone)]
+pub struct OrderItem(pub OrderItemRecord);
+
+#[Object]
+impl OrderItem {
+    /// The product (as it is now; the price of the line is `unitPrice`).
+    async fn product(&self, ctx: &Context<'_>) -> async_graphql::Result<Product> {
+        load_required(ctx, |l| &l.products, "product", self.0.product_id)
+            .await
+            .map(Product)
+    }
+
+    /// Units ordered.
+    async fn quantity(&self) -> i32 {
+        self.0.quantity
+    }
+
+    /// The price of one unit when the order was created.
+    async fn unit_price(&self) -> Money {
+        Money(self.0.unit_price)
+    }
+
+    /// quantity × unitPrice.
+    async fn line_total(&self) -> Money {
+        Money(self.0.line_total())
+    }
+}
