@@ -97,13 +97,7 @@ pub async fn pay(conn: &mut PgConnection, debits: &[Debit]) -> AppResult<()> {
     .execute(conn)
     .await?
     .rows_affected();
-    if written != debits.len() as u64 {
-        return Err(AppError::Internal(format!(
-            "wrote {written} of {} ledger rows",
-            debits.len()
-        )));
-    }
-    Ok(())
+    super::ensure_written("ledger", written as usize, debits.len())
 }
 
 #[cfg(test)]

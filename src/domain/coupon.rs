@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use sqlx::postgres::PgRow;
 use sqlx::{FromRow, PgConnection, PgExecutor, Row};
 
-use crate::error::{AppError, AppResult, ErrorCode, Rejection};
+use crate::error::{AppResult, ErrorCode, Rejection};
 
 /// How a coupon's `discount_value` is read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -301,13 +301,7 @@ pub async fn mark_used(conn: &mut PgConnection, uses: &[(i64, i64)]) -> AppResul
     .execute(conn)
     .await?
     .rows_affected();
-    if updated != uses.len() as u64 {
-        return Err(AppError::Internal(format!(
-            "marked {updated} of {} checked coupons used",
-            uses.len()
-        )));
-    }
-    Ok(())
+    super::ensure_written("used coupons", updated as usize, uses.len())
 }
 
 #[cfg(test)]

@@ -17,3 +17,18 @@ pub mod product;
 pub mod settlement;
 pub mod stock;
 pub mod user;
+
+use crate::error::{AppError, AppResult};
+
+/// The guard of a set-based write: `done` rows were written where the
+/// caller had checked, in the same transaction, that `checked` would be.
+/// Fewer means the checks and the data disagree: a bug, which fails the
+/// whole transaction rather than commit half of what was decided.
+pub(crate) fn ensure_written(what: &str, done: usize, checked: usize) -> AppResult<()> {
+    if done == checked {
+        return Ok(());
+    }
+    Err(AppError::Internal(format!(
+        "{what}: wrote {done} of {checked} checked rows"
+    )))
+}

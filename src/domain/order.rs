@@ -378,13 +378,7 @@ pub async fn mark_paid(
     .bind(&discounts)
     .fetch_all(conn)
     .await?;
-    if updated.len() != paid.len() {
-        return Err(AppError::Internal(format!(
-            "marked {} of {} checked orders paid",
-            updated.len(),
-            paid.len()
-        )));
-    }
+    super::ensure_written("paid orders", updated.len(), paid.len())?;
     Ok(updated)
 }
 

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgExecutor};
 
 use super::balance::Debit;
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 
 /// A row of `payments`.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -40,13 +40,7 @@ pub async fn insert(conn: &mut PgConnection, debits: &[Debit]) -> AppResult<Vec<
     .bind(&amounts)
     .fetch_all(conn)
     .await?;
-    if rows.len() != debits.len() {
-        return Err(AppError::Internal(format!(
-            "recorded {} of {} payments",
-            rows.len(),
-            debits.len()
-        )));
-    }
+    super::ensure_written("payments", rows.len(), debits.len())?;
     Ok(rows)
 }
 

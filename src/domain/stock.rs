@@ -73,13 +73,7 @@ pub async fn take(conn: &mut PgConnection, takes: &[(i64, i32)]) -> AppResult<()
     .execute(conn)
     .await?
     .rows_affected();
-    if updated != takes.len() as u64 {
-        return Err(AppError::Internal(format!(
-            "stock covered {updated} of {} checked takes",
-            takes.len()
-        )));
-    }
-    Ok(())
+    super::ensure_written("stock", updated as usize, takes.len())
 }
 
 #[cfg(test)]

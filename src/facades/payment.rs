@@ -92,6 +92,8 @@ async fn settle_batch(db: &Db, requests: Vec<PaymentRequest>) -> Vec<AppResult<P
         Err(err) if requests.len() == 1 => vec![Err(err)],
         Err(err) => {
             tracing::warn!(error = ?err, size = requests.len(), "a payment batch failed; settling its requests one by one");
+            db.metrics()
+                .inc("tx_batch_splits_total", &[("use_case", USE_CASE)]);
             let mut results = Vec::with_capacity(requests.len());
             for request in &requests {
                 results.push(

@@ -167,6 +167,23 @@ impl PageArgs {
     }
 }
 
+/// The page a connection field's four arguments ask for, or `BAD_REQUEST`.
+pub fn page_request(
+    first: Option<i32>,
+    after: Option<String>,
+    last: Option<i32>,
+    before: Option<String>,
+) -> async_graphql::Result<PageRequest> {
+    PageArgs {
+        first,
+        after,
+        last,
+        before,
+    }
+    .to_request()
+    .gql()
+}
+
 /// The complexity of a connection field: its children, once per item the
 /// page may hold.
 pub fn complexity(first: Option<i32>, last: Option<i32>, child_complexity: usize) -> usize {

@@ -2,7 +2,7 @@
 
 use async_graphql::{Context, ID, MergedObject, Object};
 
-use super::connection::{self, PageArgs};
+use super::connection;
 use super::context::{loaders, services, viewer_id};
 use super::errors::IntoGraphQL;
 use super::node::NodeQuery;
@@ -55,14 +55,7 @@ impl CatalogQuery {
         last: Option<i32>,
         before: Option<String>,
     ) -> async_graphql::Result<ProductConnection> {
-        let request = PageArgs {
-            first,
-            after,
-            last,
-            before,
-        }
-        .to_request()
-        .gql()?;
+        let request = connection::page_request(first, after, last, before)?;
         let pool = &services(ctx).gql()?.db.pool;
         let page = product::page(pool, &request).await.gql()?;
         let total = connection::total_count(ctx, || product::count(pool)).await?;

@@ -3,11 +3,14 @@
 
 mod auth;
 mod balance;
+mod cart;
 mod catalog;
 mod cli;
 mod helpers;
 mod http;
 mod orders;
+mod payments;
+mod races;
 mod retry;
 mod schema;
 mod startup;

@@ -13,7 +13,7 @@ use super::order::{Order, OrderConnection, OrderStatus};
 use crate::domain::user::UserRecord;
 use crate::domain::{cart, order};
 use crate::global_id::types;
-use crate::graphql::connection::{self, PageArgs};
+use crate::graphql::connection;
 use crate::graphql::context::services;
 use crate::graphql::errors::IntoGraphQL;
 use crate::graphql::ids;
@@ -66,14 +66,7 @@ impl User {
         before: Option<String>,
         #[graphql(desc = "Only orders with this status.")] status: Option<OrderStatus>,
     ) -> async_graphql::Result<OrderConnection> {
-        let request = PageArgs {
-            first,
-            after,
-            last,
-            before,
-        }
-        .to_request()
-        .gql()?;
+        let request = connection::page_request(first, after, last, before)?;
         let pool = &services(ctx).gql()?.db.pool;
         let status = status.map(Into::into);
         let page = order::page_for_user(pool, self.id, status, &request)

@@ -1,0 +1,257 @@
+//! Payments that race, for real: many tasks over many connections, split
+//! across two app instances on one database (so that the in-process
+//! batching of one instance cannot hide a race that the database must
+//! settle), then the invariants checked in SQL.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_graphql::futures_util::future::join_all;
+use serde_json::json;
+
+use crate::helpers::{Gql, Options, TestApp, spawn_app, spawn_app_with};
+
+const CANCEL: &str = "mutation($i: CancelOrderInput!) { cancelOrder(input: $i) {
+    order { status } userErrors { code } } }";
+
+/// Two instances of the app sharing one fresh database.
+async fn two_instances() -> (Arc<TestApp>, Arc<TestApp>) {
+    let first = spawn_app().await;
+    let second = spawn_app_with(Options {
+        database: Some(first.db_name.clone()),
+        ..Default::default()
+    })
+    .await;
+    (Arc::new(first), Arc::new(second))
+}
+
+/// The outcome of a mutation: "ok", or its userError codes.
+fn outcome(r: &Gql, mutation: &str) -> String {
+    let codes = r.user_error_codes(mutation);
+    if codes.is_empty() {
+        "ok".into()
+    } else {
+        codes.join(",")
+    }
+}
+
+fn tally(outcomes: &[String]) -> HashMap<&str, usize> {
+    let mut tally = HashMap::new();
+    for o in outcomes {
+        *tally.entry(o.as_str()).or_default() += 1;
+    }
+    tally
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_hundred_buyers_race_for_fifty_units() {
+    let (a, b) = two_instances().await;
+    let product = a.create_product("Limited tumbler", 4_500, 50).await;
+    let buyers: Vec<String> = (0..200).map(|i| format!("buyer-{i}")).collect();
+    let orders: Vec<String> = join_all(buyers.iter().map(|buyer| {
+        let (a, buyer, product) = (a.clone(), buyer.clone(), product.clone());
+        async move {
+            a.charge(&buyer, 10_000).await;
+            a.create_order(&buyer, &[(&product, 1)]).await
+        }
+    }))
+    .await;
+    let payments = buyers
+        .iter()
+        .zip(&orders)
+        .enumerate()
+        .map(|(i, (buyer, order))| {
+            let app = if i % 2 == 0 { a.clone() } else { b.clone() };
+            let (buyer, order) = (buyer.clone(), order.clone());
+            tokio::spawn(async move { outcome(&app.pay(&buyer, &order, None).await, "payOrder") })
+        });
+    let outcomes: Vec<String> = join_all(payments)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    let tally = tally(&outcomes);
+    assert_eq!(tally.get("ok"), Some(&50), "{tally:?}");
+    assert_eq!(tally.get("PRODUCT_OUT_OF_STOCK"), Some(&150), "{tally:?}");
+
+    let stock: i32 = sqlx::query_scalar("SELECT stock FROM products")
+        .fetch_one(&a.pool)
+        .await
+        .unwrap();
+    assert_eq!(stock, 0);
+    assert_eq!(
+        a.count("SELECT count(*) FROM orders WHERE status = 'PAID'")
+            .await,
+        50
+    );
+    for (buyer, outcome) in buyers.iter().zip(&outcomes) {
+        let expected = if outcome == "ok" {
+            10_000 - 4_500
+        } else {
+            10_000
+        };
+        assert_eq!(
+            a.balance_and_ledger(buyer).await,
+            (expected, expected),
+            "{buyer}"
+        );
+    }
+    a.assert_invariants().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn thirty_payments_of_one_order_charge_it_once() {
+    let (a, b) = two_instances().await;
+    let product = a.create_product("Tea", 700, 100).await;
+    a.charge("alice", 1_000).await;
+    let order = a.create_order("alice", &[(&product, 1)]).await;
+    let attempts = (0..30).map(|i| {
+        let app = if i % 2 == 0 { a.clone() } else { b.clone() };
+        let order = order.clone();
+        tokio::spawn(async move { outcome(&app.pay("alice", &order, None).await, "payOrder") })
+    });
+    let outcomes: Vec<String> = join_all(attempts)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    let tally = tally(&outcomes);
+    assert_eq!(tally.get("ok"), Some(&1), "{tally:?}");
+    assert_eq!(tally.get("ORDER_ALREADY_PAID"), Some(&29), "{tally:?}");
+    assert_eq!(a.count("SELECT count(*) FROM payments").await, 1);
+    assert_eq!(
+        a.count("SELECT count(*) FROM balance_ledger WHERE kind = 'PAYMENT'")
+            .await,
+        1
+    );
+    assert_eq!(a.count("SELECT count(*) FROM outbox").await, 1);
+    assert_eq!(a.balance_and_ledger("alice").await, (300, 300));
+    a.assert_invariants().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_payment_and_a_cancel_of_one_order_never_both_win() {
+    let (a, b) = two_instances().await;
+    let product = a.create_product("Tea", 100, 1_000).await;
+    let users: Vec<String> = (0..40).map(|i| format!("user-{i}")).collect();
+    let mut orders = Vec::new();
+    for user in &users {
+        a.charge(user, 1_000).await;
+        orders.push(a.create_order(user, &[(&product, 1)]).await);
+    }
+    let races = users.iter().zip(&orders).map(|(user, order)| {
+        let (a, b, user, order) = (a.clone(), b.clone(), user.clone(), order.clone());
+        tokio::spawn(async move {
+            let pay = a.pay(&user, &order, None);
+            let cancel = b.as_user(&user, CANCEL, json!({"i": {"orderId": order}}));
+            let (paid, cancelled) = tokio::join!(pay, cancel);
+            (
+                outcome(&paid, "payOrder"),
+                outcome(&cancelled, "cancelOrder"),
+            )
+        })
+    });
+    let mut paid = 0;
+    for race in join_all(races).await {
+        let (pay, cancel) = race.unwrap();
+        match (pay.as_str(), cancel.as_str()) {
+            ("ok", "ORDER_ALREADY_PAID") => paid += 1,
+            ("ORDER_CANCELLED", "ok") => {}
+            other => panic!("both or neither won: {other:?}"),
+        }
+    }
+    assert_eq!(
+        a.count("SELECT count(*) FROM orders WHERE status = 'PAID'")
+            .await,
+        paid
+    );
+    assert_eq!(
+        a.count("SELECT count(*) FROM orders WHERE status = 'CANCELLED'")
+            .await,
+        40 - paid
+    );
+    let stock: i32 = sqlx::query_scalar("SELECT stock FROM products")
+        .fetch_one(&a.pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        i64::from(stock),
+        1_000 - paid,
+        "only paid orders took stock"
+    );
+    a.assert_invariants().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_payments_racing_for_the_last_of_a_balance_never_overdraw_it() {
+    let (a, b) = two_instances().await;
+    let product = a.create_product("Mug", 600, 1_000).await;
+    let users: Vec<String> = (0..30).map(|i| format!("user-{i}")).collect();
+    let mut pairs = Vec::new();
+    for user in &users {
+        a.charge(user, 1_000).await;
+        let first = a.create_order(user, &[(&product, 1)]).await;
+        let second = a.create_order(user, &[(&product, 1)]).await;
+        pairs.push((user.clone(), first, second));
+    }
+    let races = pairs.into_iter().map(|(user, first, second)| {
+        let (a, b) = (a.clone(), b.clone());
+        tokio::spawn(async move {
+            let (x, y) = tokio::join!(a.pay(&user, &first, None), b.pay(&user, &second, None));
+            (user, outcome(&x, "payOrder"), outcome(&y, "payOrder"))
+        })
+    });
+    for race in join_all(races).await {
+        let (user, x, y) = race.unwrap();
+        let mut outcomes = [x, y];
+        outcomes.sort();
+        assert_eq!(outcomes, ["INSUFFICIENT_BALANCE", "ok"], "{user}");
+        assert_eq!(a.balance_and_ledger(&user).await, (400, 400), "{user}");
+    }
+    a.assert_invariants().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn one_coupon_offered_to_two_racing_payments_is_used_once() {
+    let (a, b) = two_instances().await;
+    let product = a.create_product("Pot", 10_000, 1_000).await;
+    let campaign = a
+        .create_campaign("FIXED_AMOUNT", 2_500, 1_000, (-1, None))
+        .await;
+    let users: Vec<String> = (0..30).map(|i| format!("user-{i}")).collect();
+    let mut races = Vec::new();
+    for user in &users {
+        a.charge(user, 100_000).await;
+        let coupon = a.grant_coupon(user, campaign).await;
+        let first = a.create_order(user, &[(&product, 1)]).await;
+        let second = a.create_order(user, &[(&product, 1)]).await;
+        races.push((user.clone(), coupon, first, second));
+    }
+    let races = races.into_iter().map(|(user, coupon, first, second)| {
+        let (a, b) = (a.clone(), b.clone());
+        tokio::spawn(async move {
+            let (x, y) = tokio::join!(
+                a.pay(&user, &first, Some(&coupon)),
+                b.pay(&user, &second, Some(&coupon))
+            );
+            (user, outcome(&x, "payOrder"), outcome(&y, "payOrder"))
+        })
+    });
+    for race in join_all(races).await {
+        let (user, x, y) = race.unwrap();
+        let mut outcomes = [x, y];
+        outcomes.sort();
+        assert_eq!(outcomes, ["COUPON_NOT_USABLE", "ok"], "{user}");
+        assert_eq!(
+            a.balance_and_ledger(&user).await,
+            (92_500, 92_500),
+            "{user}: one discounted payment"
+        );
+    }
+    assert_eq!(
+        a.count("SELECT count(*) FROM user_coupons WHERE used_at IS NOT NULL")
+            .await,
+        30
+    );
+    a.assert_invariants().await;
+}
