@@ -12,13 +12,20 @@
 //! once (no added latency), and the requests that arrive while it works make
 //! up the next batch. Correctness never depends on the batcher; it decides
 //! nothing, the batch's transaction does.
+//!
+//! A batch whose transaction fails as a whole for a reason other than
+//! contention or an outage (a bug, a constraint the checks did not foresee,
+//! a panic) is settled again one request at a time, so that one bad request
+//! fails alone and never takes the others of its batch with it.
 
 use std::future::Future;
 use std::sync::Arc;
 
 use tokio::sync::{mpsc, oneshot};
 
+use super::Db;
 use crate::error::{AppError, AppResult};
+use crate::metrics::Metrics;
 
 /// How many requests may wait for a worker before submitters wait too.
 const QUEUE_CAPACITY: usize = 8_192;
@@ -34,16 +41,26 @@ pub struct Batcher<Req, T> {
     queue: mpsc::Sender<Job<Req, T>>,
 }
 
-impl<Req: Send + 'static, T: Send + 'static> Batcher<Req, T> {
+/// The outcome of settling a batch: one result per request, in order, or
+/// the failure of the batch as a whole (its transaction).
+pub type BatchResult<T> = AppResult<Vec<AppResult<T>>>;
+
+impl<Req: Clone + Send + 'static, T: Send + 'static> Batcher<Req, T> {
     /// Starts the worker. `settle` receives up to `max_batch` requests and
-    /// must return one result per request, in the same order.
-    pub fn new<F, Fut>(name: &'static str, max_batch: usize, settle: F) -> Self
+    /// settles them in one transaction; `name` labels its metrics and logs.
+    pub fn new<F, Fut>(db: &Db, name: &'static str, max_batch: usize, settle: F) -> Self
     where
         F: Fn(Vec<Req>) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = Vec<AppResult<T>>> + Send + 'static,
+        Fut: Future<Output = BatchResult<T>> + Send + 'static,
     {
         let (queue, jobs) = mpsc::channel(QUEUE_CAPACITY);
-        tokio::spawn(work(name, jobs, max_batch.max(1), Arc::new(settle)));
+        let worker = Worker {
+            name,
+            max_batch: max_batch.max(1),
+            settle: Arc::new(settle),
+            metrics: db.metrics.clone(),
+        };
+        tokio::spawn(worker.run(jobs));
         Self { name, queue }
     }
 
@@ -63,41 +80,92 @@ impl<Req: Send + 'static, T: Send + 'static> Batcher<Req, T> {
     }
 }
 
-async fn work<Req, T, F, Fut>(
+struct Worker<F> {
     name: &'static str,
-    mut jobs: mpsc::Receiver<Job<Req, T>>,
     max_batch: usize,
     settle: Arc<F>,
-) where
-    Req: Send + 'static,
-    T: Send + 'static,
-    F: Fn(Vec<Req>) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = Vec<AppResult<T>>> + Send + 'static,
-{
-    let mut batch = Vec::with_capacity(max_batch);
-    // Ends when every sender is gone, that is when the app shuts down.
-    while jobs.recv_many(&mut batch, max_batch).await > 0 {
-        let (requests, replies): (Vec<Req>, Vec<_>) =
-            batch.drain(..).map(|j| (j.request, j.reply)).unzip();
-        let expected = requests.len();
-        // In a task of its own, so that a panic fails this batch (its
-        // callers get an internal error) and not the worker.
-        match tokio::spawn(settle(requests)).await {
-            Ok(results) if results.len() == expected => {
-                for (reply, result) in replies.into_iter().zip(results) {
-                    // The caller may have stopped waiting; its result stands.
-                    let _ = reply.send(result);
-                }
+    metrics: Arc<Metrics>,
+}
+
+impl<F> Worker<F> {
+    async fn run<Req, T, Fut>(self, mut jobs: mpsc::Receiver<Job<Req, T>>)
+    where
+        Req: Clone + Send + 'static,
+        T: Send + 'static,
+        F: Fn(Vec<Req>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = BatchResult<T>> + Send + 'static,
+    {
+        let mut batch = Vec::with_capacity(self.max_batch);
+        // Ends when every sender is gone, that is when the app shuts down.
+        while jobs.recv_many(&mut batch, self.max_batch).await > 0 {
+            let (requests, replies): (Vec<Req>, Vec<_>) =
+                batch.drain(..).map(|j| (j.request, j.reply)).unzip();
+            let results = self.settle_batch(requests).await;
+            for (reply, result) in replies.into_iter().zip(results) {
+                // The caller may have stopped waiting; its result stands.
+                let _ = reply.send(result);
             }
-            Ok(results) => tracing::error!(
-                batcher = name,
-                expected,
-                got = results.len(),
-                "a batch returned the wrong number of results"
-            ),
-            Err(e) => tracing::error!(batcher = name, error = %e, "a batch panicked"),
         }
-        // Replies not sent are dropped here, failing their submitters.
+    }
+
+    /// One result per request, whatever happens to the batch.
+    async fn settle_batch<Req, T, Fut>(&self, requests: Vec<Req>) -> Vec<AppResult<T>>
+    where
+        Req: Clone + Send + 'static,
+        T: Send + 'static,
+        F: Fn(Vec<Req>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = BatchResult<T>> + Send + 'static,
+    {
+        let size = requests.len();
+        match self.settle(requests.clone()).await {
+            Ok(results) => results,
+            // Contention the retries could not settle, or the database away:
+            // every request of the batch may safely be retried by its client.
+            Err(AppError::Unavailable(why)) => (0..size)
+                .map(|_| Err(AppError::Unavailable(why.clone())))
+                .collect(),
+            Err(err) if size == 1 => vec![Err(err)],
+            Err(err) => {
+                tracing::warn!(batcher = self.name, size, error = ?err, "a batch failed; settling its requests one by one");
+                self.metrics
+                    .inc("tx_batch_splits_total", &[("use_case", self.name)]);
+                let mut results = Vec::with_capacity(size);
+                for request in requests {
+                    // `settle` checked that there is exactly one result.
+                    results.push(match self.settle(vec![request]).await {
+                        Ok(mut one) => one
+                            .pop()
+                            .unwrap_or_else(|| Err(AppError::Internal("no result".into()))),
+                        Err(err) => Err(err),
+                    });
+                }
+                results
+            }
+        }
+    }
+
+    /// Settles requests in a task of their own, so that a panic fails them
+    /// (as an internal error) and not the worker; checks that there is one
+    /// result per request.
+    async fn settle<Req, T, Fut>(&self, requests: Vec<Req>) -> BatchResult<T>
+    where
+        Req: Send + 'static,
+        T: Send + 'static,
+        F: Fn(Vec<Req>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = BatchResult<T>> + Send + 'static,
+    {
+        let size = requests.len();
+        let results = tokio::spawn((self.settle)(requests))
+            .await
+            .map_err(|e| AppError::Internal(format!("{} batch panicked: {e}", self.name)))??;
+        if results.len() != size {
+            return Err(AppError::Internal(format!(
+                "{} batch gave {} results for {size} requests",
+                self.name,
+                results.len()
+            )));
+        }
+        Ok(results)
     }
 }
 
@@ -107,16 +175,23 @@ mod tests {
     use std::sync::Mutex;
     use std::time::Duration;
 
+    fn db() -> Db {
+        let pool = sqlx::postgres::PgPoolOptions::new()
+            .connect_lazy("postgres://unused")
+            .unwrap();
+        Db::new(pool, Arc::default())
+    }
+
     #[tokio::test]
     async fn waiting_requests_are_settled_together_in_order() {
         let sizes = Arc::new(Mutex::new(Vec::new()));
         let seen = sizes.clone();
-        let batcher = Arc::new(Batcher::new("test", 10, move |reqs: Vec<u32>| {
+        let batcher = Arc::new(Batcher::new(&db(), "test", 10, move |reqs: Vec<u32>| {
             let seen = seen.clone();
             async move {
                 seen.lock().unwrap().push(reqs.len());
                 tokio::time::sleep(Duration::from_millis(20)).await;
-                reqs.into_iter().map(|r| Ok(r * 2)).collect()
+                Ok(reqs.into_iter().map(|r| Ok(r * 2)).collect())
             }
         }));
         let mut tasks = Vec::new();
@@ -135,15 +210,31 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_panicking_batch_fails_its_callers_but_not_the_worker() {
-        let batcher = Batcher::new("test", 10, |reqs: Vec<u32>| async move {
+    async fn a_failing_or_panicking_request_fails_alone() {
+        let db = db();
+        let metrics = db.metrics.clone();
+        let batcher = Arc::new(Batcher::new(&db, "test", 10, |reqs: Vec<u32>| async move {
+            tokio::time::sleep(Duration::from_millis(10)).await;
             assert!(!reqs.contains(&13), "unlucky");
-            reqs.into_iter().map(Ok).collect()
-        });
-        assert!(matches!(
-            batcher.submit(13).await,
-            Err(AppError::Internal(_))
-        ));
-        assert_eq!(batcher.submit(7).await.unwrap(), 7);
+            if reqs.contains(&7) {
+                return Err(AppError::Internal("seven".into()));
+            }
+            Ok(reqs.into_iter().map(Ok).collect())
+        }));
+        let tasks: Vec<_> = (0..20u32)
+            .map(|i| {
+                let b = batcher.clone();
+                tokio::spawn(async move { (i, b.submit(i).await) })
+            })
+            .collect();
+        for t in tasks {
+            let (i, result) = t.await.unwrap();
+            match i {
+                7 | 13 => assert!(matches!(result, Err(AppError::Internal(_))), "{i}"),
+                _ => assert_eq!(result.unwrap(), i),
+            }
+        }
+        assert!(metrics.counter("tx_batch_splits_total", &[("use_case", "test")]) >= 1);
+        assert_eq!(batcher.submit(8).await.unwrap(), 8, "the worker lives on");
     }
 }

@@ -7,7 +7,7 @@ mod batcher;
 mod retry;
 mod row_locks;
 
-pub use batcher::Batcher;
+pub use batcher::{BatchResult, Batcher};
 pub use retry::{RetryPolicy, TxFuture};
 pub use row_locks::{RowKey, RowLocks};
 

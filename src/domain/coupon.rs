@@ -1,11 +1,18 @@
-//! Coupon campaigns (limited quantity, first come, first served) and the
-//! coupons issued to users: their status, their discount, and their use.
+//! Coupon campaigns: a discount, a limited quantity issued first come, first
+//! served, and a validity window. The coupons issued to users are in
+//! [`super::user_coupon`]; the issuing rules in [`super::issuance`].
 
 use chrono::{DateTime, Utc};
 use sqlx::postgres::PgRow;
-use sqlx::{FromRow, PgConnection, PgExecutor, Row};
+use sqlx::{FromRow, PgConnection, PgExecutor, PgPool, Row};
 
-use crate::error::{AppResult, ErrorCode, Rejection};
+use super::page::{Page, PageRequest};
+use crate::error::{AppResult, Rejection, Rejections};
+
+/// The longest campaign name.
+pub const MAX_NAME_LEN: usize = 200;
+/// The most coupons a campaign may issue.
+pub const MAX_TOTAL_QUANTITY: i32 = 10_000_000;
 
 /// How a coupon's `discount_value` is read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,7 +32,7 @@ impl DiscountType {
         }
     }
 
-    fn decode(row: &PgRow) -> Result<Self, sqlx::Error> {
+    pub(crate) fn decode(row: &PgRow) -> Result<Self, sqlx::Error> {
         match row.try_get::<&str, _>("discount_type")? {
             "FIXED_AMOUNT" => Ok(Self::FixedAmount),
             "PERCENTAGE" => Ok(Self::Percentage),
@@ -50,38 +57,79 @@ pub fn discount(discount_type: DiscountType, value: i32, total: i64) -> i64 {
     off.clamp(0, total.max(0))
 }
 
+/// The validity window: from `from` (inclusive) until `until` (exclusive).
+pub(crate) fn within(
+    now: DateTime<Utc>,
+    from: DateTime<Utc>,
+    until: Option<DateTime<Utc>>,
+) -> bool {
+    now >= from && until.is_none_or(|u| now < u)
+}
+
 /// What an admin provides to start a campaign.
 #[derive(Debug, Clone)]
 pub struct NewCoupon {
-    /// Display name.
+    /// Display name (trimmed, 1 to [`MAX_NAME_LEN`] characters).
     pub name: String,
     /// How the discount is computed.
     pub discount_type: DiscountType,
-    /// The amount or the percentage.
+    /// The amount (1 or more) or the percentage (1 to 100).
     pub discount_value: i32,
-    /// How many coupons the campaign issues at most.
+    /// How many coupons the campaign issues at most (1 to [`MAX_TOTAL_QUANTITY`]).
     pub total_quantity: i32,
     /// When the coupon starts being issuable (now when absent).
     pub valid_from: Option<DateTime<Utc>>,
-    /// When it stops being issuable and usable (never when absent).
+    /// When it stops being issuable and usable (never when absent); after
+    /// `valid_from`, and in the future.
     pub valid_until: Option<DateTime<Utc>>,
 }
 
-/// Inserts a campaign; returns its id.
-pub async fn insert(conn: &mut PgConnection, new: &NewCoupon) -> AppResult<i64> {
-    Ok(sqlx::query_scalar(
-        "INSERT INTO coupons (name, discount_type, discount_value, total_quantity, valid_from, valid_until)
-         VALUES ($1, $2, $3, $4, COALESCE($5, now()), $6)
-         RETURNING id",
-    )
-    .bind(&new.name)
-    .bind(new.discount_type.as_str())
-    .bind(new.discount_value)
-    .bind(new.total_quantity)
-    .bind(new.valid_from)
-    .bind(new.valid_until)
-    .fetch_one(conn)
-    .await?)
+impl NewCoupon {
+    /// Checks every field at `now`, reporting all failures at once.
+    pub fn validate(&self, now: DateTime<Utc>) -> AppResult<()> {
+        let mut errors = Rejections::new();
+        let name = self.name.trim();
+        if name.is_empty() || name.chars().count() > MAX_NAME_LEN {
+            errors.push(Rejection::invalid(
+                ["input", "name"],
+                format!("name must be 1 to {MAX_NAME_LEN} characters"),
+            ));
+        }
+        let (min, max) = match self.discount_type {
+            DiscountType::FixedAmount => (1, i32::MAX),
+            DiscountType::Percentage => (1, 100),
+        };
+        if !(min..=max).contains(&self.discount_value) {
+            errors.push(Rejection::invalid(
+                ["input", "discountValue"],
+                format!(
+                    "a {} discount is {min} to {max}",
+                    self.discount_type.as_str()
+                ),
+            ));
+        }
+        if !(1..=MAX_TOTAL_QUANTITY).contains(&self.total_quantity) {
+            errors.push(Rejection::invalid(
+                ["input", "totalQuantity"],
+                format!("totalQuantity must be 1 to {MAX_TOTAL_QUANTITY}"),
+            ));
+        }
+        if let Some(until) = self.valid_until {
+            let from = self.valid_from.unwrap_or(now);
+            if until <= from {
+                errors.push(Rejection::invalid(
+                    ["input", "validUntil"],
+                    "validUntil must come after validFrom",
+                ));
+            } else if until <= now {
+                errors.push(Rejection::invalid(
+                    ["input", "validUntil"],
+                    "validUntil must be in the future",
+                ));
+            }
+        }
+        errors.finish()
+    }
 }
 
 /// A row of `coupons`: one campaign.
@@ -120,11 +168,6 @@ impl FromRow<'_, PgRow> for CouponRecord {
     }
 }
 
-/// The validity window: from `from` (inclusive) until `until` (exclusive).
-fn within(now: DateTime<Utc>, from: DateTime<Utc>, until: Option<DateTime<Utc>>) -> bool {
-    now >= from && until.is_none_or(|u| now < u)
-}
-
 impl CouponRecord {
     /// Whether `now` lies inside the validity window.
     pub fn is_valid_at(&self, now: DateTime<Utc>) -> bool {
@@ -137,171 +180,112 @@ impl CouponRecord {
     }
 }
 
-/// Campaigns by id.
+/// The columns of a [`CouponRecord`].
+macro_rules! coupon_columns {
+    () => {
+        "id, name, discount_type, discount_value, total_quantity, issued_quantity, valid_from, valid_until"
+    };
+}
+
+/// Inserts a validated campaign.
+pub async fn insert(conn: &mut PgConnection, new: &NewCoupon) -> AppResult<CouponRecord> {
+    Ok(sqlx::query_as(concat!(
+        "INSERT INTO coupons (name, discount_type, discount_value, total_quantity, valid_from, valid_until)
+         VALUES ($1, $2, $3, $4, COALESCE($5, now()), $6)
+         RETURNING ",
+        coupon_columns!()
+    ))
+    .bind(new.name.trim())
+    .bind(new.discount_type.as_str())
+    .bind(new.discount_value)
+    .bind(new.total_quantity)
+    .bind(new.valid_from)
+    .bind(new.valid_until)
+    .fetch_one(conn)
+    .await?)
+}
+
+/// Campaigns by id, from the pool or inside a transaction.
 pub async fn by_ids<'c>(db: impl PgExecutor<'c>, ids: &[i64]) -> AppResult<Vec<CouponRecord>> {
-    Ok(sqlx::query_as(
-        "SELECT id, name, discount_type, discount_value, total_quantity, issued_quantity,
-                valid_from, valid_until
-         FROM coupons WHERE id = ANY($1)",
-    )
+    Ok(sqlx::query_as(concat!(
+        "SELECT ",
+        coupon_columns!(),
+        " FROM coupons WHERE id = ANY($1)"
+    ))
     .bind(ids)
     .fetch_all(db)
     .await?)
 }
 
-/// Where an issued coupon stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum UserCouponStatus {
-    /// Can pay for an order.
-    Available,
-    /// Paid for an order.
-    Used,
-    /// Its campaign's window closed before it was used.
-    Expired,
-}
-
-/// A row of `user_coupons`, with the terms of its campaign.
-#[derive(Debug, Clone)]
-pub struct UserCouponRecord {
-    /// Database id.
-    pub id: i64,
-    /// The holder.
-    pub user_id: i64,
-    /// The campaign.
-    pub coupon_id: i64,
-    /// When it was issued.
-    pub issued_at: DateTime<Utc>,
-    /// When it paid for an order.
-    pub used_at: Option<DateTime<Utc>>,
-    /// The order it paid for.
-    pub order_id: Option<i64>,
-    /// The campaign's discount.
-    pub discount_type: DiscountType,
-    /// The campaign's amount or percentage.
-    pub discount_value: i32,
-    /// The campaign's validity start.
-    pub valid_from: DateTime<Utc>,
-    /// The campaign's validity end (exclusive).
-    pub valid_until: Option<DateTime<Utc>>,
-}
-
-impl FromRow<'_, PgRow> for UserCouponRecord {
-    fn from_row(row: &PgRow) -> Result<Self, sqlx::Error> {
-        Ok(Self {
-            id: row.try_get("id")?,
-            user_id: row.try_get("user_id")?,
-            coupon_id: row.try_get("coupon_id")?,
-            issued_at: row.try_get("issued_at")?,
-            used_at: row.try_get("used_at")?,
-            order_id: row.try_get("order_id")?,
-            discount_type: DiscountType::decode(row)?,
-            discount_value: row.try_get("discount_value")?,
-            valid_from: row.try_get("valid_from")?,
-            valid_until: row.try_get("valid_until")?,
-        })
-    }
-}
-
-impl UserCouponRecord {
-    /// The status at `now`.
-    pub fn status(&self, now: DateTime<Utc>) -> UserCouponStatus {
-        if self.used_at.is_some() {
-            UserCouponStatus::Used
-        } else if self.valid_until.is_some_and(|u| now >= u) {
-            UserCouponStatus::Expired
-        } else {
-            UserCouponStatus::Available
-        }
-    }
-
-    /// The rule for paying with this coupon: it must be `user_id`'s
-    /// (`COUPON_NOT_FOUND` otherwise, as if it did not exist), unused, and
-    /// inside its campaign's window (`COUPON_NOT_USABLE`).
-    pub fn check_usable(&self, user_id: i64, now: DateTime<Utc>) -> Result<(), Rejection> {
-        if self.user_id != user_id {
-            return Err(not_found());
-        }
-        let why = match self.status(now) {
-            UserCouponStatus::Used => "the coupon is already used",
-            UserCouponStatus::Expired => "the coupon has expired",
-            UserCouponStatus::Available if !within(now, self.valid_from, self.valid_until) => {
-                "the coupon is not valid yet"
-            }
-            UserCouponStatus::Available => return Ok(()),
-        };
-        Err(Rejection::new(ErrorCode::CouponNotUsable, why).at(PAY_WITH_PATH))
-    }
-
-    /// What this coupon takes off an order of `total`.
-    pub fn discount_on(&self, total: i64) -> i64 {
-        discount(self.discount_type, self.discount_value, total)
-    }
-}
-
-/// The input that names the coupon to pay with.
-const PAY_WITH_PATH: [&str; 2] = ["input", "userCouponId"];
-
-/// The rejection of an issued coupon that does not exist or is not the caller's.
-pub fn not_found() -> Rejection {
-    Rejection::new(ErrorCode::CouponNotFound, "no such coupon of yours").at(PAY_WITH_PATH)
-}
-
-/// The columns of a [`UserCouponRecord`], from `user_coupons uc JOIN coupons c`.
-macro_rules! user_coupon_select {
-    () => {
-        "SELECT uc.id, uc.user_id, uc.coupon_id, uc.issued_at, uc.used_at, uc.order_id,
-                c.discount_type, c.discount_value, c.valid_from, c.valid_until
-         FROM user_coupons uc JOIN coupons c ON c.id = uc.coupon_id"
+/// The SQL condition of a campaign still issuable now: inside its window,
+/// with coupons left (the rules of [`CouponRecord::is_valid_at`] and
+/// [`CouponRecord::remaining`]), when the boolean parameter `$p` is true.
+macro_rules! issuable_if {
+    ($p:literal) => {
+        concat!(
+            "(",
+            $p,
+            " = FALSE OR (valid_from <= now()",
+            " AND (valid_until IS NULL OR valid_until > now())",
+            " AND issued_quantity < total_quantity))"
+        )
     };
 }
 
-/// Issued coupons by id.
-pub async fn user_coupons_by_ids<'c>(
-    db: impl PgExecutor<'c>,
-    ids: &[i64],
-) -> AppResult<Vec<UserCouponRecord>> {
-    Ok(
-        sqlx::query_as(concat!(user_coupon_select!(), " WHERE uc.id = ANY($1)"))
-            .bind(ids)
-            .fetch_all(db)
-            .await?,
-    )
+/// One page of the campaigns, newest first; only the issuable ones when
+/// `available_only`.
+pub async fn page(
+    pool: &PgPool,
+    available_only: bool,
+    req: &PageRequest,
+) -> AppResult<Page<CouponRecord>> {
+    const BASE: &str = concat!(
+        "SELECT ",
+        coupon_columns!(),
+        " FROM coupons WHERE ",
+        issuable_if!("$4")
+    );
+    let rows = req
+        .bind(sqlx::query_as(req.sql(BASE)))
+        .bind(available_only)
+        .fetch_all(pool)
+        .await?;
+    Ok(req.finish(rows))
 }
 
-/// The coupons that paid for these orders.
-pub async fn user_coupons_of_orders<'c>(
-    db: impl PgExecutor<'c>,
-    order_ids: &[i64],
-) -> AppResult<Vec<UserCouponRecord>> {
-    Ok(sqlx::query_as(concat!(
-        user_coupon_select!(),
-        " WHERE uc.order_id = ANY($1)"
+/// How many campaigns there are (the issuable ones when `available_only`).
+pub async fn count(pool: &PgPool, available_only: bool) -> AppResult<i64> {
+    Ok(sqlx::query_scalar(concat!(
+        "SELECT count(*) FROM coupons WHERE ",
+        issuable_if!("$1")
     ))
-    .bind(order_ids)
-    .fetch_all(db)
+    .bind(available_only)
+    .fetch_one(pool)
     .await?)
 }
 
-/// Marks issued coupons as used by orders: `uses` holds (user coupon, order)
-/// pairs that the caller checked in this transaction. A coupon that turns
-/// out used already means the check and the data disagree: a bug, which
-/// fails the whole transaction.
-pub async fn mark_used(conn: &mut PgConnection, uses: &[(i64, i64)]) -> AppResult<()> {
-    if uses.is_empty() {
+/// Adds issued coupons to campaigns: `issued` holds (campaign, how many),
+/// each campaign once. The guard keeps `issued_quantity` within
+/// `total_quantity` (as does the CHECK); the caller has checked the room in
+/// this transaction, so a skipped campaign is a bug and fails the whole
+/// transaction. This is the campaign's hot row, so it is the transaction's
+/// last statement: the row stays locked for as short a time as it can.
+pub async fn add_issued(conn: &mut PgConnection, issued: &[(i64, i32)]) -> AppResult<()> {
+    if issued.is_empty() {
         return Ok(());
     }
-    let (ids, orders): (Vec<i64>, Vec<i64>) = uses.iter().copied().unzip();
+    let (ids, counts): (Vec<i64>, Vec<i32>) = issued.iter().copied().unzip();
     let updated = sqlx::query(
-        "UPDATE user_coupons uc SET used_at = now(), order_id = u.order_id
-         FROM unnest($1::BIGINT[], $2::BIGINT[]) AS u(id, order_id)
-         WHERE uc.id = u.id AND uc.used_at IS NULL",
+        "UPDATE coupons c SET issued_quantity = c.issued_quantity + i.count
+         FROM unnest($1::BIGINT[], $2::INT[]) AS i(id, count)
+         WHERE c.id = i.id AND c.issued_quantity + i.count <= c.total_quantity",
     )
     .bind(&ids)
-    .bind(&orders)
+    .bind(&counts)
     .execute(conn)
     .await?
     .rows_affected();
-    super::ensure_written("used coupons", updated as usize, uses.len())
+    super::ensure_written("issued counts", updated as usize, issued.len())
 }
 
 #[cfg(test)]
@@ -326,51 +310,66 @@ mod tests {
         assert_eq!(discount(DiscountType::FixedAmount, 5, 0), 0);
     }
 
-    fn issued(user_id: i64, used: bool, from: i64, until: Option<i64>) -> UserCouponRecord {
-        let now = Utc::now();
-        UserCouponRecord {
-            id: 1,
-            user_id,
-            coupon_id: 1,
-            issued_at: now,
-            used_at: used.then_some(now),
-            order_id: used.then_some(9),
-            discount_type: DiscountType::FixedAmount,
-            discount_value: 100,
-            valid_from: now + Duration::hours(from),
-            valid_until: until.map(|h| now + Duration::hours(h)),
+    fn campaign() -> NewCoupon {
+        NewCoupon {
+            name: "Spring".into(),
+            discount_type: DiscountType::Percentage,
+            discount_value: 10,
+            total_quantity: 100,
+            valid_from: None,
+            valid_until: None,
+        }
+    }
+
+    fn fields(new: NewCoupon, now: DateTime<Utc>) -> Vec<String> {
+        match new.validate(now) {
+            Ok(()) => vec![],
+            Err(crate::error::AppError::Rejected(r)) => r
+                .into_iter()
+                .map(|r| r.field.unwrap_or_default().join("."))
+                .collect(),
+            Err(e) => panic!("{e:?}"),
         }
     }
 
     #[test]
-    fn only_the_holders_unused_coupon_inside_its_window_is_usable() {
+    fn campaigns_are_checked_field_by_field() {
         let now = Utc::now();
-        let code = |c: &UserCouponRecord| c.check_usable(7, now).map_err(|r| r.code);
-        assert_eq!(code(&issued(7, false, -1, None)), Ok(()));
-        assert_eq!(code(&issued(7, false, -1, Some(1))), Ok(()));
+        assert!(fields(campaign(), now).is_empty());
+        let bad = NewCoupon {
+            name: " ".into(),
+            discount_value: 101,
+            total_quantity: 0,
+            valid_from: Some(now + Duration::days(2)),
+            valid_until: Some(now + Duration::days(1)),
+            ..campaign()
+        };
         assert_eq!(
-            code(&issued(8, false, -1, None)),
-            Err(ErrorCode::CouponNotFound)
+            fields(bad, now),
+            [
+                "input.name",
+                "input.discountValue",
+                "input.totalQuantity",
+                "input.validUntil"
+            ]
         );
-        assert_eq!(
-            code(&issued(7, true, -1, None)),
-            Err(ErrorCode::CouponNotUsable)
-        );
-        assert_eq!(
-            code(&issued(7, false, -2, Some(-1))),
-            Err(ErrorCode::CouponNotUsable)
-        );
-        assert_eq!(
-            code(&issued(7, false, 1, None)),
-            Err(ErrorCode::CouponNotUsable)
-        );
-        assert_eq!(
-            issued(7, false, -2, Some(-1)).status(now),
-            UserCouponStatus::Expired
-        );
-        assert_eq!(
-            issued(7, true, -2, Some(-1)).status(now),
-            UserCouponStatus::Used
-        );
+        let fixed = |value| NewCoupon {
+            discount_type: DiscountType::FixedAmount,
+            discount_value: value,
+            ..campaign()
+        };
+        assert!(fields(fixed(5_000), now).is_empty(), "any positive amount");
+        assert_eq!(fields(fixed(0), now), ["input.discountValue"]);
+        let past = NewCoupon {
+            valid_from: Some(now - Duration::days(2)),
+            valid_until: Some(now - Duration::days(1)),
+            ..campaign()
+        };
+        assert_eq!(fields(past, now), ["input.validUntil"], "already over");
+        let too_many = NewCoupon {
+            total_quantity: MAX_TOTAL_QUANTITY + 1,
+            ..campaign()
+        };
+        assert_eq!(fields(too_many, now), ["input.totalQuantity"]);
     }
 }

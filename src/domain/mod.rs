@@ -9,6 +9,7 @@ pub mod balance;
 pub mod cart;
 pub mod coupon;
 pub mod idempotency;
+pub mod issuance;
 pub mod order;
 pub mod outbox;
 pub mod page;
@@ -17,6 +18,7 @@ pub mod product;
 pub mod settlement;
 pub mod stock;
 pub mod user;
+pub mod user_coupon;
 
 use crate::error::{AppError, AppResult};
 

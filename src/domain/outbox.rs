@@ -11,10 +11,10 @@ use serde::Serialize;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use super::coupon::UserCouponRecord;
 use super::order::{OrderItemRecord, OrderRecord};
 use super::payment::PaymentRecord;
 use super::user::UserRecord;
+use super::user_coupon::UserCouponRecord;
 use crate::error::{AppError, AppResult};
 use crate::global_id::{self, types};
 

@@ -31,11 +31,12 @@ pub struct Page<T> {
 }
 
 impl PageRequest {
-    /// The SQL for this page: `base` must select from one table (or a join
-    /// whose `id` column is unambiguous) and end in a `WHERE` clause; `$1`,
-    /// `$2` and `$3` are bound by [`PageRequest::bind`] to after, before and
-    /// limit + 1, so extra parameters of `base` start at `$4`.
-    pub fn sql(&self, base: &'static str) -> sqlx::AssertSqlSafe<String> {
+    /// The SQL for this page: `base` (trusted SQL text, never input) must
+    /// select from one table (or a join whose `id` column is unambiguous)
+    /// and end in a `WHERE` clause; `$1`, `$2` and `$3` are bound by
+    /// [`PageRequest::bind`] to after, before and limit + 1, so extra
+    /// parameters of `base` start at `$4`.
+    pub fn sql(&self, base: &str) -> sqlx::AssertSqlSafe<String> {
         let order = if self.backward { "ASC" } else { "DESC" };
         sqlx::AssertSqlSafe(format!(
             "{base} AND ($1::BIGINT IS NULL OR id < $1) AND ($2::BIGINT IS NULL OR id > $2) \

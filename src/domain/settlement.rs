@@ -17,11 +17,11 @@ use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 
 use super::balance::{self, Debit};
-use super::coupon::{self, UserCouponRecord};
 use super::order::{self, OrderItemRecord, OrderRecord, OrderStatus};
 use super::product::{self, ProductRecord};
 use super::stock;
 use super::user::{self, UserRecord};
+use super::user_coupon::{self, UserCouponRecord};
 use crate::error::{AppError, AppResult, Rejections};
 use crate::global_id::{self, types};
 
@@ -80,10 +80,9 @@ impl Snapshot {
         let coupons = if coupon_ids.is_empty() {
             HashMap::new()
         } else {
-            by_id(
-                coupon::user_coupons_by_ids(&mut *conn, &coupon_ids).await?,
-                |c| c.id,
-            )
+            by_id(user_coupon::by_ids(&mut *conn, &coupon_ids).await?, |c| {
+                c.id
+            })
         };
         Ok(Self {
             orders,
@@ -122,7 +121,7 @@ impl Snapshot {
             None => Some(0),
             Some(id) => match self.coupons.get(&id) {
                 None => {
-                    errors.push(coupon::not_found());
+                    errors.push(user_coupon::not_found());
                     None
                 }
                 Some(c) => match c.check_usable(request.user_id, now) {

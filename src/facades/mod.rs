@@ -7,6 +7,7 @@
 pub mod balance;
 pub mod cart;
 pub mod catalog;
+pub mod coupon;
 pub mod demo;
 pub mod identity;
 pub mod order;
@@ -33,6 +34,8 @@ pub struct Services {
     pub users: Arc<identity::UserIdCache>,
     /// This instance's payments, settled in batches.
     pub payments: Arc<payment::PaymentQueue>,
+    /// This instance's coupon issuing, in batches.
+    pub coupons: Arc<coupon::Issuer>,
 }
 
 impl Services {
@@ -41,6 +44,7 @@ impl Services {
     pub fn new(db: Db, config: Arc<Config>, public_base_url: String) -> Self {
         Self {
             payments: Arc::new(payment::queue(db.clone())),
+            coupons: Arc::new(coupon::Issuer::new(db.clone())),
             db,
             config,
             public_base_url: public_base_url.into(),

@@ -24,7 +24,7 @@ use crate::domain::order::{self, OrderRecord};
 use crate::domain::outbox::{self, OrderPaid};
 use crate::domain::payment::{self, PaymentRecord};
 use crate::domain::settlement::{PaymentRequest, Settled, Snapshot};
-use crate::domain::{balance, cart, coupon, stock};
+use crate::domain::{balance, cart, stock, user_coupon};
 use crate::error::{AppError, AppResult};
 
 const USE_CASE: &str = "payOrder";
@@ -46,9 +46,9 @@ pub type PaymentQueue = Batcher<PaymentRequest, PaidOrder>;
 
 /// Starts the worker that settles this instance's payments.
 pub fn queue(db: Db) -> PaymentQueue {
-    Batcher::new(USE_CASE, MAX_BATCH, move |requests| {
+    Batcher::new(&db.clone(), USE_CASE, MAX_BATCH, move |requests| {
         let db = db.clone();
-        async move { settle_batch(&db, requests).await }
+        async move { settle_together(&db, &requests).await }
     })
 }
 
@@ -78,38 +78,8 @@ pub async fn pay_order(
         .await
 }
 
-/// Settles a batch in one transaction. Should the transaction fail as a
-/// whole for a reason other than contention or an outage (a bug, a
-/// constraint that disagrees with the checks), each request is settled
-/// alone, so that one bad request cannot fail the others.
-async fn settle_batch(db: &Db, requests: Vec<PaymentRequest>) -> Vec<AppResult<PaidOrder>> {
-    match settle_together(db, &requests).await {
-        Ok(results) => results,
-        Err(AppError::Unavailable(why)) => requests
-            .iter()
-            .map(|_| Err(AppError::Unavailable(why.clone())))
-            .collect(),
-        Err(err) if requests.len() == 1 => vec![Err(err)],
-        Err(err) => {
-            tracing::warn!(error = ?err, size = requests.len(), "a payment batch failed; settling its requests one by one");
-            db.metrics()
-                .inc("tx_batch_splits_total", &[("use_case", USE_CASE)]);
-            let mut results = Vec::with_capacity(requests.len());
-            for request in &requests {
-                results.push(
-                    match settle_together(db, std::slice::from_ref(request)).await {
-                        Ok(mut one) => one.pop().unwrap_or_else(|| {
-                            Err(AppError::Internal("a payment had no result".into()))
-                        }),
-                        Err(err) => Err(err),
-                    },
-                );
-            }
-            results
-        }
-    }
-}
-
+/// Settles a batch in one transaction (the [`Batcher`] settles the
+/// requests one by one should the batch fail as a whole).
 async fn settle_together(
     db: &Db,
     requests: &[PaymentRequest],
@@ -137,7 +107,7 @@ async fn settle(
         .iter()
         .filter_map(|s| s.user_coupon_id.map(|c| (c, s.debit.order_id)))
         .collect();
-    coupon::mark_used(tx, &uses).await?;
+    user_coupon::mark_used(tx, &uses).await?;
     let debits: Vec<balance::Debit> = settled.iter().map(|s| s.debit).collect();
     balance::pay(tx, &debits).await?;
     let mut payments: HashMap<i64, PaymentRecord> = payment::insert(tx, &debits)

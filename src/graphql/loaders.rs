@@ -12,11 +12,12 @@ use async_graphql::dataloader::{DataLoader, Loader};
 use async_graphql::futures_util::future::BoxFuture;
 use sqlx::PgPool;
 
-use crate::domain::coupon::{self, CouponRecord, UserCouponRecord};
+use crate::domain::coupon::{self, CouponRecord};
 use crate::domain::order::{self, OrderItemRecord, OrderRecord};
 use crate::domain::payment::{self, PaymentRecord};
 use crate::domain::product::{self, ProductRecord};
 use crate::domain::user::{self, UserRecord};
+use crate::domain::user_coupon::{self, UserCouponRecord};
 use crate::error::{AppError, AppResult};
 
 /// A loader's error: shared, because one failed batch fails every field
@@ -162,12 +163,12 @@ impl Loaders {
             coupons: by_key(pool, |p, ids| Box::pin(coupon::by_ids(p, ids)), |r| r.id),
             user_coupons: by_key(
                 pool,
-                |p, ids| Box::pin(coupon::user_coupons_by_ids(p, ids)),
+                |p, ids| Box::pin(user_coupon::by_ids(p, ids)),
                 |r| r.id,
             ),
             order_coupons: by_key(
                 pool,
-                |p, ids| Box::pin(coupon::user_coupons_of_orders(p, ids)),
+                |p, ids| Box::pin(user_coupon::of_orders(p, ids)),
                 // Only used coupons have an order, and only those are loaded.
                 |r| r.order_id.unwrap_or_default(),
             ),

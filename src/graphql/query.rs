@@ -6,15 +6,16 @@ use super::connection;
 use super::context::{loaders, services, viewer_id};
 use super::errors::IntoGraphQL;
 use super::node::NodeQuery;
+use super::types::coupon::{Coupon, CouponConnection};
 use super::types::product::{Product, ProductConnection};
 use super::types::user::User;
-use crate::domain::product;
+use crate::domain::{coupon, product};
 use crate::global_id::{self, types};
 
 /// Every query.
 #[derive(MergedObject, Default)]
 #[graphql(name = "Query")]
-pub struct QueryRoot(NodeQuery, ViewerQuery, CatalogQuery);
+pub struct QueryRoot(NodeQuery, ViewerQuery, CatalogQuery, CouponQuery);
 
 /// `viewer`: the authenticated caller.
 #[derive(Default)]
@@ -60,5 +61,32 @@ impl CatalogQuery {
         let page = product::page(pool, &request).await.gql()?;
         let total = connection::total_count(ctx, || product::count(pool)).await?;
         Ok(connection::build(page, total, |p| p.id, Product))
+    }
+}
+
+/// The public coupon campaigns.
+#[derive(Default)]
+pub struct CouponQuery;
+
+#[Object]
+impl CouponQuery {
+    /// Coupon campaigns, newest first. With availableOnly, only those still issuable now.
+    #[graphql(complexity = "connection::complexity(first, last, child_complexity)")]
+    async fn coupons(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        #[graphql(default_with = "Some(false)")] available_only: Option<bool>,
+    ) -> async_graphql::Result<CouponConnection> {
+        // An explicit null means the default: every campaign.
+        let available_only = available_only.unwrap_or(false);
+        let request = connection::page_request(first, after, last, before)?;
+        let pool = &services(ctx).gql()?.db.pool;
+        let page = coupon::page(pool, available_only, &request).await.gql()?;
+        let total = connection::total_count(ctx, || coupon::count(pool, available_only)).await?;
+        Ok(connection::build(page, total, |c| c.id, Coupon))
     }
 }

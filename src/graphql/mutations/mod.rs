@@ -29,6 +29,7 @@ macro_rules! payload {
 pub mod balance;
 pub mod cart;
 pub mod catalog;
+pub mod coupon;
 pub mod order;
 pub mod payment;
 
@@ -40,6 +41,7 @@ use async_graphql::MergedObject;
 pub struct MutationRoot(
     order::OrderMutation,
     payment::PaymentMutation,
+    coupon::CouponMutation,
     cart::CartMutation,
     balance::BalanceMutation,
     catalog::CatalogMutation,

@@ -5,7 +5,8 @@ use chrono::Utc;
 
 use super::load_required;
 use super::order::Order;
-use crate::domain::coupon::{CouponRecord, UserCouponRecord};
+use crate::domain::coupon::CouponRecord;
+use crate::domain::user_coupon::UserCouponRecord;
 use crate::global_id::types;
 use crate::graphql::connection::connection;
 use crate::graphql::context::loaders;
@@ -25,7 +26,7 @@ pub enum DiscountType {
 
 /// Where an issued coupon stands.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
-#[graphql(remote = "crate::domain::coupon::UserCouponStatus")]
+#[graphql(remote = "crate::domain::user_coupon::UserCouponStatus")]
 pub enum UserCouponStatus {
     /// Unused and inside its campaign's window: it can pay for an order.
     Available,

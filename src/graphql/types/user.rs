@@ -8,10 +8,11 @@
 use async_graphql::{Context, ID, Object};
 
 use super::cart::Cart;
+use super::coupon::{UserCoupon, UserCouponConnection, UserCouponStatus};
 use super::load_required;
 use super::order::{Order, OrderConnection, OrderStatus};
 use crate::domain::user::UserRecord;
-use crate::domain::{cart, order};
+use crate::domain::{cart, order, user_coupon};
 use crate::global_id::types;
 use crate::graphql::connection;
 use crate::graphql::context::services;
@@ -75,5 +76,28 @@ impl User {
         let total =
             connection::total_count(ctx, || order::count_for_user(pool, self.id, status)).await?;
         Ok(connection::build(page, total, |o| o.id, Order))
+    }
+
+    /// The coupons issued to the user, newest first.
+    #[graphql(complexity = "connection::complexity(first, last, child_complexity)")]
+    async fn coupons(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        #[graphql(desc = "Only coupons with this status now.")] status: Option<UserCouponStatus>,
+    ) -> async_graphql::Result<UserCouponConnection> {
+        let request = connection::page_request(first, after, last, before)?;
+        let pool = &services(ctx).gql()?.db.pool;
+        let status = status.map(Into::into);
+        let page = user_coupon::page_for_user(pool, self.id, status, &request)
+            .await
+            .gql()?;
+        let total =
+            connection::total_count(ctx, || user_coupon::count_for_user(pool, self.id, status))
+                .await?;
+        Ok(connection::build(page, total, |c| c.id, UserCoupon))
     }
 }

@@ -1,0 +1,179 @@
+//! `createCoupon` and `issueCoupon`: the seed's "user requests a
+//! limited-quantity coupon", built for the rush.
+//!
+//! Thousands of users asking for one campaign at once all need its one row,
+//! so the requests of an instance are settled in batches ([`Batcher`]): one
+//! SERIALIZABLE transaction reads the campaign and which callers hold it
+//! already, decides first come, first served in memory
+//! ([`crate::domain::issuance`]), inserts the coupons, and ends with the
+//! short update of the campaign's counter. Once a campaign is sold out (for
+//! good: coupons are never taken back and the total never changes), the
+//! instance remembers it and answers later requests without a transaction.
+//! The database decides every coupon, so all of this holds across any
+//! number of instances.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use chrono::Utc;
+use sqlx::PgConnection;
+
+use super::{Services, identity, require_admin};
+use crate::auth::Principal;
+use crate::db::{BatchResult, Batcher, Db};
+use crate::domain::coupon::{self, CouponRecord, NewCoupon};
+use crate::domain::issuance::{self, IssueRequest, Snapshot};
+use crate::domain::user_coupon::{self, UserCouponRecord};
+use crate::error::{AppError, AppResult};
+
+const ISSUE: &str = "issueCoupon";
+
+/// The most requests settled in one transaction.
+pub const MAX_BATCH: usize = 256;
+
+/// Campaigns this instance knows to be sold out. Bounded by the number of
+/// campaigns, which admins create by hand.
+#[derive(Default)]
+pub struct SoldOut(Mutex<HashMap<i64, CouponRecord>>);
+
+impl SoldOut {
+    fn get(&self, id: i64) -> Option<CouponRecord> {
+        let map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        map.get(&id).cloned()
+    }
+
+    fn remember(&self, campaign: &CouponRecord) {
+        if campaign.remaining() == 0 {
+            let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+            map.insert(campaign.id, campaign.clone());
+        }
+    }
+}
+
+/// The coupon issuing of one instance: its batch queue and what it knows
+/// of sold-out campaigns.
+pub struct Issuer {
+    queue: Batcher<IssueRequest, UserCouponRecord>,
+    sold_out: std::sync::Arc<SoldOut>,
+}
+
+impl Issuer {
+    /// Starts the worker that issues this instance's coupons.
+    pub fn new(db: Db) -> Self {
+        let sold_out = std::sync::Arc::new(SoldOut::default());
+        let known = sold_out.clone();
+        let queue = Batcher::new(&db.clone(), ISSUE, MAX_BATCH, move |requests| {
+            let (db, known) = (db.clone(), known.clone());
+            async move { issue_together(&db, &known, requests).await }
+        });
+        Self { queue, sold_out }
+    }
+}
+
+/// Starts a campaign (admins only), after checking every field.
+pub async fn create_coupon(
+    services: &Services,
+    caller: &Principal,
+    new: NewCoupon,
+) -> AppResult<CouponRecord> {
+    require_admin(caller)?;
+    new.validate(Utc::now())?;
+    services
+        .db
+        .serializable("createCoupon", |tx| {
+            let new = new.clone();
+            Box::pin(async move { coupon::insert(tx, &new).await })
+        })
+        .await
+}
+
+/// Issues the caller a coupon of campaign `coupon_id`: first come, first
+/// served, one per user, never more than the campaign's total. Asking again
+/// never issues a second one (`COUPON_ALREADY_ISSUED`).
+pub async fn issue_coupon(
+    services: &Services,
+    caller: &Principal,
+    coupon_id: i64,
+) -> AppResult<UserCouponRecord> {
+    let user_id = identity::user_id(services, caller).await?;
+    let issuer = &services.coupons;
+    let pool = &services.db.pool;
+    let campaign = match issuer.sold_out.get(coupon_id) {
+        Some(known) => Some(known),
+        None => coupon::by_ids(pool, &[coupon_id]).await?.pop(),
+    };
+    let now = Utc::now();
+    let open = campaign
+        .as_ref()
+        .is_some_and(|c| c.is_valid_at(now) && c.remaining() > 0);
+    if !open {
+        // Refused whatever a transaction would find: no such campaign, or
+        // one outside its window, or one sold out for good, where only the
+        // caller's own coupon changes the answer. No transaction needed.
+        let holds = match &campaign {
+            Some(c) => {
+                issuer.sold_out.remember(c);
+                c.is_valid_at(now) && user_coupon::holds(pool, user_id, coupon_id).await?
+            }
+            None => false,
+        };
+        issuance::check(campaign.as_ref(), holds, now)?;
+    }
+    issuer
+        .queue
+        .submit(IssueRequest { user_id, coupon_id })
+        .await
+}
+
+/// Issues a batch in one transaction, then remembers the campaigns it sold out.
+async fn issue_together(
+    db: &Db,
+    sold_out: &SoldOut,
+    requests: Vec<IssueRequest>,
+) -> BatchResult<UserCouponRecord> {
+    let (results, campaigns) = db
+        .serializable(ISSUE, |tx| {
+            let requests = requests.clone();
+            Box::pin(async move { issue(tx, &requests).await })
+        })
+        .await?;
+    campaigns.iter().for_each(|c| sold_out.remember(c));
+    Ok(results)
+}
+
+/// The transaction's body: read, decide, write the coupons, and last the
+/// campaigns' counters. Returns each request's outcome and the campaigns as
+/// they stand after it.
+async fn issue(
+    tx: &mut PgConnection,
+    requests: &[IssueRequest],
+) -> AppResult<(Vec<AppResult<UserCouponRecord>>, Vec<CouponRecord>)> {
+    let mut snapshot = Snapshot::load(tx, requests).await?;
+    let now = Utc::now();
+    let decisions: Vec<_> = requests.iter().map(|r| snapshot.decide(r, now)).collect();
+    let grants: Vec<IssueRequest> = requests
+        .iter()
+        .zip(&decisions)
+        .filter(|(_, d)| d.is_ok())
+        .map(|(r, _)| *r)
+        .collect();
+    let pairs: Vec<(i64, i64)> = grants.iter().map(|g| (g.user_id, g.coupon_id)).collect();
+    let mut issued: HashMap<(i64, i64), UserCouponRecord> = user_coupon::issue(tx, &pairs)
+        .await?
+        .into_iter()
+        .map(|c| ((c.user_id, c.coupon_id), c))
+        .collect();
+    coupon::add_issued(tx, &issuance::counts(&grants)).await?;
+
+    let results = requests
+        .iter()
+        .zip(decisions)
+        .map(|(r, decision)| {
+            decision?;
+            issued
+                .remove(&(r.user_id, r.coupon_id))
+                .ok_or_else(|| AppError::Internal("a granted coupon was not issued".into()))
+        })
+        .collect();
+    Ok((results, snapshot.campaigns().cloned().collect()))
+}
