@@ -17,7 +17,7 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 /// The server's routes.
 pub fn router(state: AppState) -> Router {
     Router::new()
-        .route("/graphql", get(graphql::handle).post(graphql::handle))
+        .route("/graphql", get(graphql::get).post(graphql::post))
         .route("/", get(playground::page))
         .route("/healthz", get(health::alive))
         .route("/readyz", get(health::ready))

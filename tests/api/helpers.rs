@@ -231,6 +231,18 @@ impl TestApp {
             .expect("request sent")
     }
 
+    /// A GET on `/graphql` with `params` in the query string, as `token`.
+    pub async fn get_graphql(&self, token: &str, params: &[(&str, &str)]) -> reqwest::Response {
+        let url = reqwest::Url::parse_with_params(&format!("{}/graphql", self.address), params)
+            .expect("a valid url");
+        self.client
+            .get(url)
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
     /// Creates a product as an admin; returns its global id.
     pub async fn create_product(&self, name: &str, price: i64, stock: i32) -> String {
         let r = self

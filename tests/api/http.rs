@@ -76,6 +76,60 @@ async fn get_requests_run_queries() {
     assert_eq!(r.status(), 200);
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["data"]["products"]["totalCount"], 0);
+
+    // Variables come as JSON text; bad JSON or no query is a 400.
+    let token = app.token("reader");
+    let query = "query($n: Int) { products(first: $n) { nodes { id } } }";
+    let r = app
+        .get_graphql(&token, &[("query", query), ("variables", r#"{"n": 1000}"#)])
+        .await;
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "BAD_REQUEST",
+        "{body}"
+    );
+    let r = app
+        .get_graphql(&token, &[("query", query), ("variables", "{nope")])
+        .await;
+    assert_eq!(r.status(), 400);
+    let r = app.get_graphql(&token, &[("variables", "{}")]).await;
+    assert_eq!(r.status(), 400);
+}
+
+#[tokio::test]
+async fn get_requests_never_run_mutations() {
+    let app = spawn_app().await;
+    let admin = app.admin_token("admin");
+    let mutation = "mutation { createProduct(input: {name: \"x\", price: \"1\", stock: 1}) { userErrors { code } } }";
+    let r = app.get_graphql(&admin, &[("query", mutation)]).await;
+    assert_eq!(r.status(), 405);
+    assert_eq!(r.headers()["allow"], "POST");
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_REQUEST");
+    // The same when the mutation is one of several named operations.
+    let document = format!(
+        "query Q {{ products {{ totalCount }} }} {}",
+        mutation.replacen("mutation", "mutation M", 1)
+    );
+    let r = app
+        .get_graphql(
+            &admin,
+            &[("query", document.as_str()), ("operationName", "M")],
+        )
+        .await;
+    assert_eq!(r.status(), 405, "{:?}", r.text().await);
+    let r = app
+        .get_graphql(
+            &admin,
+            &[("query", document.as_str()), ("operationName", "Q")],
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM products")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(count, 0, "nothing was created");
 }
 
 #[tokio::test]
