@@ -52,8 +52,9 @@ pub async fn get(
     params: Result<Query<GetParams>, QueryRejection>,
 ) -> Response {
     let request = params
-        .map_err(|e| bad_request(format!("not a GraphQL request: {}", e.body_text())))
-        .and_then(|Query(params)| get_request(params));
+        .map_err(|e| format!("not a GraphQL request: {}", e.body_text()))
+        .and_then(|Query(params)| get_request(params))
+        .map_err(bad_request);
     let request = match request {
         Ok(request) if is_mutation(&request) => {
             let body = error_response(codes::BAD_REQUEST, "mutations must be sent with POST");
@@ -69,22 +70,22 @@ pub async fn get(
     execute(&state, &headers, request.map(BatchRequest::Single)).await
 }
 
-/// The request that GET parameters describe, or a 400 response.
-fn get_request(params: GetParams) -> Result<Request, Response> {
+/// The request that GET parameters describe, or why they describe none.
+fn get_request(params: GetParams) -> Result<Request, String> {
     let query = params
         .query
         .filter(|q| !q.trim().is_empty())
-        .ok_or_else(|| bad_request("the query parameter is missing".to_owned()))?;
+        .ok_or_else(|| "the query parameter is missing".to_owned())?;
     let mut request = Request::new(query);
     request.operation_name = params.operation_name;
     if let Some(text) = params.variables {
-        let json: serde_json::Value = serde_json::from_str(&text)
-            .map_err(|e| bad_request(format!("variables are not JSON: {e}")))?;
+        let json: serde_json::Value =
+            serde_json::from_str(&text).map_err(|e| format!("variables are not JSON: {e}"))?;
         request.variables = Variables::from_json(json);
     }
     if let Some(text) = params.extensions {
         request.extensions = serde_json::from_str(&text)
-            .map_err(|e| bad_request(format!("extensions are not a JSON object: {e}")))?;
+            .map_err(|e| format!("extensions are not a JSON object: {e}"))?;
     }
     Ok(request)
 }
