@@ -6,6 +6,7 @@ mod balance;
 mod cart;
 mod catalog;
 mod cli;
+mod coupons;
 mod helpers;
 mod http;
 mod orders;
