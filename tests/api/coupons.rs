@@ -395,7 +395,7 @@ async fn a_thousand_users_rush_a_hundred_coupons() {
     let app = Arc::new(spawn_app().await);
     let coupon = create_coupon(&app, campaign_input(100)).await;
     let users = (0..1_000).map(|i| format!("rusher-{i}")).collect();
-    let tally = rush(&[app.clone()], &coupon, users, 200).await;
+    let tally = rush(std::slice::from_ref(&app), &coupon, users, 200).await;
     assert_eq!(
         tally,
         HashMap::from([("ok".into(), 100), ("COUPON_OUT_OF_STOCK".into(), 900)]),
@@ -423,7 +423,13 @@ async fn a_thousand_users_rush_a_hundred_coupons() {
 async fn one_user_asking_fifty_times_at_once_gets_one_coupon() {
     let app = Arc::new(spawn_app().await);
     let coupon = create_coupon(&app, campaign_input(10)).await;
-    let tally = rush(&[app.clone()], &coupon, vec!["eager".into(); 50], 50).await;
+    let tally = rush(
+        std::slice::from_ref(&app),
+        &coupon,
+        vec!["eager".into(); 50],
+        50,
+    )
+    .await;
     assert_eq!(
         tally,
         HashMap::from([("ok".into(), 1), ("COUPON_ALREADY_ISSUED".into(), 49)])
