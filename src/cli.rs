@@ -5,6 +5,7 @@
 //! commerce token <sub> [--admin] print a bearer token for <sub>
 //! commerce schema                print the GraphQL schema (SDL)
 //! commerce audit                 check the database's cross-table invariants
+//! commerce events tail [--all]   print order-paid events as they arrive
 //! ```
 
 use std::process::ExitCode;
@@ -14,7 +15,8 @@ use crate::config::Config;
 use crate::startup::{Application, DEMO_TOKEN_TTL_SECS, shutdown_signal};
 use crate::{graphql, telemetry};
 
-const USAGE: &str = "usage: commerce [serve | token <sub> [--admin] | schema | audit]";
+const USAGE: &str =
+    "usage: commerce [serve | token <sub> [--admin] | schema | audit | events tail [--all]]";
 
 /// Runs the command named by `args` (without the program name).
 pub async fn run(args: Vec<String>) -> ExitCode {
@@ -31,6 +33,8 @@ pub async fn run(args: Vec<String>) -> ExitCode {
         ["token", sub] => token(&config, sub, false),
         ["token", sub, "--admin"] | ["token", "--admin", sub] => token(&config, sub, true),
         ["audit"] => audit(&config).await,
+        ["events", "tail"] => tail(&config, false).await,
+        ["events", "tail", "--all"] => tail(&config, true).await,
         ["schema"] => {
             print!("{}", graphql::sdl());
             ExitCode::SUCCESS
@@ -56,6 +60,20 @@ fn token(config: &Config, sub: &str, admin: bool) -> ExitCode {
             eprintln!("cannot sign a token: {e:?}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Prints order-paid events until interrupted.
+async fn tail(config: &Config, from_start: bool) -> ExitCode {
+    tokio::select! {
+        tailed = crate::events::tail::run(config, from_start) => match tailed {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("cannot tail events from {}: {e}", config.nats_url);
+                ExitCode::FAILURE
+            }
+        },
+        _ = tokio::signal::ctrl_c() => ExitCode::SUCCESS,
     }
 }
 

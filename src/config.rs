@@ -34,6 +34,23 @@ pub struct Config {
     pub database_statement_timeout: Duration,
     /// `NATS_URL`: the NATS server the event relay publishes to.
     pub nats_url: String,
+    /// `NATS_STREAM`: the JetStream stream that holds the events (created
+    /// at startup if missing).
+    pub nats_stream: String,
+    /// `NATS_SUBJECT`: the subject order-paid events are published on.
+    pub nats_subject: String,
+    /// `NATS_DUPLICATE_WINDOW_SECS`: how long JetStream remembers an event
+    /// id, dropping a republished duplicate (for a stream it creates).
+    pub nats_duplicate_window: Duration,
+    /// `OUTBOX_RELAY`: whether this instance relays the outbox to NATS.
+    pub outbox_relay: bool,
+    /// `OUTBOX_POLL_MS`: how often the relay looks for events when no
+    /// notification wakes it.
+    pub outbox_poll_interval: Duration,
+    /// `OUTBOX_BATCH_SIZE`: the most events the relay claims at once.
+    pub outbox_batch_size: u32,
+    /// `OUTBOX_RETENTION_HOURS`: how long a published event keeps its payload.
+    pub outbox_retention: Duration,
     /// `JWT_SECRET`: the HS256 key that signs and verifies bearer tokens.
     pub jwt_secret: String,
     /// `LISTEN_ADDR`: where the HTTP server listens.
@@ -100,6 +117,19 @@ impl Config {
             database_acquire_timeout: millis(&get, "DATABASE_ACQUIRE_TIMEOUT_MS", "3000")?,
             database_statement_timeout: millis(&get, "DATABASE_STATEMENT_TIMEOUT_MS", "5000")?,
             nats_url: get("NATS_URL").unwrap_or_else(|| "nats://127.0.0.1:4222".into()),
+            nats_stream: get("NATS_STREAM").unwrap_or_else(|| "ORDERS".into()),
+            nats_subject: get("NATS_SUBJECT").unwrap_or_else(|| "orders.paid".into()),
+            nats_duplicate_window: Duration::from_secs(parse(
+                &get,
+                "NATS_DUPLICATE_WINDOW_SECS",
+                "600",
+            )?),
+            outbox_relay: parse(&get, "OUTBOX_RELAY", "true")?,
+            outbox_poll_interval: millis(&get, "OUTBOX_POLL_MS", "1000")?,
+            outbox_batch_size: parse(&get, "OUTBOX_BATCH_SIZE", "200")?,
+            outbox_retention: Duration::from_secs(
+                3600 * parse::<u64>(&get, "OUTBOX_RETENTION_HOURS", "168")?,
+            ),
             jwt_secret,
             listen_addr,
             public_base_url,

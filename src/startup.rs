@@ -3,8 +3,9 @@
 //! [`Application::build`] creates the database if it is missing, runs the
 //! migrations, seeds the demo data into an empty catalog, and binds the
 //! listener (port 0 picks a free port, which the tests use).
-//! [`Application::run_until`] serves until the shutdown future resolves, then
-//! stops accepting, lets in-flight requests finish and closes the pool.
+//! [`Application::run_until`] starts the outbox relay and serves until the
+//! shutdown future resolves; then it stops accepting, lets in-flight
+//! requests finish, lets the relay finish its round, and closes the pool.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -14,6 +15,7 @@ use tokio::net::TcpListener;
 use crate::auth::Authenticator;
 use crate::config::Config;
 use crate::db::{self, Db};
+use crate::events::Relay;
 use crate::facades::{Services, demo};
 use crate::graphql::{self, AppSchema};
 use crate::http;
@@ -96,19 +98,39 @@ impl Application {
         &self.state
     }
 
-    /// Serves until `shutdown` resolves, then drains in-flight requests and
-    /// closes the pool.
+    /// Starts the outbox relay (unless `OUTBOX_RELAY=false`) and serves
+    /// until `shutdown` resolves; then drains in-flight requests, stops the
+    /// relay after its current round, and closes the pool.
     pub async fn run_until(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let pool = self.state.services.db.pool.clone();
+        let services = &self.state.services;
+        let pool = services.db.pool.clone();
+        let relay = if services.config.outbox_relay {
+            let started = Relay::start(
+                services.config.clone(),
+                pool.clone(),
+                self.state.metrics.clone(),
+            )
+            .await;
+            // The client connects in the background, so this fails only on
+            // a malformed NATS_URL; payments keep their events in the outbox.
+            started
+                .inspect_err(|e| tracing::error!(error = %e, "the outbox relay cannot start"))
+                .ok()
+        } else {
+            None
+        };
         let router = http::router(self.state);
-        axum::serve(self.listener, router)
+        let served = axum::serve(self.listener, router)
             .with_graceful_shutdown(shutdown)
-            .await?;
+            .await;
+        if let Some(relay) = relay {
+            relay.stop().await;
+        }
         pool.close().await;
-        Ok(())
+        served
     }
 }
 

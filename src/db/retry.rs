@@ -48,8 +48,9 @@ impl Default for RetryPolicy {
 
 impl RetryPolicy {
     /// Full jitter: a uniform delay between zero and the capped exponential
-    /// ceiling for this retry (1 for the first retry).
-    fn backoff(&self, retry: u32) -> Duration {
+    /// ceiling for this retry (1 for the first retry). The outbox relay
+    /// backs off from NATS outages by the same rule.
+    pub fn backoff(&self, retry: u32) -> Duration {
         let ceiling = self
             .base_delay
             .saturating_mul(1u32 << retry.saturating_sub(1).min(16))

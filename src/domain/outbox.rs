@@ -8,7 +8,7 @@
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
-use sqlx::PgConnection;
+use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use super::order::{OrderItemRecord, OrderRecord};
@@ -205,4 +205,100 @@ pub async fn insert(conn: &mut PgConnection, events: &[NewEvent]) -> AppResult<(
     .execute(conn)
     .await?;
     Ok(())
+}
+
+/// An event claimed by the relay: locked by its transaction until it ends.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct PendingEvent {
+    /// The outbox row.
+    pub id: i64,
+    /// The CloudEvents id, sent as `Nats-Msg-Id`.
+    pub event_id: Uuid,
+    /// The CloudEvents JSON message.
+    pub payload: String,
+}
+
+/// Claims up to `limit` unpublished events, oldest first, in this
+/// transaction. `SKIP LOCKED` passes over the rows another relay holds, so
+/// relays share the backlog and never publish one row concurrently; a
+/// relay that dies releases its rows with its transaction.
+pub async fn claim(conn: &mut PgConnection, limit: i64) -> AppResult<Vec<PendingEvent>> {
+    Ok(sqlx::query_as(
+        "SELECT id, event_id, payload::TEXT AS payload FROM outbox
+         WHERE published_at IS NULL
+         ORDER BY id
+         LIMIT $1
+         FOR UPDATE SKIP LOCKED",
+    )
+    .bind(limit)
+    .fetch_all(conn)
+    .await?)
+}
+
+/// Stamps claimed events as published (JetStream acknowledged them).
+pub async fn mark_published(conn: &mut PgConnection, ids: &[i64]) -> AppResult<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "UPDATE outbox SET published_at = now(), attempts = attempts + 1, last_error = NULL
+         WHERE id = ANY($1)",
+    )
+    .bind(ids)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Records a failed attempt to publish claimed events.
+pub async fn mark_failed(conn: &mut PgConnection, ids: &[i64], error: &str) -> AppResult<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    sqlx::query("UPDATE outbox SET attempts = attempts + 1, last_error = $2 WHERE id = ANY($1)")
+        .bind(ids)
+        .bind(error)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// The unpublished events: how many, and the age of the oldest in seconds.
+#[derive(Debug, Clone, Copy, PartialEq, sqlx::FromRow)]
+pub struct Backlog {
+    /// Unpublished events.
+    pub size: i64,
+    /// Seconds since the oldest unpublished event was written (0 when none).
+    pub oldest_age_secs: f64,
+}
+
+/// Measures the backlog (through the partial index of unpublished rows).
+pub async fn backlog(pool: &PgPool) -> AppResult<Backlog> {
+    Ok(sqlx::query_as(
+        "SELECT count(*) AS size,
+                COALESCE(EXTRACT(EPOCH FROM now() - min(created_at)), 0)::FLOAT8 AS oldest_age_secs
+         FROM outbox WHERE published_at IS NULL",
+    )
+    .fetch_one(pool)
+    .await?)
+}
+
+/// Drops the payload of up to `limit` events published more than
+/// `retention` ago; returns how many. The slim row stays: it records that
+/// the event existed and was published.
+pub async fn compact(pool: &PgPool, retention: std::time::Duration, limit: i64) -> AppResult<u64> {
+    let seconds = retention.as_secs_f64();
+    Ok(sqlx::query(
+        "UPDATE outbox SET payload = NULL WHERE id IN (
+             SELECT id FROM outbox
+             WHERE published_at IS NOT NULL AND payload IS NOT NULL
+               AND published_at < now() - make_interval(secs => $1)
+             LIMIT $2
+             FOR UPDATE SKIP LOCKED)",
+    )
+    .bind(seconds)
+    .bind(limit)
+    .execute(pool)
+    .await?
+    .rows_affected())
 }

@@ -51,6 +51,10 @@ pub struct Options {
     pub seed: bool,
     /// Reuse this database instead of a fresh one (several instances, one database).
     pub database: Option<String>,
+    /// Relay the outbox to the NATS server at this URL (a test's own
+    /// [`crate::nats_server::NatsServer`]); without it the relay is off, so
+    /// that tests never publish to the machine's shared NATS.
+    pub nats: Option<String>,
     /// Extra or overriding environment variables.
     pub env: Vec<(&'static str, String)>,
 }
@@ -73,7 +77,11 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         ("LISTEN_ADDR", "127.0.0.1:0".into()),
         ("JWT_SECRET", "test-secret".into()),
         ("SEED_DEMO_DATA", options.seed.to_string()),
+        ("OUTBOX_RELAY", options.nats.is_some().to_string()),
     ];
+    if let Some(url) = options.nats {
+        vars.push(("NATS_URL", url));
+    }
     vars.extend(options.env);
     let config = Config::from_lookup(|k| {
         vars.iter()

@@ -1,0 +1,41 @@
+//! `commerce events tail [--all]`: prints the order-paid events as they
+//! arrive, one JSON message per line (with `--all`, the stream's whole
+//! history first). It reads through an ephemeral ordered consumer, so it
+//! leaves nothing behind on the server.
+
+use async_graphql::futures_util::StreamExt;
+use async_nats::jetstream::consumer::{DeliverPolicy, pull::OrderedConfig};
+
+use super::stream;
+use crate::config::Config;
+
+/// Prints events until interrupted or the connection is lost.
+pub async fn run(config: &Config, from_start: bool) -> Result<(), async_nats::Error> {
+    let client = async_nats::ConnectOptions::new()
+        .name("commerce-events-tail")
+        .connect(config.nats_url.as_str())
+        .await?;
+    let js = stream::context(client);
+    let events = stream::ensure_stream(&js, config).await?;
+    let consumer = events
+        .create_consumer(OrderedConfig {
+            filter_subject: config.nats_subject.clone(),
+            deliver_policy: if from_start {
+                DeliverPolicy::All
+            } else {
+                DeliverPolicy::New
+            },
+            ..Default::default()
+        })
+        .await?;
+    eprintln!(
+        "waiting for events on {} (stream {}); Ctrl-C stops",
+        config.nats_subject, config.nats_stream
+    );
+    let mut messages = consumer.messages().await?;
+    while let Some(message) = messages.next().await {
+        let message = message?;
+        println!("{}", String::from_utf8_lossy(&message.payload));
+    }
+    Ok(())
+}

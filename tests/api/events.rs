@@ -1,0 +1,524 @@
+//! Order-paid events: the outbox relayed to a real JetStream (a nats-server
+//! each test starts on a free port). Exactly one message per payment, with
+//! its order's data; nothing lost while NATS is down; a republish dropped by
+//! JetStream's deduplication; two relays never publishing one event twice.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_graphql::futures_util::{StreamExt, stream};
+use serde_json::{Value, json};
+
+use crate::helpers::{Options, TestApp, spawn_app_with};
+use crate::nats_server::NatsServer;
+
+const STREAM: &str = "ORDERS";
+const WAIT: Duration = Duration::from_secs(30);
+
+async fn app_on(nats: &NatsServer, database: Option<String>) -> Arc<TestApp> {
+    Arc::new(
+        spawn_app_with(Options {
+            nats: Some(nats.url()),
+            database,
+            ..Default::default()
+        })
+        .await,
+    )
+}
+
+/// Has `count` users each order one unit of one product, at `concurrency`;
+/// returns (user, order) pairs ready to pay.
+async fn pending_orders(app: &Arc<TestApp>, count: usize, prefix: &str) -> Vec<(String, String)> {
+    let product = app.create_product("Notebook", 1_250, 1_000_000).await;
+    let setups = (0..count).map(|i| {
+        let (app, product) = (app.clone(), product.clone());
+        let user = format!("{prefix}-{i}");
+        async move {
+            app.charge(&user, 1_000_000).await;
+            let order = app.create_order(&user, &[(&product, 2)]).await;
+            (user, order)
+        }
+    });
+    stream::iter(setups).buffer_unordered(50).collect().await
+}
+
+/// Pays every order (spread over `apps` in turn) at concurrency 50 and
+/// checks that each payment succeeded.
+async fn pay_all(apps: &[Arc<TestApp>], orders: &[(String, String)]) {
+    let payments = orders.iter().enumerate().map(|(i, (user, order))| {
+        let app = apps[i % apps.len()].clone();
+        async move {
+            let r = app.pay(user, order, None).await;
+            assert_eq!(
+                r.data()["payOrder"]["order"]["status"],
+                "PAID",
+                "{}",
+                r.body
+            );
+        }
+    });
+    stream::iter(payments)
+        .buffer_unordered(50)
+        .collect::<Vec<()>>()
+        .await;
+}
+
+/// Waits until no outbox row is left unpublished.
+async fn wait_until_published(app: &TestApp) {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let left = app
+            .count("SELECT count(*) FROM outbox WHERE published_at IS NULL")
+            .await;
+        if left == 0 {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{left} events still unpublished");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Checks that the stream holds exactly one message per outbox row, each
+/// under its event id, and nothing else.
+async fn assert_each_event_once(app: &TestApp, nats: &NatsServer) -> Vec<Value> {
+    let messages = nats.messages(STREAM).await;
+    let ids: HashSet<&str> = messages.iter().map(|(id, _)| id.as_str()).collect();
+    assert_eq!(ids.len(), messages.len(), "a duplicate in the stream");
+    let rows: Vec<String> = sqlx::query_scalar("SELECT event_id::TEXT FROM outbox")
+        .fetch_all(&app.pool)
+        .await
+        .unwrap();
+    let expected: HashSet<&str> = rows.iter().map(String::as_str).collect();
+    assert_eq!(
+        ids, expected,
+        "the stream holds exactly the outbox's events"
+    );
+    for (id, event) in &messages {
+        assert_eq!(event["id"], id.as_str(), "Nats-Msg-Id is the event id");
+    }
+    messages.into_iter().map(|(_, event)| event).collect()
+}
+
+fn published(app: &TestApp, name: &'static str) -> u64 {
+    app.state.metrics.counter(name, &[])
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn every_payment_is_one_message_with_its_order_data() {
+    let nats = NatsServer::start().await;
+    let app = app_on(&nats, None).await;
+    let mut orders = pending_orders(&app, 20, "buyer").await;
+    // One payment with a coupon, so that the coupon's data is checked too.
+    let campaign = app
+        .create_campaign("FIXED_AMOUNT", 500, 10, (-1, None))
+        .await;
+    let (user, order) = orders.remove(0);
+    let coupon = app.grant_coupon(&user, campaign).await;
+    let r = app.pay(&user, &order, Some(&coupon)).await;
+    assert_eq!(
+        r.data()["payOrder"]["order"]["payableAmount"],
+        "2000",
+        "{}",
+        r.body
+    );
+    pay_all(std::slice::from_ref(&app), &orders).await;
+
+    nats.wait_for(STREAM, 20, WAIT).await;
+    wait_until_published(&app).await;
+    let events = assert_each_event_once(&app, &nats).await;
+    assert_eq!(events.len(), 20);
+    assert_eq!(published(&app, "outbox_published_total"), 20);
+
+    // Each event carries its order as the database has it.
+    for event in &events {
+        let data = &event["data"];
+        let order_id = TestApp::db_id(data["orderId"].as_str().unwrap());
+        let (subject, total, discount, items): (String, i64, i64, i64) = sqlx::query_as(
+            "SELECT u.subject, o.total_amount, o.discount_amount,
+                    (SELECT count(*) FROM order_items i WHERE i.order_id = o.id)
+             FROM orders o JOIN users u ON u.id = o.user_id
+             WHERE o.id = $1 AND o.status = 'PAID'",
+        )
+        .bind(order_id)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+        assert_eq!(event["type"], "com.commerce.order.paid");
+        assert_eq!(event["subject"], data["orderId"]);
+        assert_eq!(data["user"]["subject"], subject.as_str());
+        assert_eq!(data["totalAmount"], total.to_string());
+        assert_eq!(data["discountAmount"], discount.to_string());
+        assert_eq!(data["payableAmount"], (total - discount).to_string());
+        assert_eq!(data["payment"]["amount"], (total - discount).to_string());
+        assert_eq!(data["items"].as_array().unwrap().len() as i64, items);
+        assert_eq!(data["items"][0]["quantity"], 2);
+        assert_eq!(data["items"][0]["unitPrice"], "1250");
+        assert_eq!(data["items"][0]["productName"], "Notebook");
+        if data["orderId"] == order.as_str() {
+            assert_eq!(data["coupon"]["userCouponId"], coupon.as_str());
+            assert_eq!(data["coupon"]["discountType"], "FIXED_AMOUNT");
+        } else {
+            assert!(data["coupon"].is_null());
+        }
+        let problems = schema_violations(event);
+        assert!(problems.is_empty(), "{problems:?} in {event}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn payments_go_on_while_nats_is_down_and_their_events_follow() {
+    let mut nats = NatsServer::start().await;
+    let app = app_on(&nats, None).await;
+    let orders = pending_orders(&app, 30, "patient").await;
+    pay_all(std::slice::from_ref(&app), &orders[..10]).await;
+    nats.wait_for(STREAM, 10, WAIT).await;
+
+    nats.stop();
+    pay_all(std::slice::from_ref(&app), &orders[10..]).await;
+    let backlog = app
+        .count("SELECT count(*) FROM outbox WHERE published_at IS NULL")
+        .await;
+    assert_eq!(backlog, 20, "the events wait in the outbox");
+    let metrics = app.get("/metrics").await.text().await.unwrap();
+    assert!(
+        metrics.contains("outbox_backlog_events 20"),
+        "the backlog is visible: {metrics}"
+    );
+
+    nats.restart().await;
+    nats.wait_for(STREAM, 30, WAIT).await;
+    wait_until_published(&app).await;
+    assert_eq!(assert_each_event_once(&app, &nats).await.len(), 30);
+    assert!(published(&app, "outbox_publish_failures_total") >= 1);
+    app.assert_invariants().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_event_published_but_not_stamped_is_dropped_as_a_duplicate() {
+    let nats = NatsServer::start().await;
+    // The first instance takes payments with its relay off, so the events
+    // stay unpublished in the outbox.
+    let payments = Arc::new(spawn_app_with(Options::default()).await);
+    let orders = pending_orders(&payments, 6, "crash").await;
+    pay_all(std::slice::from_ref(&payments), &orders).await;
+
+    // A relay that published three events and died before stamping them:
+    // the messages are in the stream, the rows still unpublished.
+    let config = commerce::config::Config::from_lookup(|k| match k {
+        "NATS_URL" => Some(nats.url()),
+        _ => None,
+    })
+    .unwrap();
+    let js = nats.jetstream().await;
+    commerce::events::stream::ensure_stream(&js, &config)
+        .await
+        .unwrap();
+    let half: Vec<(uuid::Uuid, String)> =
+        sqlx::query_as("SELECT event_id, payload::TEXT FROM outbox ORDER BY id LIMIT 3")
+            .fetch_all(&payments.pool)
+            .await
+            .unwrap();
+    for (id, payload) in half {
+        let mut headers = async_nats::HeaderMap::new();
+        headers.insert("Nats-Msg-Id", id.to_string().as_str());
+        js.publish_with_headers("orders.paid", headers, payload.into())
+            .await
+            .unwrap()
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        payments
+            .count("SELECT count(*) FROM outbox WHERE published_at IS NULL")
+            .await,
+        6
+    );
+
+    // A relay starts on the same database and publishes all six.
+    let relay = app_on(&nats, Some(payments.db_name.clone())).await;
+    wait_until_published(&relay).await;
+    assert_eq!(assert_each_event_once(&relay, &nats).await.len(), 6);
+    assert_eq!(published(&relay, "outbox_published_total"), 6);
+    assert_eq!(
+        published(&relay, "outbox_duplicates_total"),
+        3,
+        "JetStream dropped the three republished events"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_relays_on_one_database_publish_each_event_once() {
+    let nats = NatsServer::start().await;
+    let first = app_on(&nats, None).await;
+    let second = app_on(&nats, Some(first.db_name.clone())).await;
+    let orders = pending_orders(&first, 150, "shared").await;
+    pay_all(&[first.clone(), second.clone()], &orders).await;
+
+    nats.wait_for(STREAM, 150, WAIT).await;
+    wait_until_published(&first).await;
+    assert_eq!(assert_each_event_once(&first, &nats).await.len(), 150);
+    let sent: Vec<u64> = [&first, &second]
+        .iter()
+        .map(|a| published(a, "outbox_published_total"))
+        .collect();
+    assert_eq!(
+        sent.iter().sum::<u64>(),
+        150,
+        "each event sent once: {sent:?}"
+    );
+    let duplicates: u64 = [&first, &second]
+        .iter()
+        .map(|a| published(a, "outbox_duplicates_total"))
+        .sum();
+    assert_eq!(duplicates, 0, "no relay ever republished another's event");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_burst_of_a_thousand_payments_drains() {
+    let nats = NatsServer::start().await;
+    let app = app_on(&nats, None).await;
+    let orders = pending_orders(&app, 1_000, "burst").await;
+    let started = Instant::now();
+    pay_all(std::slice::from_ref(&app), &orders).await;
+    let paid = started.elapsed();
+    wait_until_published(&app).await;
+    let drained = started.elapsed();
+    nats.wait_for(STREAM, 1_000, WAIT).await;
+    assert_eq!(assert_each_event_once(&app, &nats).await.len(), 1_000);
+    println!(
+        "1,000 payments in {:.2} s ({:.0}/s); every event published {:.2} s after the burst began, {:.0} ms after the last payment",
+        paid.as_secs_f64(),
+        1_000.0 / paid.as_secs_f64(),
+        drained.as_secs_f64(),
+        (drained - paid).as_secs_f64() * 1e3,
+    );
+    app.assert_invariants().await;
+}
+
+#[tokio::test]
+async fn the_event_schema_describes_the_events_and_refuses_others() {
+    let good = json!({
+        "specversion": "1.0", "id": "3b241101-e2bb-4255-8caf-4136c566a962",
+        "source": "urn:commerce:payments", "type": "com.commerce.order.paid",
+        "subject": "T3JkZXI6MQ==", "time": "2026-11-25T10:00:00.000000Z",
+        "datacontenttype": "application/json",
+        "data": {
+            "orderId": "T3JkZXI6MQ==", "status": "PAID",
+            "user": { "id": "VXNlcjox", "subject": "ann" },
+            "items": [{ "productId": "UHJvZHVjdDox", "productName": "Mug", "quantity": 1,
+                        "unitPrice": "100", "lineTotal": "100" }],
+            "totalAmount": "100", "discountAmount": "0", "payableAmount": "100",
+            "coupon": null, "payment": { "id": "UGF5bWVudDox", "amount": "100" },
+            "createdAt": "2026-11-25T09:59:00.000000Z", "paidAt": "2026-11-25T10:00:00.000000Z"
+        }
+    });
+    assert!(schema_violations(&good).is_empty());
+    let mut bad = good.clone();
+    bad["data"]["totalAmount"] = json!(100);
+    bad["data"]["extra"] = json!(true);
+    bad["data"]["items"] = json!([]);
+    bad.as_object_mut().unwrap().remove("time");
+    assert_eq!(
+        schema_violations(&bad).len(),
+        4,
+        "{:?}",
+        schema_violations(&bad)
+    );
+}
+
+/// What in `event` breaks `docs/events/order-paid.schema.json`. A small
+/// validator for the keywords the schema uses (type, const, enum, required,
+/// properties, additionalProperties, items, minItems, minimum, the money
+/// pattern, local $ref), so that the schema and the events cannot drift.
+fn schema_violations(event: &Value) -> Vec<String> {
+    let schema: Value =
+        serde_json::from_str(include_str!("../../docs/events/order-paid.schema.json")).unwrap();
+    let mut problems = Vec::new();
+    check(&schema, &schema, event, "$", &mut problems);
+    problems
+}
+
+fn check(root: &Value, schema: &Value, value: &Value, at: &str, problems: &mut Vec<String>) {
+    if let Some(reference) = schema["$ref"].as_str() {
+        let name = reference.trim_start_matches("#/$defs/");
+        return check(root, &root["$defs"][name], value, at, problems);
+    }
+    let type_ok = |t: &str| match t {
+        "object" => value.is_object(),
+        "array" => value.is_array(),
+        "string" => value.is_string(),
+        "integer" => value.is_i64() || value.is_u64(),
+        "null" => value.is_null(),
+        other => panic!("schema type {other} not handled"),
+    };
+    let types: Vec<&str> = match &schema["type"] {
+        Value::String(t) => vec![t.as_str()],
+        Value::Array(ts) => ts.iter().filter_map(Value::as_str).collect(),
+        _ => vec![],
+    };
+    if !types.is_empty() && !types.iter().any(|t| type_ok(t)) {
+        problems.push(format!("{at}: not {types:?}"));
+        return;
+    }
+    if let Some(expected) = schema.get("const")
+        && value != expected
+    {
+        problems.push(format!("{at}: not {expected}"));
+    }
+    if let Some(options) = schema["enum"].as_array()
+        && !options.contains(value)
+    {
+        problems.push(format!("{at}: not one of {options:?}"));
+    }
+    if schema["pattern"] == "^[0-9]+$" {
+        let digits = value.as_str().unwrap_or_default();
+        if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            problems.push(format!("{at}: not digits"));
+        }
+    }
+    if let (Some(min), Some(n)) = (schema["minimum"].as_i64(), value.as_i64())
+        && n < min
+    {
+        problems.push(format!("{at}: below {min}"));
+    }
+    if let Some(object) = value.as_object() {
+        for name in schema["required"].as_array().into_iter().flatten() {
+            let name = name.as_str().unwrap();
+            if !object.contains_key(name) {
+                problems.push(format!("{at}.{name}: missing"));
+            }
+        }
+        for (name, field) in object {
+            match schema["properties"].get(name) {
+                Some(sub) => check(root, sub, field, &format!("{at}.{name}"), problems),
+                None if schema["additionalProperties"] == false => {
+                    problems.push(format!("{at}.{name}: not in the schema"));
+                }
+                None => {}
+            }
+        }
+    }
+    if let Some(items) = value.as_array() {
+        if let Some(min) = schema["minItems"].as_u64()
+            && (items.len() as u64) < min
+        {
+            problems.push(format!("{at}: fewer than {min} items"));
+        }
+        for (i, item) in items.iter().enumerate() {
+            check(
+                root,
+                &schema["items"],
+                item,
+                &format!("{at}[{i}]"),
+                problems,
+            );
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn published_events_past_retention_keep_only_their_record() {
+    let nats = NatsServer::start().await;
+    let payments = Arc::new(spawn_app_with(Options::default()).await);
+    let orders = pending_orders(&payments, 3, "old").await;
+    pay_all(std::slice::from_ref(&payments), &orders).await;
+    // An unpublished event can never lose its payload.
+    let refused = sqlx::query("UPDATE outbox SET payload = NULL")
+        .execute(&payments.pool)
+        .await;
+    assert!(refused.is_err(), "the CHECK keeps unpublished payloads");
+
+    // A relay with a retention of zero publishes the events, then compacts them.
+    let relay = Arc::new(
+        spawn_app_with(Options {
+            nats: Some(nats.url()),
+            database: Some(payments.db_name.clone()),
+            env: vec![("OUTBOX_RETENTION_HOURS", "0".into())],
+            ..Default::default()
+        })
+        .await,
+    );
+    nats.wait_for(STREAM, 3, WAIT).await;
+    let deadline = Instant::now() + WAIT;
+    while relay
+        .count("SELECT count(*) FROM outbox WHERE payload IS NOT NULL")
+        .await
+        > 0
+    {
+        assert!(Instant::now() < deadline, "never compacted");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        relay
+            .count("SELECT count(*) FROM outbox WHERE published_at IS NOT NULL")
+            .await,
+        3,
+        "the slim records stay"
+    );
+    relay.assert_invariants().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn events_tail_prints_each_event_as_it_arrives() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+
+    let nats = NatsServer::start().await;
+    let app = app_on(&nats, None).await;
+    let orders = pending_orders(&app, 2, "watched").await;
+    // The relay has created the stream once it has run a round.
+    pay_all(std::slice::from_ref(&app), &orders[..1]).await;
+    nats.wait_for(STREAM, 1, WAIT).await;
+
+    let mut tail = Command::new(env!("CARGO_BIN_EXE_commerce"))
+        .args(["events", "tail"])
+        .env("NATS_URL", nats.url())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary runs");
+    let (lines_tx, lines) = std::sync::mpsc::channel();
+    let stdout = tail.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = lines_tx.send(line);
+        }
+    });
+    // Ready once it says it is waiting.
+    let mut stderr = BufReader::new(tail.stderr.take().unwrap());
+    let mut banner = String::new();
+    stderr.read_line(&mut banner).unwrap();
+    assert!(banner.contains("waiting for events"), "{banner}");
+
+    pay_all(std::slice::from_ref(&app), &orders[1..]).await;
+    let line = lines.recv_timeout(WAIT).expect("an event line");
+    let _ = tail.kill();
+    let _ = tail.wait();
+    let event: Value = serde_json::from_str(&line).expect("one JSON event per line");
+    assert_eq!(
+        event["data"]["orderId"],
+        orders[1].1.as_str(),
+        "only new events"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_unreachable_nats_never_stops_the_server_or_a_payment() {
+    // Nothing listens on port 1.
+    let app = Arc::new(
+        spawn_app_with(Options {
+            nats: Some("nats://127.0.0.1:1".into()),
+            ..Default::default()
+        })
+        .await,
+    );
+    let orders = pending_orders(&app, 3, "offline").await;
+    pay_all(std::slice::from_ref(&app), &orders).await;
+    assert_eq!(
+        app.count("SELECT count(*) FROM outbox WHERE published_at IS NULL")
+            .await,
+        3
+    );
+    assert_eq!(app.get("/readyz").await.status(), 200);
+}
