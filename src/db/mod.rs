@@ -49,7 +49,7 @@ impl Db {
     }
 
     /// The metrics registry the retry helper counts into.
-    pub fn metrics(&self) -> &Metrics {
+    pub fn metrics(&self) -> &Arc<Metrics> {
         &self.metrics
     }
 }

@@ -12,6 +12,7 @@ pub mod connection;
 pub mod context;
 pub mod errors;
 pub mod ids;
+pub mod instrument;
 pub mod loaders;
 pub mod mutations;
 pub mod node;
@@ -46,7 +47,9 @@ pub fn build_schema(services: Option<Services>, public: bool) -> AppSchema {
     .limit_complexity(MAX_COMPLEXITY)
     .limit_directives(20);
     if let Some(services) = services {
-        builder = builder.data(services);
+        builder = builder
+            .extension(instrument::Instrument::new(services.db.metrics().clone()))
+            .data(services);
     }
     if public {
         builder = builder.disable_introspection().disable_suggestions();

@@ -6,16 +6,44 @@ mod health;
 mod playground;
 
 use axum::Router;
+use axum::extract::Request;
+use axum::http::HeaderName;
 use axum::routing::get;
 use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tracing::Level;
 
 use crate::startup::AppState;
 
 /// The largest request body accepted.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
+/// The header that carries a request's id: the caller's if it sent one,
+/// else a fresh UUID; echoed in the response and on every log line.
+pub const REQUEST_ID: &str = "x-request-id";
+
 /// The server's routes.
 pub fn router(state: AppState) -> Router {
+    let request_id = HeaderName::from_static(REQUEST_ID);
+    // Every log line of a request carries its id, and (once known) its
+    // GraphQL operation, recorded by `graphql::instrument`.
+    let trace = TraceLayer::new_for_http()
+        .make_span_with(|request: &Request| {
+            let id = request
+                .headers()
+                .get(REQUEST_ID)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default();
+            tracing::info_span!(
+                "request",
+                method = %request.method(),
+                path = %request.uri().path(),
+                request_id = %id,
+                operation = tracing::field::Empty,
+            )
+        })
+        .on_response(DefaultOnResponse::new().level(Level::DEBUG));
     Router::new()
         .route("/graphql", get(graphql::get).post(graphql::post))
         .route("/", get(playground::page))
@@ -23,5 +51,9 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(health::ready))
         .route("/metrics", get(health::metrics))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(trace)
+        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        // Outermost, so that the id exists before anything else runs.
+        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
         .with_state(state)
 }

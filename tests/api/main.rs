@@ -11,6 +11,7 @@ mod events;
 mod helpers;
 mod http;
 mod nats_server;
+mod observability;
 mod orders;
 mod payments;
 mod races;

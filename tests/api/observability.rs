@@ -1,0 +1,178 @@
+//! Observability: per-operation request metrics with bounded labels, a
+//! request id on every response, and JSON logs in production that carry the
+//! request id and the operation name.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::helpers::{postgres_base_url, spawn_app};
+
+/// The value of the series `line_start` (a metric name with its labels).
+fn series(metrics: &str, line_start: &str) -> Option<f64> {
+    metrics
+        .lines()
+        .find_map(|l| l.strip_prefix(line_start)?.trim().parse().ok())
+}
+
+#[tokio::test]
+async fn each_operation_is_counted_and_timed_under_its_name() {
+    let app = spawn_app().await;
+    for _ in 0..2 {
+        app.gql(None, "query Catalog { products { totalCount } }", json!({}))
+            .await;
+    }
+    app.as_user(
+        "ann",
+        "{ viewer { id } products { totalCount } }",
+        json!({}),
+    )
+    .await;
+    app.gql(None, "{ products { nope } }", json!({})).await;
+    app.gql(None, "{ products {", json!({})).await;
+    let metrics = app.get("/metrics").await.text().await.unwrap();
+    let count = |labels: &str| series(&metrics, &format!("graphql_requests_total{{{labels}}}"));
+    assert_eq!(
+        count(r#"operation="Catalog",outcome="ok""#),
+        Some(2.0),
+        "{metrics}"
+    );
+    assert_eq!(
+        count(r#"operation="products,viewer",outcome="ok""#),
+        Some(1.0)
+    );
+    assert_eq!(count(r#"operation="invalid",outcome="error""#), Some(2.0));
+    assert_eq!(
+        series(
+            &metrics,
+            r#"graphql_request_duration_seconds_count{operation="Catalog"}"#
+        ),
+        Some(2.0)
+    );
+    assert!(
+        metrics.contains(
+            r#"graphql_request_duration_seconds_bucket{operation="Catalog",le="+Inf"} 2"#
+        ),
+        "{metrics}"
+    );
+}
+
+#[tokio::test]
+async fn client_chosen_operation_names_cannot_grow_the_metrics_without_bound() {
+    let app = spawn_app().await;
+    for i in 0..300 {
+        let query = format!("query Op{i} {{ products {{ totalCount }} }}");
+        app.gql(None, &query, json!({})).await;
+    }
+    let long = format!("query {} {{ products {{ totalCount }} }}", "L".repeat(500));
+    app.gql(None, &long, json!({})).await;
+    let metrics = app.get("/metrics").await.text().await.unwrap();
+    let labels = metrics
+        .lines()
+        .filter(|l| l.starts_with("graphql_requests_total{"))
+        .count();
+    assert!(labels <= 257, "{labels} series");
+    let other = series(
+        &metrics,
+        r#"graphql_requests_total{operation="other",outcome="ok"}"#,
+    );
+    assert_eq!(other, Some(300.0 + 1.0 - 256.0));
+}
+
+#[tokio::test]
+async fn every_response_carries_a_request_id() {
+    let app = spawn_app().await;
+    let r = app.get("/healthz").await;
+    let id = r.headers()["x-request-id"].to_str().unwrap().to_owned();
+    assert!(uuid::Uuid::parse_str(&id).is_ok(), "{id}");
+    let r = reqwest::Client::new()
+        .get(format!("{}/healthz", app.address))
+        .header("x-request-id", "trace-me-42")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.headers()["x-request-id"],
+        "trace-me-42",
+        "the caller's id is kept"
+    );
+}
+
+#[tokio::test]
+async fn production_logs_are_json_with_the_request_id_and_operation() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .unwrap()
+        .port();
+    let database = format!("logs_{}", uuid::Uuid::new_v4().simple());
+    let mut server = Command::new(env!("CARGO_BIN_EXE_commerce"))
+        .env("APP_ENV", "production")
+        .env("JWT_SECRET", "a-production-secret-of-32-characters!")
+        .env(
+            "DATABASE_URL",
+            format!("{}/{database}", postgres_base_url()),
+        )
+        .env("LISTEN_ADDR", format!("127.0.0.1:{port}"))
+        .env("OUTBOX_RELAY", "false")
+        .env("RUST_LOG", "info,tower_http=debug")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary runs");
+    let (tx, lines) = std::sync::mpsc::channel::<String>();
+    for pipe in [
+        Box::new(server.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
+        Box::new(server.stderr.take().unwrap()),
+    ] {
+        let tx = tx.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+    }
+    let client = reqwest::Client::new();
+    let url = format!("http://127.0.0.1:{port}");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while client.get(format!("{url}/healthz")).send().await.is_err() {
+        assert!(Instant::now() < deadline, "the server did not start");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    client
+        .post(format!("{url}/graphql"))
+        .header("x-request-id", "req-abc-123")
+        .json(&json!({ "query": "query Probe { products { totalCount } }" }))
+        .send()
+        .await
+        .unwrap();
+
+    let mut found = None;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while found.is_none() && Instant::now() < deadline {
+        let Ok(line) = lines.recv_timeout(Duration::from_millis(200)) else {
+            continue;
+        };
+        let parsed: Value = serde_json::from_str(&line)
+            .unwrap_or_else(|_| panic!("a log line that is not JSON: {line}"));
+        // The line written when the response is done, after the operation
+        // became known.
+        if parsed["span"]["request_id"] == "req-abc-123"
+            && parsed["fields"]["message"] == "finished processing request"
+        {
+            found = Some(parsed);
+        }
+    }
+    let _ = server.kill();
+    let _ = server.wait();
+    let pool = sqlx::PgPool::connect(&format!("{}/postgres", postgres_base_url()))
+        .await
+        .unwrap();
+    let drop = format!("DROP DATABASE IF EXISTS \"{database}\" WITH (FORCE)");
+    let _ = sqlx::query(sqlx::AssertSqlSafe(drop)).execute(&pool).await;
+
+    let line = found.expect("a log line of the request");
+    assert_eq!(line["span"]["operation"], "Probe", "{line}");
+    assert_eq!(line["span"]["path"], "/graphql");
+}
