@@ -55,6 +55,9 @@ pub struct Options {
     /// [`crate::nats_server::NatsServer`]); without it the relay is off, so
     /// that tests never publish to the machine's shared NATS.
     pub nats: Option<String>,
+    /// Reach PostgreSQL through this local port (a test's
+    /// [`crate::tcp_proxy::TcpProxy`]) instead of directly.
+    pub database_proxy: Option<u16>,
     /// Extra or overriding environment variables.
     pub env: Vec<(&'static str, String)>,
 }
@@ -72,8 +75,12 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         .clone()
         .unwrap_or_else(|| format!("test_{}", uuid::Uuid::new_v4().simple()));
     let database_url = format!("{}/{db_name}", postgres_base_url());
+    let app_database_url = match options.database_proxy {
+        Some(port) => format!("postgres://postgres@127.0.0.1:{port}/{db_name}"),
+        None => database_url.clone(),
+    };
     let mut vars: Vec<(&'static str, String)> = vec![
-        ("DATABASE_URL", database_url.clone()),
+        ("DATABASE_URL", app_database_url),
         ("LISTEN_ADDR", "127.0.0.1:0".into()),
         ("JWT_SECRET", "test-secret".into()),
         ("SEED_DEMO_DATA", options.seed.to_string()),

@@ -1,0 +1,247 @@
+//! Bad days in the data centre: PostgreSQL going away and coming back, and
+//! an app instance SIGKILLed in the middle of a payment rush.
+
+use std::collections::HashMap;
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use async_graphql::futures_util::{StreamExt, stream};
+use serde_json::{Value, json};
+
+use crate::helpers::{Options, PAY_ORDER, TestApp, postgres_base_url, spawn_app, spawn_app_with};
+use crate::tcp_proxy::TcpProxy;
+
+/// Where the machine's PostgreSQL listens (`host:port` of the test URL).
+fn postgres_addr() -> String {
+    let url = postgres_base_url();
+    let host = url.rsplit('@').next().unwrap_or("127.0.0.1:5432");
+    host.trim_end_matches('/').to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_server_rides_out_a_database_outage_and_recovers_by_itself() {
+    let proxy = TcpProxy::start(&postgres_addr()).await;
+    let app = spawn_app_with(Options {
+        database_proxy: Some(proxy.port()),
+        env: vec![("DATABASE_ACQUIRE_TIMEOUT_MS", "500".into())],
+        ..Default::default()
+    })
+    .await;
+    app.create_product("Kettle", 3_000, 5).await;
+    assert_eq!(
+        app.charge("ann", 100).await.error_codes(),
+        Vec::<String>::new()
+    );
+    assert_eq!(app.get("/readyz").await.status(), 200);
+
+    proxy.cut();
+    let started = Instant::now();
+    assert_eq!(app.get("/readyz").await.status(), 503);
+    let r = app
+        .gql(None, "{ products { totalCount } }", json!({}))
+        .await;
+    assert_eq!(r.error_code(), "SERVICE_UNAVAILABLE", "{}", r.body);
+    let r = app.charge("ann", 100).await;
+    assert_eq!(r.error_code(), "SERVICE_UNAVAILABLE", "{}", r.body);
+    assert_eq!(
+        app.get("/healthz").await.status(),
+        200,
+        "alive all the same"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(8),
+        "answers come within the timeouts, never a hang: {:?}",
+        started.elapsed()
+    );
+
+    proxy.restore().await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while app.get("/readyz").await.status() != 200 {
+        assert!(Instant::now() < deadline, "never became ready again");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let r = app
+        .gql(None, "{ products { totalCount } }", json!({}))
+        .await;
+    assert_eq!(r.data()["products"]["totalCount"], 1);
+    assert_eq!(
+        app.charge("ann", 100).await.error_codes(),
+        Vec::<String>::new()
+    );
+    // The charge refused during the outage left nothing behind.
+    assert_eq!(app.balance_and_ledger("ann").await, (200, 200));
+    app.assert_invariants().await;
+}
+
+/// A second instance of the app as a real process, on the test app's
+/// database, so that it can be SIGKILLed.
+struct Process {
+    child: std::process::Child,
+    address: String,
+}
+
+impl Process {
+    async fn start(app: &TestApp) -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .unwrap()
+            .port();
+        let child = Command::new(env!("CARGO_BIN_EXE_commerce"))
+            .env(
+                "DATABASE_URL",
+                format!("{}/{}", postgres_base_url(), app.db_name),
+            )
+            .env("LISTEN_ADDR", format!("127.0.0.1:{port}"))
+            .env("JWT_SECRET", "test-secret")
+            .env("OUTBOX_RELAY", "false")
+            .env("SEED_DEMO_DATA", "false")
+            .env("RUST_LOG", "error")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the binary runs");
+        let address = format!("http://127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while reqwest::get(format!("{address}/healthz")).await.is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "the second instance did not start"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Self { child, address }
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// "ok", a userError code, a top-level code, or "lost" when no answer came.
+fn payment_outcome(body: Result<Value, reqwest::Error>) -> String {
+    let Ok(body) = body else {
+        return "lost".into();
+    };
+    if let Some(code) = body["errors"][0]["extensions"]["code"].as_str() {
+        return code.to_owned();
+    }
+    match body["data"]["payOrder"]["userErrors"][0]["code"].as_str() {
+        Some(code) => code.to_owned(),
+        None => "ok".into(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_instance_killed_mid_rush_leaves_every_invariant_intact() {
+    const STOCK: i32 = 150;
+    let app = Arc::new(spawn_app().await);
+    let victim = Process::start(&app).await;
+    let product = app.create_product("Console", 1_000, STOCK).await;
+    let buyers: Vec<(String, String)> = stream::iter((0..300).map(|i| {
+        let (app, product) = (app.clone(), product.clone());
+        async move {
+            let buyer = format!("rushing-{i}");
+            app.charge(&buyer, 10_000).await;
+            let order = app.create_order(&buyer, &[(&product, 1)]).await;
+            (buyer, order)
+        }
+    }))
+    .buffer_unordered(50)
+    .collect()
+    .await;
+
+    // Half the rush goes to the instance that dies once 5 payments are answered.
+    let answered = Arc::new(AtomicUsize::new(0));
+    let client = reqwest::Client::new();
+    let victim_url = format!("{}/graphql", victim.address);
+    let rush = buyers.iter().enumerate().map(|(i, (buyer, order))| {
+        let url = if i % 2 == 0 {
+            format!("{}/graphql", app.address)
+        } else {
+            victim_url.clone()
+        };
+        let token = app.token(buyer);
+        let (client, answered) = (client.clone(), answered.clone());
+        let body = json!({ "query": PAY_ORDER, "variables": { "i": { "orderId": order } } });
+        async move {
+            let sent = client.post(url).bearer_auth(token).json(&body).send().await;
+            let outcome = match sent {
+                Ok(response) => payment_outcome(response.json().await),
+                Err(_) => "lost".into(),
+            };
+            answered.fetch_add(1, Ordering::SeqCst);
+            (i, outcome)
+        }
+    });
+    let mut victim = victim;
+    let killer = {
+        let answered = answered.clone();
+        async move {
+            while answered.load(Ordering::SeqCst) < 5 {
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+            let _ = victim.child.kill(); // SIGKILL
+            let _ = victim.child.wait();
+        }
+    };
+    let (outcomes, ()) = tokio::join!(
+        stream::iter(rush).buffer_unordered(100).collect::<Vec<_>>(),
+        killer
+    );
+    let mut tally: HashMap<String, usize> = HashMap::new();
+    for (_, o) in &outcomes {
+        *tally.entry(o.clone()).or_default() += 1;
+    }
+    println!("outcomes with one instance killed: {tally:?}");
+    assert!(
+        tally.contains_key("lost"),
+        "the kill landed mid-rush: {tally:?}"
+    );
+
+    let check = |app: Arc<TestApp>| async move {
+        app.assert_invariants().await;
+        let (stock, sold): (i32, i64) = sqlx::query_as(
+            "SELECT p.stock, COALESCE((SELECT sum(i.quantity) FROM order_items i
+                 JOIN orders o ON o.id = i.order_id AND o.status = 'PAID'
+                 WHERE i.product_id = p.id), 0)
+             FROM products p",
+        )
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+        assert_eq!(
+            i64::from(stock) + sold,
+            i64::from(STOCK),
+            "stock + sold = initial"
+        );
+        sold
+    };
+    check(app.clone()).await;
+
+    // Every payment that got no answer is retried on the survivor: it was
+    // either settled before the kill (ORDER_ALREADY_PAID) or not at all.
+    for (i, outcome) in &outcomes {
+        if outcome == "lost" {
+            let (buyer, order) = &buyers[*i];
+            let r = app.pay(buyer, order, None).await;
+            let codes = r.user_error_codes("payOrder");
+            assert!(
+                codes.is_empty()
+                    || codes == ["ORDER_ALREADY_PAID"]
+                    || codes == ["PRODUCT_OUT_OF_STOCK"],
+                "{}",
+                r.body
+            );
+        }
+    }
+    assert_eq!(
+        check(app.clone()).await,
+        i64::from(STOCK),
+        "all units sold in the end"
+    );
+}
