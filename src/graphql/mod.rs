@@ -13,6 +13,7 @@ pub mod context;
 pub mod errors;
 pub mod ids;
 pub mod instrument;
+pub mod limits;
 pub mod loaders;
 pub mod mutations;
 pub mod node;
@@ -45,7 +46,8 @@ pub fn build_schema(services: Option<Services>, public: bool) -> AppSchema {
     )
     .limit_depth(MAX_DEPTH)
     .limit_complexity(MAX_COMPLEXITY)
-    .limit_directives(20);
+    .limit_directives(20)
+    .extension(limits::MutationLimit);
     if let Some(services) = services {
         builder = builder
             .extension(instrument::Instrument::new(services.db.metrics().clone()))

@@ -2,6 +2,7 @@
 //! database per test) and, for events, a real NATS.
 
 mod auth;
+mod bad_input;
 mod balance;
 mod cart;
 mod catalog;

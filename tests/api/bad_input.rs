@@ -1,0 +1,620 @@
+//! The bad-input matrix: every mutation and query fed zero, negative, huge
+//! and 2^31 numbers, ids of the wrong type and malformed ones, empty and
+//! oversized lists, unknown fields and wrong variable types, plus deep,
+//! wide and aliased documents and batch floods. Each gets its documented
+//! error, nothing in the database changes, and the server keeps serving.
+
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, spawn_app};
+
+/// What a case must answer.
+#[derive(Debug, Clone, Copy)]
+enum Expect {
+    /// A userError with this code in the mutation's payload.
+    User(&'static str),
+    /// A top-level error with this `extensions.code`.
+    Top(&'static str),
+}
+use Expect::{Top, User};
+
+/// Who sends a case.
+#[derive(Debug, Clone, Copy)]
+enum Caller {
+    User,
+    Admin,
+}
+
+/// `mutation($i: <Input>!) { <field>(input: $i) { userErrors { code } } }`
+fn mutation(field: &str) -> String {
+    let input = format!("{}{}Input", field[..1].to_uppercase(), &field[1..]);
+    format!("mutation($i: {input}!) {{ {field}(input: $i) {{ userErrors {{ code field }} }} }}")
+}
+
+/// Everything a request could change, as one comparable value.
+async fn fingerprint(app: &TestApp) -> Vec<i64> {
+    let sql = "SELECT ARRAY[
+        (SELECT count(*) FROM users), (SELECT COALESCE(sum(balance), 0)::BIGINT FROM users),
+        (SELECT count(*) FROM balance_ledger), (SELECT count(*) FROM products),
+        (SELECT COALESCE(sum(stock), 0)::BIGINT FROM products), (SELECT count(*) FROM orders),
+        (SELECT count(*) FROM orders WHERE status <> 'PENDING'), (SELECT count(*) FROM order_items),
+        (SELECT count(*) FROM payments), (SELECT count(*) FROM cart_items),
+        (SELECT count(*) FROM coupons), (SELECT COALESCE(sum(issued_quantity), 0)::BIGINT FROM coupons),
+        (SELECT count(*) FROM user_coupons), (SELECT count(*) FROM user_coupons WHERE used_at IS NOT NULL),
+        (SELECT count(*) FROM idempotency_keys), (SELECT count(*) FROM outbox)]";
+    sqlx::query_scalar(sql).fetch_one(&app.pool).await.unwrap()
+}
+
+#[tokio::test]
+async fn every_bad_input_gets_its_documented_error_and_changes_nothing() {
+    let app = spawn_app().await;
+    let product = app.create_product("Mug", 1_000, 10).await;
+    app.charge("ann", 5_000).await;
+    let order = app.create_order("ann", &[(&product, 1)]).await;
+    let campaign = app.create_campaign("PERCENTAGE", 10, 5, (-1, None)).await;
+    let coupon = commerce::global_id::encode("Coupon", campaign);
+    let user_coupon = app.grant_coupon("ann", campaign).await;
+    let missing_product = commerce::global_id::encode("Product", 999_999);
+    let missing_order = commerce::global_id::encode("Order", 999_999);
+    let two_31 = 2_147_483_648_i64;
+    let line = |id: &str, q: Value| json!({ "productId": id, "quantity": q });
+    let many_lines: Vec<Value> = (0..101).map(|_| line(&product, json!(1))).collect();
+    let before = fingerprint(&app).await;
+
+    let cases: Vec<(Caller, String, Value, Expect)> = vec![
+        // createOrder: lines, quantities, ids, unknown fields, wrong types.
+        (
+            Caller::User,
+            mutation("createOrder"),
+            json!({ "items": [] }),
+            User("INVALID_INPUT"),
+        ),
+        (
+            Caller::User,
+            mutation("createOrder"),
+            json!({ "items": many_lines }),
+            User("INVALID_INPUT"),
+        ),
+        (
+            Caller::User,
+            mutation("createOrder"),
+            json!({ "items": [line(&product, json!(0))] }),
+            User("INVALID_INPUT"),
+        ),
+        (
+            Caller::User,
+            mutation("createOrder"),
+            json!({ "items": [line(&product, json!(-1))] }),
+            User("INVALID_INPUT"),
+        ),
+        (
+            Caller::User,
+            mutation("createOrder"),
+            json!({ "items": [line(&product, json!(1_001))] }),
+            User("INVALID_INPUT"),
+        ),
+        (
+            Caller::User,
+            mutation("createOrder"),
+            json!({ "items": [line(&product, json!(i32::MAX))] }),
+            User("INVALID_INPUT"),
+        ),
+        (
+            Caller::User,
+            mutation("createOrder"),
+            json!({ "items": [line(&product, json!(two_31))] }),
+            Top("BAD_REQUEST"),
+        ),
+        (
+            Caller::User,
+            mutation("createOrder"),
+            json!({ "items": [line(&product, json!(1.5))] }),
+            Top("BAD_REQUEST"),
+        ),
+        (
+            Caller::User,
+            mutation("createOrder"),
+            json!({ "items": [line("bm90LWFuLWlk", json!(1))] }),
+            User("INVALID_INPUT"),
+        ),
+        (
+            Caller::User,
+            mutation("createOrder"),
+            json!({ "items": [line("%%%", json!(1))] }),
+            User("INVALID_INPUT"),
+        ),
+        (
+            Caller::User,
+            mutation("createOrder"),
+            json!({ "items": [line(&order, json!(1))] }),
+            User("INVALID_INPUT"),
+        ),
+        (
+            Caller::User,
+            mutation("createOrder"),
+            json!({ "items": [line(&missing_product, json!(1))] }),
+            User("PRODUCT_NOT_FOUND"),
+        ),
+        (
+            Caller::User,
+            mutation("createOrder"),
+            json!({ "items": [line(&product, json!(11))] }),
+            User("PRODUCT_OUT_OF_STOCK"),
+        ),
+        (
+            Caller::User,
+            mutation("createOrder"),
+            json!({ "items": [line(&product, json!(1))], "idempotencyKey": "" }),
+            User("INVALID_INPUT"),
+        ),
+        (
+            Caller::User,
+            mutation("createOrder"),
+            json!({ "items": [line(&product, json!(1))], "idempotencyKey": "k".repeat(256) }),
+            User("INVALID_INPUT"),
+        ),
+        (
+            Caller::User,
+            mutation("createOrder"),
+            json!({ "items": [line(&product, json!(1))], "extra": 1 }),
+            Top("BAD_REQUEST"),
+        ),
+        (
+            Caller::User,
+            mutation("createOrder"),
+            json!({ "items": "all of them" }),
+            Top("BAD_REQUEST"),
+        ),
+        (
+            Caller::User,
+            mutation("createOrder"),
+            json!({}),
+            Top("BAD_REQUEST"),
+        ),
+        // payOrder and cancelOrder: ids.
+        (
+            Caller::User,
+            mutation("payOrder"),
+            json!({ "orderId": "%%%" }),
+            User("INVALID_INPUT"),
+        ),
+        (
+            Caller::User,
+            mutation("payOrder"),
+            json!({ "orderId": product }),
+            User("INVALID_INPUT"),
+        ),
+        (
+            Caller::User,
+            mutation("payOrder"),
+            json!({ "orderId": missing_order }),
+            User("ORDER_NOT_FOUND"),
+        ),
+        (
+            Caller::User,
+            mutation("payOrder"),
+            json!({ "orderId": order, "userCouponId": "%%%" }),
+            User("INVALID_INPUT"),
+        ),
+        (
+            Caller::User,
+            mutation("payOrder"),
+            json!({ "orderId": order, "userCouponId": coupon }),
+            User("INVALID_INPUT"),
+        ),
+        (
+            Caller::User,
+            mutation("payOrder"),
+            json!({ "orderId": 12 }),
+            User("INVALID_INPUT"),
+        ),
+        (
+            Caller::User,
+            mutation("cancelOrder"),
+            json!({ "orderId": "" }),
+            User("INVALID_INPUT"),
+        ),
+        (
+            Caller::User,
+            mutation("cancelOrder"),
+            json!({ "orderId": missing_order }),
+            User("ORDER_NOT_FOUND"),
+        ),
+        // The cart: quantities and ids.
+        (
+            Caller::User,
+            mutation("addCartItem"),
+            line(&product, json!(0)),
+            User("INVALID_INPUT"),
+        ),
+        (
+            Caller::User,
+            mutation("addCartItem"),
+            line(&product, json!(-5)),
+            User("INVALID_INPUT"),
+        ),
+        (
+            Caller::User,
+            mutation("addCartItem"),
+            line(&product, json!(1_001)),
+            User("INVALID_INPUT"),
+        ),
+        (
+            Caller::User,
+            mutation("addCartItem"),
+            line(&product, json!(two_31)),
+            Top("BAD_REQUEST"),
+        ),
+        (
+            Caller::User,
+            mutation("addCartItem"),
+            line(&missing_product, json!(1)),
+            User("PRODUCT_NOT_FOUND"),
+        ),
+        (
+            Caller::User,
+            mutation("addCartItem"),
+            line(&order, json!(1)),
+            User("INVALID_INPUT"),
+        ),
+        (
+            Caller::User,
+            mutation("updateCartItem"),
+            line(&product, json!(-1)),
+            User("INVALID_INPUT"),
+        ),
+        (
+            Caller::User,
+            mutation("updateCartItem"),
+            line(&product, json!(1_001)),
+            User("INVALID_INPUT"),
+        ),
+        (
+            Caller::User,
+            mutation("removeCartItem"),
+            json!({ "productId": "%%%" }),
+            User("INVALID_INPUT"),
+        ),
+        // chargeBalance: Money.
+        (
+            Caller::User,
+            mutation("chargeBalance"),
+            json!({ "amount": "0" }),
+            User("INVALID_INPUT"),
+        ),
+        (
+            Caller::User,
+            mutation("chargeBalance"),
+            json!({ "amount": "-5" }),
+            User("INVALID_INPUT"),
+        ),
+        (
+            Caller::User,
+            mutation("chargeBalance"),
+            json!({ "amount": "100000000001" }),
+            User("INVALID_INPUT"),
+        ),
+        (
+            Caller::User,
+            mutation("chargeBalance"),
+            json!({ "amount": "99999999999999999999999" }),
+            Top("BAD_REQUEST"),
+        ),
+        (
+            Caller::User,
+            mutation("chargeBalance"),
+            json!({ "amount": "12.50" }),
+            Top("BAD_REQUEST"),
+        ),
+        (
+            Caller::User,
+            mutation("chargeBalance"),
+            json!({ "amount": "ten" }),
+            Top("BAD_REQUEST"),
+        ),
+        (
+            Caller::User,
+            mutation("chargeBalance"),
+            json!({ "amount": 1.5 }),
+            Top("BAD_REQUEST"),
+        ),
+        (
+            Caller::User,
+            mutation("chargeBalance"),
+            json!({ "amount": "5", "idempotencyKey": "x".repeat(300) }),
+            User("INVALID_INPUT"),
+        ),
+        // issueCoupon: ids.
+        (
+            Caller::User,
+            mutation("issueCoupon"),
+            json!({ "couponId": "%%%" }),
+            User("INVALID_INPUT"),
+        ),
+        (
+            Caller::User,
+            mutation("issueCoupon"),
+            json!({ "couponId": user_coupon }),
+            User("INVALID_INPUT"),
+        ),
+        (
+            Caller::User,
+            mutation("issueCoupon"),
+            json!({ "couponId": commerce::global_id::encode("Coupon", 999_999) }),
+            User("COUPON_NOT_FOUND"),
+        ),
+        (
+            Caller::User,
+            mutation("issueCoupon"),
+            json!({ "couponId": coupon }),
+            User("COUPON_ALREADY_ISSUED"),
+        ),
+        // Admin mutations: numbers at and past their bounds.
+        (
+            Caller::User,
+            mutation("createProduct"),
+            json!({ "name": "x", "price": "1", "stock": 1 }),
+            Top("FORBIDDEN"),
+        ),
+        (
+            Caller::Admin,
+            mutation("createProduct"),
+            json!({ "name": "", "price": "1", "stock": 1 }),
+            User("INVALID_INPUT"),
+        ),
+        (
+            Caller::Admin,
+            mutation("createProduct"),
+            json!({ "name": "x".repeat(201), "price": "1", "stock": 1 }),
+            User("INVALID_INPUT"),
+        ),
+        (
+            Caller::Admin,
+            mutation("createProduct"),
+            json!({ "name": "x", "price": "-1", "stock": 1 }),
+            User("INVALID_INPUT"),
+        ),
+        (
+            Caller::Admin,
+            mutation("createProduct"),
+            json!({ "name": "x", "price": "1000000000001", "stock": 1 }),
+            User("INVALID_INPUT"),
+        ),
+        (
+            Caller::Admin,
+            mutation("createProduct"),
+            json!({ "name": "x", "price": "1", "stock": -1 }),
+            User("INVALID_INPUT"),
+        ),
+        (
+            Caller::Admin,
+            mutation("createProduct"),
+            json!({ "name": "x", "price": "1", "stock": two_31 }),
+            Top("BAD_REQUEST"),
+        ),
+        (
+            Caller::Admin,
+            mutation("adjustStock"),
+            json!({ "productId": product, "delta": -11 }),
+            User("INVALID_INPUT"),
+        ),
+        (
+            Caller::Admin,
+            mutation("adjustStock"),
+            json!({ "productId": product, "delta": i32::MAX }),
+            User("INVALID_INPUT"),
+        ),
+        (
+            Caller::Admin,
+            mutation("adjustStock"),
+            json!({ "productId": product, "delta": i32::MIN }),
+            User("INVALID_INPUT"),
+        ),
+        (
+            Caller::Admin,
+            mutation("adjustStock"),
+            json!({ "productId": product, "delta": -two_31 - 1 }),
+            Top("BAD_REQUEST"),
+        ),
+        (
+            Caller::Admin,
+            mutation("adjustStock"),
+            json!({ "productId": missing_product, "delta": 1 }),
+            User("PRODUCT_NOT_FOUND"),
+        ),
+        (
+            Caller::Admin,
+            mutation("createCoupon"),
+            json!({ "name": "c", "discountType": "PERCENTAGE", "discountValue": 0, "totalQuantity": 1 }),
+            User("INVALID_INPUT"),
+        ),
+        (
+            Caller::Admin,
+            mutation("createCoupon"),
+            json!({ "name": "c", "discountType": "PERCENTAGE", "discountValue": 10, "totalQuantity": two_31 }),
+            Top("BAD_REQUEST"),
+        ),
+        // Queries: page sizes, cursors, id lists, unknown fields, variable types.
+        (
+            Caller::User,
+            "{ products(first: -1) { nodes { id } } }".into(),
+            Value::Null,
+            Top("BAD_REQUEST"),
+        ),
+        (
+            Caller::User,
+            "{ products(first: 101) { nodes { id } } }".into(),
+            Value::Null,
+            Top("BAD_REQUEST"),
+        ),
+        (
+            Caller::User,
+            "{ products(first: 2147483648) { nodes { id } } }".into(),
+            Value::Null,
+            Top("BAD_REQUEST"),
+        ),
+        (
+            Caller::User,
+            "{ products(first: 1, last: 1) { nodes { id } } }".into(),
+            Value::Null,
+            Top("BAD_REQUEST"),
+        ),
+        (
+            Caller::User,
+            r#"{ products(after: "garbage") { nodes { id } } }"#.into(),
+            Value::Null,
+            Top("BAD_REQUEST"),
+        ),
+        (
+            Caller::User,
+            "{ viewer { orders(first: 1000) { totalCount } } }".into(),
+            Value::Null,
+            Top("BAD_REQUEST"),
+        ),
+        (
+            Caller::User,
+            "{ coupons(last: -3) { totalCount } }".into(),
+            Value::Null,
+            Top("BAD_REQUEST"),
+        ),
+        (
+            Caller::User,
+            "{ products { nodes { id secret } } }".into(),
+            Value::Null,
+            Top("BAD_REQUEST"),
+        ),
+        (
+            Caller::User,
+            "query($n: Int) { products(first: $n) { totalCount } }".into(),
+            json!({ "n": "ten" }),
+            Top("BAD_REQUEST"),
+        ),
+        (
+            Caller::User,
+            "query($ids: [ID!]!) { nodes(ids: $ids) { id } }".into(),
+            json!({ "ids": vec![product.clone(); 101] }),
+            Top("BAD_REQUEST"),
+        ),
+    ];
+
+    let admin = app.admin_token("admin");
+    let user = app.token("ann");
+    for (caller, query, input, expect) in &cases {
+        let token = match caller {
+            Caller::User => &user,
+            Caller::Admin => &admin,
+        };
+        let variables = if query.starts_with("mutation") {
+            json!({ "i": input })
+        } else {
+            input.clone()
+        };
+        let r = app.gql(Some(token), query, variables).await;
+        assert_eq!(r.status, 200, "{query} {input}: {}", r.body);
+        match expect {
+            User(code) => {
+                let field = query.split(['{', '(']).nth(2).unwrap_or_default().trim();
+                let field = field.split_whitespace().next().unwrap_or_default();
+                assert_eq!(
+                    r.user_error_codes(field).first().map(String::as_str),
+                    Some(*code),
+                    "{query} {input}: {}",
+                    r.body
+                );
+            }
+            Top(code) => {
+                let codes = r.error_codes();
+                assert!(
+                    !codes.is_empty() && codes.iter().all(|c| c == code),
+                    "{query} {input}: {}",
+                    r.body
+                );
+            }
+        }
+        let text = r.body.to_string();
+        assert!(!text.contains("SQL") && !text.contains("sqlx"), "{text}");
+    }
+    assert_eq!(
+        fingerprint(&app).await,
+        before,
+        "a refused request changed data"
+    );
+    let r = app
+        .gql(None, "{ products { totalCount } }", json!({}))
+        .await;
+    assert_eq!(r.data()["products"]["totalCount"], 1, "still serving");
+}
+
+#[tokio::test]
+async fn deep_wide_aliased_and_flooding_documents_are_refused() {
+    let app = spawn_app().await;
+    app.create_product("Mug", 1_000, 10).await;
+    let user = app.token("ann");
+    app.as_user("ann", "{ viewer { id } }", json!({})).await;
+    let before = fingerprint(&app).await;
+
+    // Deep: an order's coupon's order's coupon's... past the depth limit.
+    let deep = format!(
+        "{{ viewer {{ coupons {{ nodes {{ {} id {} }} }} }} }}",
+        "order { coupon { ".repeat(8),
+        "} } ".repeat(8)
+    );
+    // Wide: many aliases of a big page.
+    let wide = format!(
+        "{{ {} }}",
+        (0..60)
+            .map(|i| format!("p{i}: products(first: 100) {{ nodes {{ id name price stock }} }}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    // Aliased writes: each alias would be a transaction.
+    let aliased = |n: usize| {
+        format!(
+            "mutation {{ {} }}",
+            (0..n)
+                .map(|i| format!(
+                    r#"c{i}: chargeBalance(input: {{ amount: "1" }}) {{ user {{ balance }} }}"#
+                ))
+                .collect::<Vec<_>>()
+                .join(" ")
+        )
+    };
+    let through_fragments = format!(
+        "mutation {{ ...F }} fragment F on Mutation {{ {} }}",
+        (0..11)
+            .map(|i| format!(
+                r#"c{i}: chargeBalance(input: {{ amount: "1" }}) {{ user {{ balance }} }}"#
+            ))
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    for document in [
+        deep.as_str(),
+        &wide,
+        &aliased(11),
+        &aliased(500),
+        &through_fragments,
+    ] {
+        let r = app.gql(Some(&user), document, json!({})).await;
+        assert_eq!(r.status, 200, "{}", &document[..60.min(document.len())]);
+        assert_eq!(r.error_code(), "QUERY_TOO_COMPLEX", "{}", r.body);
+    }
+    assert_eq!(fingerprint(&app).await, before, "nothing ran");
+
+    // Ten aliased writes are allowed, and all run.
+    let r = app.gql(Some(&user), &aliased(10), json!({})).await;
+    assert!(r.body["errors"].is_null(), "{}", r.body);
+    assert_eq!(app.balance_and_ledger("ann").await, (10, 10));
+
+    // A flood of operations in one batch is refused as a whole.
+    let flood: Vec<Value> = (0..500)
+        .map(|_| json!({ "query": "{ products { totalCount } }" }))
+        .collect();
+    let r = app.post_json(Some(&user), &Value::Array(flood)).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.error_code(), "QUERY_TOO_COMPLEX", "{}", r.body);
+    let r = app
+        .gql(None, "{ products { totalCount } }", json!({}))
+        .await;
+    assert_eq!(r.data()["products"]["totalCount"], 1, "still serving");
+}
