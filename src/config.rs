@@ -61,7 +61,8 @@ pub struct Config {
     pub public_base_url: Option<String>,
     /// `REQUEST_TIMEOUT_MS`: the longest a GraphQL request may run.
     pub request_timeout: Duration,
-    /// `SEED_DEMO_DATA`: seed a demo catalog and coupon into an empty catalog.
+    /// `SEED_DEMO_DATA`: seed a demo catalog and coupon into an empty
+    /// catalog; on by default in development only.
     pub seed_demo_data: bool,
 }
 
@@ -134,7 +135,15 @@ impl Config {
             listen_addr,
             public_base_url,
             request_timeout: millis(&get, "REQUEST_TIMEOUT_MS", "10000")?,
-            seed_demo_data: parse(&get, "SEED_DEMO_DATA", "true")?,
+            seed_demo_data: parse(
+                &get,
+                "SEED_DEMO_DATA",
+                if app_env == AppEnv::Development {
+                    "true"
+                } else {
+                    "false"
+                },
+            )?,
         })
     }
 
@@ -222,6 +231,8 @@ mod tests {
         assert!(config(&[("APP_ENV", "production"), ("JWT_SECRET", "short")]).is_err());
         let ok = config(&[("APP_ENV", "production"), ("JWT_SECRET", &"x".repeat(32))]).unwrap();
         assert!(!ok.is_development());
+        assert!(!ok.seed_demo_data, "no demo catalog in production");
+        assert!(config(&[]).unwrap().seed_demo_data, "but in development");
     }
 
     #[test]

@@ -53,8 +53,8 @@ impl Application {
     /// Prepares the database and binds the listener.
     pub async fn build(config: Config) -> Result<Self, StartupError> {
         db::ensure_database(&config.database_url).await?;
+        db::migrate(&config.database_url).await?;
         let pool = db::connect(&config)?;
-        db::migrate(&pool).await?;
 
         let listener = TcpListener::bind(config.listen_addr).await?;
         let base_url = config.base_url(listener.local_addr()?);

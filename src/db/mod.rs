@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use sqlx::migrate::MigrateDatabase;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{PgPool, Postgres};
+use sqlx::{Connection, PgConnection, PgPool, Postgres};
 
 use crate::config::Config;
 use crate::metrics::Metrics;
@@ -72,8 +72,9 @@ pub async fn ensure_database(url: &str) -> Result<(), sqlx::Error> {
 
 /// Opens the pool with the configured size and timeouts.
 ///
-/// Connecting is lazy, so a server can start while PostgreSQL is briefly
-/// away; `/readyz` says when it is reachable.
+/// Connecting is lazy: after startup (which needs PostgreSQL to create the
+/// database and migrate it), an outage only fails requests until the
+/// database is back; `/readyz` says when it is reachable.
 pub fn connect(config: &Config) -> Result<PgPool, sqlx::Error> {
     let statement_timeout = config.database_statement_timeout.as_millis().to_string();
     let options = PgConnectOptions::from_str(&config.database_url)?
@@ -86,6 +87,19 @@ pub fn connect(config: &Config) -> Result<PgPool, sqlx::Error> {
 }
 
 /// Applies the migrations in `migrations/` (embedded at build time).
-pub async fn migrate(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
-    sqlx::migrate!("./migrations").run(pool).await
+///
+/// On a connection of its own, without the pool's `statement_timeout`: a
+/// migration of a big table, or waiting for another instance's migration
+/// lock (sqlx takes an advisory lock), may take longer than a request.
+/// Migrations the database has but this binary does not know are ignored,
+/// so that during a rolling upgrade an instance of the previous release can
+/// still (re)start against the migrated database: migrations are written to
+/// be backward compatible (expand, then contract in a later release).
+pub async fn migrate(database_url: &str) -> Result<(), sqlx::migrate::MigrateError> {
+    let mut connection = PgConnection::connect(database_url).await?;
+    let mut migrator = sqlx::migrate!("./migrations");
+    migrator.set_ignore_missing(true);
+    migrator.run(&mut connection).await?;
+    connection.close().await?;
+    Ok(())
 }

@@ -38,3 +38,25 @@ async fn an_empty_database_is_seeded_once() {
         products
     );
 }
+
+#[tokio::test]
+async fn the_previous_release_still_starts_on_a_database_migrated_by_the_next() {
+    let migrated = spawn_app_with(Options::default()).await;
+    // The next release added a migration this binary does not know.
+    sqlx::query(
+        "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time)
+         VALUES (99990101000000, 'from the next release', TRUE, '\\x00', 1)",
+    )
+    .execute(&migrated.pool)
+    .await
+    .unwrap();
+    let previous = spawn_app_with(Options {
+        database: Some(migrated.db_name.clone()),
+        ..Default::default()
+    })
+    .await;
+    let r = previous
+        .gql(None, "{ products { totalCount } }", json!({}))
+        .await;
+    assert_eq!(r.data()["products"]["totalCount"], 0, "it serves");
+}
