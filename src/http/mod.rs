@@ -3,6 +3,7 @@
 
 mod graphql;
 mod health;
+mod media_type;
 mod playground;
 
 use axum::Router;

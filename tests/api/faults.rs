@@ -245,3 +245,102 @@ async fn an_instance_killed_mid_rush_leaves_every_invariant_intact() {
         "all units sold in the end"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_exhausted_server_answers_service_unavailable_and_never_hangs() {
+    let app = Arc::new(
+        spawn_app_with(Options {
+            env: vec![
+                ("DATABASE_MAX_CONNECTIONS", "2".into()),
+                ("DATABASE_ACQUIRE_TIMEOUT_MS", "300".into()),
+                ("DATABASE_STATEMENT_TIMEOUT_MS", "1000".into()),
+                ("REQUEST_TIMEOUT_MS", "3000".into()),
+            ],
+            ..Default::default()
+        })
+        .await,
+    );
+    app.create_product("Lamp", 2_000, 3).await;
+    // Another client holds the catalog locked, so every read blocks.
+    let mut blocker = app.pool.begin().await.unwrap();
+    sqlx::query("LOCK TABLE products IN ACCESS EXCLUSIVE MODE")
+        .execute(&mut *blocker)
+        .await
+        .unwrap();
+    let started = Instant::now();
+    let reads = (0..8).map(|_| {
+        let app = app.clone();
+        async move {
+            app.gql(None, "{ products { nodes { name } } }", json!({}))
+                .await
+                .error_code()
+        }
+    });
+    let codes = async_graphql::futures_util::future::join_all(reads).await;
+    let waited = started.elapsed();
+    assert!(
+        codes.iter().all(|c| c == "SERVICE_UNAVAILABLE"),
+        "{codes:?}"
+    );
+    assert!(
+        waited < Duration::from_secs(5),
+        "answered within the timeouts: {waited:?}"
+    );
+    blocker.rollback().await.unwrap();
+    let r = app
+        .gql(None, "{ products { totalCount } }", json!({}))
+        .await;
+    assert_eq!(r.data()["products"]["totalCount"], 1, "serving again");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sigterm_lets_the_request_in_flight_finish_then_exits() {
+    let app = spawn_app().await;
+    app.create_product("Clock", 4_000, 2).await;
+    let server = Process::start(&app).await;
+    let mut blocker = app.pool.begin().await.unwrap();
+    sqlx::query("LOCK TABLE products IN ACCESS EXCLUSIVE MODE")
+        .execute(&mut *blocker)
+        .await
+        .unwrap();
+    // A request that is in flight (waiting on the lock) when SIGTERM comes.
+    let in_flight = tokio::spawn({
+        let url = format!("{}/graphql", server.address);
+        async move {
+            reqwest::Client::new()
+                .post(url)
+                .json(&json!({ "query": "{ products { totalCount } }" }))
+                .send()
+                .await?
+                .json::<Value>()
+                .await
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let pid = server.child.id().to_string();
+    let signalled = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    assert!(signalled.success());
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // New connections are refused while the request in flight still runs.
+    assert!(
+        reqwest::get(format!("{}/healthz", server.address))
+            .await
+            .is_err()
+    );
+    blocker.rollback().await.unwrap();
+    let body = in_flight
+        .await
+        .unwrap()
+        .expect("the request in flight was answered");
+    assert_eq!(body["data"]["products"]["totalCount"], 1, "{body}");
+    let mut server = server;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(status) = server.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "the server did not exit");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(status.success(), "a clean exit: {status:?}");
+}

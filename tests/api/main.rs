@@ -7,6 +7,7 @@ mod balance;
 mod cart;
 mod catalog;
 mod cli;
+mod conformance;
 mod coupons;
 mod events;
 mod faults;
