@@ -1,6 +1,8 @@
 //! Per-operation metrics and log fields, as an async-graphql extension.
 //!
-//! Every request is counted and timed under a label naming its operation:
+//! Every request is counted (by outcome: ok, error, or cancelled when the
+//! request timeout or a vanished client abandons it) and timed under a label
+//! naming its operation:
 //! the `operationName` when the operation has one, else its root fields
 //! (`payOrder`, `viewer,products`). The label is also recorded on the
 //! request's log span (`operation`), so every log line of the request
@@ -80,26 +82,19 @@ impl PerRequest {
 #[async_graphql::async_trait::async_trait]
 impl Extension for PerRequest {
     async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
-        let started = Instant::now();
+        // Records on drop, so that a request abandoned mid-way (the request
+        // timeout, a client gone) is counted too, as `cancelled`.
+        let mut record = Record {
+            owner: self,
+            started: Instant::now(),
+            outcome: "cancelled",
+        };
         let response = next.run(ctx).await;
-        let chosen = self.chosen.lock().unwrap_or_else(|p| p.into_inner()).take();
-        // A request that never reached execution did not parse or validate.
-        let label = chosen.unwrap_or_else(|| "invalid".into());
-        let outcome = if response.errors.is_empty() {
+        record.outcome = if response.errors.is_empty() {
             "ok"
         } else {
             "error"
         };
-        let labels = [("operation", label.as_str())];
-        self.metrics.inc(
-            "graphql_requests_total",
-            &[("operation", label.as_str()), ("outcome", outcome)],
-        );
-        self.metrics.observe(
-            "graphql_request_duration_seconds",
-            &labels,
-            started.elapsed(),
-        );
         response
     }
 
@@ -142,6 +137,36 @@ impl Extension for PerRequest {
         tracing::Span::current().record("operation", label.as_str());
         *self.chosen.lock().unwrap_or_else(|p| p.into_inner()) = Some(label);
         next.run(ctx, operation_name).await
+    }
+}
+
+/// Counts and times one request when dropped.
+struct Record<'a> {
+    owner: &'a PerRequest,
+    started: Instant,
+    outcome: &'static str,
+}
+
+impl Drop for Record<'_> {
+    fn drop(&mut self) {
+        let chosen = self
+            .owner
+            .chosen
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        // A request that never reached execution did not parse or validate.
+        let label = chosen.unwrap_or_else(|| "invalid".into());
+        let metrics = &self.owner.metrics;
+        metrics.inc(
+            "graphql_requests_total",
+            &[("operation", label.as_str()), ("outcome", self.outcome)],
+        );
+        metrics.observe(
+            "graphql_request_duration_seconds",
+            &[("operation", label.as_str())],
+            self.started.elapsed(),
+        );
     }
 }
 

@@ -168,14 +168,27 @@ async fn execute(
         caller,
         loaders: Loaders::new(&state.services.db.pool),
     });
+    // A batch that times out still answers one result per operation.
+    let operations = match &batch {
+        BatchRequest::Single(_) => None,
+        BatchRequest::Batch(operations) => Some(operations.len()),
+    };
     let run = state.schema.execute_batch(batch.data(data));
     let mut response = match tokio::time::timeout(state.services.config.request_timeout, run).await
     {
         Ok(response) => response,
-        Err(_) => BatchResponse::Single(error_response(
-            codes::SERVICE_UNAVAILABLE,
-            "the request took too long; please retry",
-        )),
+        Err(_) => {
+            let timed_out = || {
+                error_response(
+                    codes::SERVICE_UNAVAILABLE,
+                    "the request took too long; please retry",
+                )
+            };
+            match operations {
+                None => BatchResponse::Single(timed_out()),
+                Some(n) => BatchResponse::Batch((0..n).map(|_| timed_out()).collect()),
+            }
+        }
     };
     // Before `answer`: telling request errors apart relies on the codes.
     match &mut response {

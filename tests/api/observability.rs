@@ -176,3 +176,40 @@ async fn production_logs_are_json_with_the_request_id_and_operation() {
     assert_eq!(line["span"]["operation"], "Probe", "{line}");
     assert_eq!(line["span"]["path"], "/graphql");
 }
+
+#[tokio::test]
+async fn a_timed_out_batch_answers_each_operation_and_is_counted() {
+    let app = crate::helpers::spawn_app_with(crate::helpers::Options {
+        env: vec![("REQUEST_TIMEOUT_MS", "300".into())],
+        ..Default::default()
+    })
+    .await;
+    let mut blocker = app.pool.begin().await.unwrap();
+    sqlx::query("LOCK TABLE products IN ACCESS EXCLUSIVE MODE")
+        .execute(&mut *blocker)
+        .await
+        .unwrap();
+    let batch = json!([
+        { "query": "query Slow { products { totalCount } }" },
+        { "query": "query Slow { products { totalCount } }" },
+    ]);
+    let r = app.post_json(None, &batch).await;
+    blocker.rollback().await.unwrap();
+    let answers = r.body.as_array().expect("one answer per operation");
+    assert_eq!(answers.len(), 2);
+    for answer in answers {
+        assert_eq!(
+            answer["errors"][0]["extensions"]["code"],
+            "SERVICE_UNAVAILABLE"
+        );
+    }
+    let metrics = app.get("/metrics").await.text().await.unwrap();
+    assert_eq!(
+        series(
+            &metrics,
+            r#"graphql_requests_total{operation="Slow",outcome="cancelled"}"#
+        ),
+        Some(2.0),
+        "{metrics}"
+    );
+}
