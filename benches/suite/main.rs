@@ -1,0 +1,137 @@
+//! The benchmark suite: `cargo bench --bench suite`.
+//!
+//! In one run, on a release build and a fresh database, it starts the server
+//! as a process of its own, seeds each scenario, drives it over real HTTP
+//! with many connections, checks the outcomes and the invariants in SQL,
+//! and runs the naive equivalent with pgbench on the same database (one
+//! SERIALIZABLE transaction per request, `benches/pgbench/*.sql`). It prints
+//! throughput, p50/p99 latency, outcomes, retries, give-ups and the server's
+//! peak RSS per scenario, and each ratio against its baseline. The machine
+//! is shared and noisy: compare ratios from one run, not absolute figures
+//! across runs. Exits non-zero when a target is missed.
+
+mod load;
+mod pgbench;
+mod scenarios;
+mod seed;
+mod server;
+
+use std::process::ExitCode;
+
+use commerce::auth::Authenticator;
+use sqlx::PgPool;
+
+use scenarios::{Bench, Report};
+use server::{SECRET, Server};
+
+/// The server's pool size, and so pgbench's client count.
+const POOL_SIZE: u32 = 16;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let stamp = chrono::Utc::now().format("%Y%m%d%H%M%S").to_string();
+    let database = format!("bench_{stamp}");
+    let url = format!("postgres://postgres@127.0.0.1:5432/{database}");
+    let stream = format!("BENCH_{stamp}");
+    println!(
+        "commerce benchmark suite: database {database}, {} cores",
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
+
+    let server = Server::start(&url, &stream, POOL_SIZE).await;
+    let pool = PgPool::connect(&url).await.expect("the benchmark's pool");
+    let auth = Authenticator::new(SECRET);
+    let bench = Bench {
+        server: &server,
+        pool: &pool,
+        auth: &auth,
+        database: &database,
+        pool_size: POOL_SIZE,
+    };
+    let reports = vec![
+        print(bench.coupon_rush().await),
+        print(bench.hot_payments().await),
+        print(bench.spread_payments().await),
+        print(bench.nested_read().await),
+    ];
+
+    println!(
+        "\n| scenario | server req/s | pgbench tps | ratio | target | p50 ms | p99 ms | retries | give-ups | peak RSS MiB | met |"
+    );
+    println!("| --- | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | --- |");
+    for r in &reports {
+        println!(
+            "| {} | {:.0} | {:.0} | {:.2}x | >= {:.1}x{} | {:.1} | {:.1} | {} | {} | {:.0} | {} |",
+            r.name,
+            r.run.throughput(),
+            r.baseline.tps,
+            r.ratio(),
+            r.target_ratio,
+            r.target_p99_ms
+                .map(|t| format!(", p99 < {t:.0} ms"))
+                .unwrap_or_default(),
+            r.run.percentile_ms(0.5),
+            r.run.percentile_ms(0.99),
+            r.retries,
+            r.giveups,
+            r.peak_rss_mib,
+            if r.met() { "yes" } else { "NO" },
+        );
+    }
+
+    drop(server);
+    pool.close().await;
+    cleanup(&database, &stream).await;
+    if reports.iter().all(Report::met) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+/// Prints one scenario's figures as soon as it is done.
+fn print(r: Report) -> Report {
+    println!("\n== {}: {}", r.name, r.description);
+    println!(
+        "server  : {:.0} req/s, p50 {:.1} ms, p99 {:.1} ms, {} requests in {:.2} s, {} retries, {} give-ups, peak RSS {:.0} MiB",
+        r.run.throughput(),
+        r.run.percentile_ms(0.5),
+        r.run.percentile_ms(0.99),
+        r.run.requests,
+        r.run.wall.as_secs_f64(),
+        r.retries,
+        r.giveups,
+        r.peak_rss_mib,
+    );
+    println!("outcomes: {}", scenarios::outcomes(&r.run.outcomes));
+    for (check, ok) in &r.checks {
+        println!("check   : {} {check}", if *ok { "ok  " } else { "FAIL" });
+    }
+    println!(
+        "pgbench : {:.0} tps, average {:.1} ms, {} retried, {} failed ({} clients, -M prepared, --max-tries=10)",
+        r.baseline.tps, r.baseline.latency_ms, r.baseline.retried, r.baseline.failed, POOL_SIZE
+    );
+    for note in &r.notes {
+        println!("note    : {note}");
+    }
+    println!(
+        "ratio   : {:.2}x (target >= {:.1}x) {}",
+        r.ratio(),
+        r.target_ratio,
+        if r.met() { "met" } else { "MISSED" }
+    );
+    r
+}
+
+/// Drops the benchmark's database and NATS stream.
+async fn cleanup(database: &str, stream: &str) {
+    if let Ok(admin) = PgPool::connect("postgres://postgres@127.0.0.1:5432/postgres").await {
+        let sql = format!("DROP DATABASE IF EXISTS \"{database}\" WITH (FORCE)");
+        let _ = sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&admin).await;
+    }
+    if let Ok(client) = async_nats::connect("nats://127.0.0.1:4222").await {
+        let _ = async_nats::jetstream::new(client)
+            .delete_stream(stream)
+            .await;
+    }
+}

@@ -1,0 +1,77 @@
+//! The naive baselines: pgbench running `benches/pgbench/*.sql` on the same
+//! database, over TCP, with prepared statements, as many clients as the
+//! server's pool, and `--max-tries=10` for the SERIALIZABLE scripts.
+
+use std::process::Command;
+
+/// What pgbench reported.
+pub struct Baseline {
+    /// Transactions per second (without the initial connection time).
+    pub tps: f64,
+    /// Transactions that failed after their tries.
+    pub failed: u64,
+    /// Transactions retried at least once.
+    pub retried: u64,
+    /// Average latency, ms.
+    pub latency_ms: f64,
+}
+
+/// How long or how much pgbench runs.
+pub enum Amount {
+    /// `-t`: transactions per client.
+    PerClient(usize),
+    /// `-T`: seconds.
+    Seconds(u64),
+}
+
+/// Runs `script` (a file name in `benches/pgbench/`) against `database`.
+pub fn run(
+    database: &str,
+    script: &str,
+    clients: u32,
+    amount: Amount,
+    vars: &[(&str, String)],
+) -> Baseline {
+    let path = format!("{}/benches/pgbench/{script}", env!("CARGO_MANIFEST_DIR"));
+    let mut command = Command::new("pgbench");
+    command.args([
+        "-h",
+        "127.0.0.1",
+        "-p",
+        "5432",
+        "-U",
+        "postgres",
+        "-n",
+        "-M",
+        "prepared",
+    ]);
+    command.args(["-c", &clients.to_string(), "-j", "2", "--max-tries=10"]);
+    match amount {
+        Amount::PerClient(n) => command.args(["-t", &n.to_string()]),
+        Amount::Seconds(s) => command.args(["-T", &s.to_string()]),
+    };
+    for (name, value) in vars {
+        command.args(["-D", &format!("{name}={value}")]);
+    }
+    command.args(["-f", &path, database]);
+    let output = command.output().expect("pgbench runs");
+    let text = String::from_utf8_lossy(&output.stdout);
+    if !output.status.success() {
+        panic!(
+            "pgbench {script} failed:\n{text}\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    let number = |prefix: &str| -> f64 {
+        text.lines()
+            .find_map(|l| l.trim().strip_prefix(prefix))
+            .and_then(|rest| rest.trim().split([' ', '(']).next()?.parse().ok())
+            .unwrap_or(0.0)
+    };
+    Baseline {
+        tps: number("tps ="),
+        failed: number("number of failed transactions:") as u64,
+        retried: number("number of transactions retried:") as u64,
+        latency_ms: number("latency average ="),
+    }
+}

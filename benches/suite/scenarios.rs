@@ -1,0 +1,470 @@
+//! The four scenarios of the suite. Each seeds what it needs, drives the
+//! server over HTTP, checks the outcomes and the invariants in SQL, runs its
+//! naive pgbench baseline on the same database, and returns a [`Report`].
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use commerce::auth::Authenticator;
+use commerce::global_id::{encode, types};
+use serde_json::{Value, json};
+use sqlx::PgPool;
+
+use crate::load::{self, Call, Run};
+use crate::pgbench::{self, Amount, Baseline};
+use crate::seed;
+use crate::server::Server;
+
+/// Everything a scenario measured.
+pub struct Report {
+    pub name: &'static str,
+    pub description: String,
+    pub run: Run,
+    pub baseline: Baseline,
+    pub retries: f64,
+    pub giveups: f64,
+    pub peak_rss_mib: f64,
+    /// The invariants checked after the run, each with whether it held.
+    pub checks: Vec<(String, bool)>,
+    /// Extra figures worth printing.
+    pub notes: Vec<String>,
+    /// The target ratio (server throughput / pgbench tps).
+    pub target_ratio: f64,
+    /// The p99 latency target, if any, in ms.
+    pub target_p99_ms: Option<f64>,
+}
+
+impl Report {
+    /// Server throughput over pgbench's.
+    pub fn ratio(&self) -> f64 {
+        self.run.throughput() / self.baseline.tps.max(f64::MIN_POSITIVE)
+    }
+
+    /// Whether every target and check holds.
+    pub fn met(&self) -> bool {
+        self.ratio() >= self.target_ratio
+            && self.giveups == 0.0
+            && self
+                .target_p99_ms
+                .is_none_or(|t| self.run.percentile_ms(0.99) < t)
+            && self.checks.iter().all(|(_, ok)| *ok)
+    }
+}
+
+/// What every scenario shares.
+pub struct Bench<'a> {
+    pub server: &'a Server,
+    pub pool: &'a PgPool,
+    pub auth: &'a Authenticator,
+    pub database: &'a str,
+    pub pool_size: u32,
+}
+
+const ISSUE_COUPON: &str = "mutation($i: IssueCouponInput!) { issueCoupon(input: $i) { userCoupon { id } userErrors { code } } }";
+const PAY_ORDER: &str =
+    "mutation($i: PayOrderInput!) { payOrder(input: $i) { order { status } userErrors { code } } }";
+const NESTED_READ: &str = "{ viewer { orders(first: 20) { nodes { status totalAmount items { quantity unitPrice product { name price } } } } } }";
+
+fn coupon_outcome(body: &Value) -> String {
+    load::mutation_outcome("issueCoupon", body)
+}
+
+fn payment_outcome(body: &Value) -> String {
+    load::mutation_outcome("payOrder", body)
+}
+
+fn read_outcome(body: &Value) -> String {
+    match body["data"]["viewer"]["orders"]["nodes"].as_array() {
+        Some(nodes) if nodes.len() == 20 => "ok".into(),
+        Some(nodes) => format!("{} orders", nodes.len()),
+        None => format!("error {}", body["errors"][0]["extensions"]["code"]),
+    }
+}
+
+impl Bench<'_> {
+    fn token(&self, sub: &str) -> String {
+        self.auth.issue(sub, false, 3_600).expect("a token")
+    }
+
+    async fn scalar(&self, sql: &str) -> i64 {
+        sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_owned()))
+            .fetch_one(self.pool)
+            .await
+            .expect("a check query")
+    }
+
+    /// Runs `work` against the server, measuring retries, give-ups and the
+    /// peak RSS around it.
+    async fn measured<F: Future<Output = Run>>(&self, work: F) -> (Run, f64, f64, f64) {
+        let retries = self.server.counter("tx_retries_total").await;
+        let giveups = self.server.counter("tx_giveups_total").await;
+        self.server.reset_peak_rss();
+        let run = work.await;
+        let rss = self.server.peak_rss_mib();
+        let retries = self.server.counter("tx_retries_total").await - retries;
+        let giveups = self.server.counter("tx_giveups_total").await - giveups;
+        (run, retries, giveups, rss)
+    }
+
+    fn graphql_url(&self) -> String {
+        format!("{}/graphql", self.server.address)
+    }
+
+    /// Scenario 1: 10,000 issueCoupon requests from 9,000 distinct users
+    /// (plus 1,000 repeats) for 1,000 coupons, at 200 connections.
+    pub async fn coupon_rush(&self) -> Report {
+        const USERS: i64 = 9_000;
+        const REPEATS: i64 = 1_000;
+        const COUPONS: i32 = 1_000;
+        let users = seed::users(self.pool, "rush", USERS, 0).await;
+        let campaign = seed::campaign(self.pool, COUPONS).await;
+        let coupon_id = encode(types::COUPON, campaign);
+        let mut subjects: Vec<i64> = (1..=USERS).chain(1..=REPEATS).collect();
+        fastrand::shuffle(&mut subjects);
+        let calls = subjects
+            .iter()
+            .map(|n| Call {
+                token: self.token(&format!("rush-{n}")),
+                body: json!({ "query": ISSUE_COUPON, "variables": { "i": { "couponId": coupon_id } } }),
+            })
+            .collect();
+        let client = load::client(200);
+        let (run, retries, giveups, rss) = self
+            .measured(load::run(
+                &client,
+                &self.graphql_url(),
+                calls,
+                200,
+                coupon_outcome,
+            ))
+            .await;
+
+        let issued = self
+            .scalar(&format!(
+                "SELECT issued_quantity::BIGINT FROM coupons WHERE id = {campaign}"
+            ))
+            .await;
+        let rows = self
+            .scalar(&format!(
+                "SELECT count(*) FROM user_coupons WHERE coupon_id = {campaign}"
+            ))
+            .await;
+        let holders = self
+            .scalar(&format!(
+                "SELECT count(DISTINCT user_id) FROM user_coupons WHERE coupon_id = {campaign}"
+            ))
+            .await;
+        let ok = run.outcomes.get("ok").copied().unwrap_or(0) as i64;
+        let only_expected = run
+            .outcomes
+            .keys()
+            .all(|k| ["ok", "COUPON_OUT_OF_STOCK", "COUPON_ALREADY_ISSUED"].contains(&k.as_str()));
+        let checks = vec![
+            (
+                format!("{ok} issued to callers = {COUPONS}"),
+                ok == i64::from(COUPONS),
+            ),
+            (
+                format!("issuedQuantity {issued} = rows {rows} = holders {holders}"),
+                issued == rows && rows == holders && rows == i64::from(COUPONS),
+            ),
+            (
+                "no outcome but ok, out of stock, already issued".into(),
+                only_expected,
+            ),
+        ];
+
+        let naive = seed::campaign(self.pool, COUPONS).await;
+        let per_client = ((USERS + REPEATS) as usize).div_ceil(self.pool_size as usize);
+        let baseline = pgbench::run(
+            self.database,
+            "issue_coupon.sql",
+            self.pool_size,
+            Amount::PerClient(per_client),
+            &[
+                ("cid", naive.to_string()),
+                ("first_user", users.first.to_string()),
+                ("last_user", users.last.to_string()),
+            ],
+        );
+        let naive_issued = self
+            .scalar(&format!(
+                "SELECT issued_quantity::BIGINT FROM coupons WHERE id = {naive}"
+            ))
+            .await;
+        Report {
+            name: "coupon rush",
+            description: format!(
+                "{} issueCoupon ({USERS} users + {REPEATS} repeats) for {COUPONS} coupons, 200 connections",
+                USERS + REPEATS
+            ),
+            run,
+            baseline,
+            retries,
+            giveups,
+            peak_rss_mib: rss,
+            checks,
+            notes: vec![format!(
+                "pgbench issued {naive_issued} of its campaign's {COUPONS}"
+            )],
+            target_ratio: 1.0,
+            target_p99_ms: Some(100.0),
+        }
+    }
+
+    /// Pays one order per user of `users` over HTTP at 200 connections.
+    async fn pay_all(
+        &self,
+        prefix: &str,
+        users: seed::Ids,
+        orders: seed::Ids,
+    ) -> (Run, f64, f64, f64) {
+        let calls = (0..users.len() as i64)
+            .map(|k| Call {
+                token: self.token(&format!("{prefix}-{}", k + 1)),
+                body: json!({ "query": PAY_ORDER, "variables": { "i": { "orderId": encode(types::ORDER, orders.first + k) } } }),
+            })
+            .collect();
+        let client = load::client(200);
+        self.measured(load::run(
+            &client,
+            &self.graphql_url(),
+            calls,
+            200,
+            payment_outcome,
+        ))
+        .await
+    }
+
+    /// The naive payOrder over `orders` (`per` orders per pgbench client).
+    fn naive_payments(&self, orders: seed::Ids) -> Baseline {
+        let per = orders.len().div_ceil(self.pool_size as usize);
+        pgbench::run(
+            self.database,
+            "pay_order.sql",
+            self.pool_size,
+            Amount::PerClient(per),
+            &[
+                ("base", orders.first.to_string()),
+                ("per", per.to_string()),
+                ("n", "0".into()),
+            ],
+        )
+    }
+
+    /// Checks shared by the payment scenarios: the audit of every
+    /// cross-table invariant.
+    async fn audit(&self, when: &str) -> (String, bool) {
+        let violations = commerce::domain::audit::check(self.pool)
+            .await
+            .expect("the audit runs");
+        let broken: Vec<&str> = violations.iter().map(|v| v.rule).collect();
+        let verdict = if broken.is_empty() {
+            "every invariant holds".to_owned()
+        } else {
+            format!("broken: {broken:?}")
+        };
+        (format!("audit {when}: {verdict}"), violations.is_empty())
+    }
+
+    /// Scenario 2: 2,000 users with PENDING orders for one product with
+    /// stock 1,000, all paying at once.
+    pub async fn hot_payments(&self) -> Report {
+        const BUYERS: i64 = 2_000;
+        const STOCK: i32 = 1_000;
+        let users = seed::users(self.pool, "hot", BUYERS, 1_000_000).await;
+        let product = seed::products(self.pool, "Hot", 1, 5_000, STOCK).await;
+        let orders = seed::single_line_orders(self.pool, users, product).await;
+        let (run, retries, giveups, rss) = self.pay_all("hot", users, orders).await;
+
+        let stock = self
+            .scalar(&format!(
+                "SELECT stock::BIGINT FROM products WHERE id = {}",
+                product.first
+            ))
+            .await;
+        let paid = self
+            .scalar(&format!(
+                "SELECT count(*) FROM orders WHERE status = 'PAID' AND id BETWEEN {} AND {}",
+                orders.first, orders.last
+            ))
+            .await;
+        let ok = run.outcomes.get("ok").copied().unwrap_or(0) as i64;
+        let sold_out = run
+            .outcomes
+            .get("PRODUCT_OUT_OF_STOCK")
+            .copied()
+            .unwrap_or(0) as i64;
+        let checks = vec![
+            (
+                format!("{ok} paid + {sold_out} out of stock = {BUYERS}"),
+                ok == i64::from(STOCK) && sold_out == BUYERS - i64::from(STOCK),
+            ),
+            (
+                format!("PAID orders {paid} = {STOCK}, stock left {stock} = 0"),
+                paid == i64::from(STOCK) && stock == 0,
+            ),
+            self.audit("after the server's run").await,
+        ];
+
+        let naive_users = seed::users(self.pool, "hot-naive", BUYERS, 1_000_000).await;
+        let naive_product = seed::products(self.pool, "Hot naive", 1, 5_000, STOCK).await;
+        let naive_orders = seed::single_line_orders(self.pool, naive_users, naive_product).await;
+        let baseline = self.naive_payments(naive_orders);
+        let mut checks = checks;
+        checks.push(self.audit("after pgbench's run").await);
+        let naive_paid = self
+            .scalar(&format!(
+                "SELECT count(*) FROM orders WHERE status = 'PAID' AND id BETWEEN {} AND {}",
+                naive_orders.first, naive_orders.last
+            ))
+            .await;
+        Report {
+            name: "hot-product payments",
+            description: format!(
+                "{BUYERS} payOrder for one product with stock {STOCK}, all at once, 200 connections"
+            ),
+            run,
+            baseline,
+            retries,
+            giveups,
+            peak_rss_mib: rss,
+            checks,
+            notes: vec![format!("pgbench paid {naive_paid} of its {BUYERS} orders")],
+            target_ratio: 1.0,
+            target_p99_ms: Some(100.0),
+        }
+    }
+
+    /// Scenario 3: payOrder spread across 1,000 products.
+    pub async fn spread_payments(&self) -> Report {
+        const BUYERS: i64 = 2_000;
+        const PRODUCTS: i64 = 1_000;
+        let products = seed::products(self.pool, "Spread", PRODUCTS, 2_500, 100).await;
+        let users = seed::users(self.pool, "spread", BUYERS, 1_000_000).await;
+        let orders = seed::single_line_orders(self.pool, users, products).await;
+        let (run, retries, giveups, rss) = self.pay_all("spread", users, orders).await;
+        let ok = run.outcomes.get("ok").copied().unwrap_or(0) as i64;
+        let checks = vec![
+            (format!("{ok} of {BUYERS} paid"), ok == BUYERS),
+            self.audit("after the server's run").await,
+        ];
+
+        let naive_users = seed::users(self.pool, "spread-naive", BUYERS, 1_000_000).await;
+        let naive_orders = seed::single_line_orders(self.pool, naive_users, products).await;
+        let baseline = self.naive_payments(naive_orders);
+        let mut checks = checks;
+        checks.push(self.audit("after pgbench's run").await);
+        Report {
+            name: "spread payments",
+            description: format!("{BUYERS} payOrder across {PRODUCTS} products, 200 connections"),
+            run,
+            baseline,
+            retries,
+            giveups,
+            peak_rss_mib: rss,
+            checks,
+            notes: vec![],
+            target_ratio: 0.5,
+            target_p99_ms: None,
+        }
+    }
+
+    /// Scenario 4: the nested read for random users over 1,000 users × 20
+    /// orders × 3 lines and 200 products, at 20 connections.
+    pub async fn nested_read(&self) -> Report {
+        const READERS: i64 = 1_000;
+        const SECONDS: u64 = 10;
+        let products = seed::products(self.pool, "Shelf", 200, 1_500, 1_000).await;
+        let users = seed::users(self.pool, "reader", READERS, 0).await;
+        seed::three_line_orders(self.pool, users, products, 20).await;
+        sqlx::query("ANALYZE")
+            .execute(self.pool)
+            .await
+            .expect("analyze");
+        let tokens: Vec<String> = (1..=READERS)
+            .map(|n| self.token(&format!("reader-{n}")))
+            .collect();
+        let client = load::client(20);
+        // Warm the server's caches of user ids, as a long-running server has.
+        let warm: Vec<Call> = tokens
+            .iter()
+            .map(|t| Call {
+                token: t.clone(),
+                body: json!({ "query": "{ viewer { id } }" }),
+            })
+            .collect();
+        load::run(&client, &self.graphql_url(), warm, 20, read_outcome).await;
+
+        let commits = || {
+            self.scalar(
+                "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()",
+            )
+        };
+        tokio::time::sleep(Duration::from_millis(1_100)).await;
+        let before = commits().await;
+        let make = move |i: usize| Call {
+            token: tokens[fastrand::usize(..tokens.len())].clone(),
+            body: json!({ "query": NESTED_READ, "i": i }),
+        };
+        let (run, retries, giveups, rss) = self
+            .measured(load::run_for(
+                &client,
+                &self.graphql_url(),
+                20,
+                Duration::from_secs(SECONDS),
+                make,
+                read_outcome,
+            ))
+            .await;
+        tokio::time::sleep(Duration::from_millis(1_100)).await;
+        // Each statement the server runs outside a transaction commits one:
+        // the count per request (the relay's polls add a handful).
+        let statements = (commits().await - before - 2) as f64 / run.requests as f64;
+        let ok = run.outcomes.get("ok").copied().unwrap_or(0);
+        let checks = vec![
+            (
+                format!("{ok} of {} reads returned 20 orders", run.requests),
+                ok == run.requests,
+            ),
+            (
+                format!("{statements:.2} SQL statements per request <= 4"),
+                statements <= 4.0,
+            ),
+        ];
+        let baseline = pgbench::run(
+            self.database,
+            "nested_read.sql",
+            self.pool_size,
+            Amount::Seconds(SECONDS),
+            &[
+                ("first_user", users.first.to_string()),
+                ("last_user", users.last.to_string()),
+            ],
+        );
+        Report {
+            name: "nested read",
+            description: format!(
+                "viewer.orders(first: 20) with items and products, {READERS} users x 20 orders x 3 lines, 200 products, 20 connections, {SECONDS} s"
+            ),
+            run,
+            baseline,
+            retries,
+            giveups,
+            peak_rss_mib: rss,
+            checks,
+            notes: vec![],
+            target_ratio: 0.5,
+            target_p99_ms: None,
+        }
+    }
+}
+
+/// The outcomes as `name count, ...`.
+pub fn outcomes(outcomes: &BTreeMap<String, usize>) -> String {
+    outcomes
+        .iter()
+        .map(|(k, v)| format!("{k} {v}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}

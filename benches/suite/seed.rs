@@ -1,0 +1,144 @@
+//! Seeding in bulk, straight into the database (the benchmark measures the
+//! use cases, not its own setup). Ids come out contiguous, which the
+//! pgbench scripts rely on to pick rows.
+
+use sqlx::PgPool;
+
+/// A contiguous range of ids.
+#[derive(Clone, Copy, Debug)]
+pub struct Ids {
+    pub first: i64,
+    pub last: i64,
+}
+
+impl Ids {
+    pub fn len(self) -> usize {
+        (self.last - self.first + 1) as usize
+    }
+}
+
+/// The first and last id of a seeded range, from a `SELECT min(id), max(id)`.
+fn ids((first, last): (i64, i64)) -> Ids {
+    Ids { first, last }
+}
+
+/// `count` users named `<prefix>-<n>`, each charged `balance` through the ledger.
+pub async fn users(pool: &PgPool, prefix: &str, count: i64, balance: i64) -> Ids {
+    let ids = ids(sqlx::query_as(
+        "WITH u AS (INSERT INTO users (subject)
+                    SELECT $1 || '-' || g FROM generate_series(1, $2::BIGINT) g ORDER BY g
+                    RETURNING id)
+         SELECT min(id), max(id) FROM u",
+    )
+    .bind(prefix)
+    .bind(count)
+    .fetch_one(pool)
+    .await
+    .expect("seeding users"));
+    if balance > 0 {
+        sqlx::query(
+            "INSERT INTO balance_ledger (user_id, kind, amount)
+             SELECT u, 'CHARGE', $3 FROM generate_series($1::BIGINT, $2::BIGINT) u",
+        )
+        .bind(ids.first)
+        .bind(ids.last)
+        .bind(balance)
+        .execute(pool)
+        .await
+        .expect("seeding balances");
+    }
+    ids
+}
+
+/// `count` products at `price` with `stock` each.
+pub async fn products(pool: &PgPool, prefix: &str, count: i64, price: i64, stock: i32) -> Ids {
+    ids(sqlx::query_as(
+        "WITH p AS (INSERT INTO products (name, price, stock)
+                    SELECT $1 || ' ' || g, $2, $3 FROM generate_series(1, $4::BIGINT) g ORDER BY g
+                    RETURNING id)
+         SELECT min(id), max(id) FROM p",
+    )
+    .bind(prefix)
+    .bind(price)
+    .bind(stock)
+    .bind(count)
+    .fetch_one(pool)
+    .await
+    .expect("seeding products"))
+}
+
+/// One PENDING order per user of `users`, each for one unit of a product of
+/// `products` (user n takes product n modulo the range), at its price.
+pub async fn single_line_orders(pool: &PgPool, users: Ids, products: Ids) -> Ids {
+    let orders = ids(sqlx::query_as(
+        "WITH o AS (INSERT INTO orders (user_id, total_amount)
+                    SELECT u, 0 FROM generate_series($1::BIGINT, $2::BIGINT) u ORDER BY u
+                    RETURNING id, user_id),
+              i AS (INSERT INTO order_items (order_id, product_id, quantity, unit_price)
+                    SELECT o.id, p.id, 1, p.price FROM o
+                    JOIN products p ON p.id = $3 + (o.user_id - $1) % ($4 - $3 + 1))
+         SELECT min(id), max(id) FROM o",
+    )
+    .bind(users.first)
+    .bind(users.last)
+    .bind(products.first)
+    .bind(products.last)
+    .fetch_one(pool)
+    .await
+    .expect("seeding orders"));
+    fix_totals(pool, orders).await;
+    orders
+}
+
+/// `per_user` PENDING orders per user of `users`, each of three lines of
+/// distinct products of `products`.
+pub async fn three_line_orders(pool: &PgPool, users: Ids, products: Ids, per_user: i64) -> Ids {
+    let orders = ids(sqlx::query_as(
+        "WITH o AS (INSERT INTO orders (user_id, total_amount)
+                    SELECT u, 0 FROM generate_series($1::BIGINT, $2::BIGINT) u
+                    CROSS JOIN generate_series(1, $5::BIGINT) k ORDER BY u, k
+                    RETURNING id),
+              i AS (INSERT INTO order_items (order_id, product_id, quantity, unit_price)
+                    SELECT o.id, p.id, 1 + k, p.price FROM o
+                    CROSS JOIN generate_series(0, 2) k
+                    JOIN products p ON p.id = $3 + (o.id * 7 + k * 13) % ($4 - $3 + 1))
+         SELECT min(id), max(id) FROM o",
+    )
+    .bind(users.first)
+    .bind(users.last)
+    .bind(products.first)
+    .bind(products.last)
+    .bind(per_user)
+    .fetch_one(pool)
+    .await
+    .expect("seeding orders"));
+    fix_totals(pool, orders).await;
+    orders
+}
+
+/// Sets each order's total to the sum of its lines.
+async fn fix_totals(pool: &PgPool, orders: Ids) {
+    sqlx::query(
+        "UPDATE orders o SET total_amount = s.total
+         FROM (SELECT order_id, sum(quantity::BIGINT * unit_price) AS total
+               FROM order_items WHERE order_id BETWEEN $1 AND $2 GROUP BY order_id) s
+         WHERE o.id = s.order_id",
+    )
+    .bind(orders.first)
+    .bind(orders.last)
+    .execute(pool)
+    .await
+    .expect("seeding totals");
+}
+
+/// A coupon campaign open now; returns its id.
+pub async fn campaign(pool: &PgPool, total: i32) -> i64 {
+    sqlx::query_scalar(
+        "INSERT INTO coupons (name, discount_type, discount_value, total_quantity)
+         VALUES ('Rush', 'PERCENTAGE', 10, $1) RETURNING id",
+    )
+    .bind(total)
+    .fetch_one(pool)
+    .await
+    .expect("seeding a campaign")
+}

@@ -1,0 +1,91 @@
+//! The server under test: the release binary as a process of its own (so
+//! that its memory can be measured), on a free port and a fresh database.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The JWT secret the benchmark signs its tokens with.
+pub const SECRET: &str = "benchmark-secret-of-at-least-32-characters";
+
+/// A running server process.
+pub struct Server {
+    child: Child,
+    /// `http://127.0.0.1:<port>`.
+    pub address: String,
+}
+
+impl Server {
+    /// Starts the server on `database_url` and waits until it is ready.
+    pub async fn start(database_url: &str, nats_stream: &str, pool_size: u32) -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let child = Command::new(env!("CARGO_BIN_EXE_commerce"))
+            .env("APP_ENV", "production")
+            .env("JWT_SECRET", SECRET)
+            .env("DATABASE_URL", database_url)
+            .env("DATABASE_MAX_CONNECTIONS", pool_size.to_string())
+            .env("LISTEN_ADDR", format!("127.0.0.1:{port}"))
+            .env("NATS_STREAM", nats_stream)
+            .env(
+                "NATS_SUBJECT",
+                format!("{}.paid", nats_stream.to_lowercase()),
+            )
+            .env("SEED_DEMO_DATA", "false")
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("the server binary runs");
+        let address = format!("http://127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let ready = |address: String| async move {
+            reqwest::get(format!("{address}/readyz"))
+                .await
+                .is_ok_and(|r| r.status().is_success())
+        };
+        while !ready(address.clone()).await {
+            assert!(Instant::now() < deadline, "the server did not become ready");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Self { child, address }
+    }
+
+    /// Resets the peak resident set size (Linux `clear_refs`).
+    pub fn reset_peak_rss(&self) {
+        let _ = std::fs::write(format!("/proc/{}/clear_refs", self.child.id()), "5");
+    }
+
+    /// The peak resident set size since the last reset, in MiB.
+    pub fn peak_rss_mib(&self) -> f64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .unwrap_or_default();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+            .map_or(0.0, |kb| kb / 1024.0)
+    }
+
+    /// The sum of a counter's series on `/metrics` (every label set).
+    pub async fn counter(&self, name: &str) -> f64 {
+        let text = reqwest::get(format!("{}/metrics", self.address))
+            .await
+            .expect("metrics")
+            .text()
+            .await
+            .unwrap_or_default();
+        text.lines()
+            .filter(|l| l.starts_with(name) && l[name.len()..].starts_with(['{', ' ']))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
