@@ -5,7 +5,7 @@
 //! handful of series, and each [`Metrics`] value is owned by one app instance,
 //! so tests that run several instances in one process never share counters.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::fmt::Write as _;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -24,14 +24,39 @@ struct Histogram {
     sum: f64,
 }
 
+/// The most distinct client-chosen label values an instance keeps.
+pub const MAX_CLIENT_LABELS: usize = 256;
+/// The longest client-chosen label value.
+pub const MAX_CLIENT_LABEL_LEN: usize = 100;
+
 /// The registry of one app instance.
 #[derive(Default)]
 pub struct Metrics {
     counters: Mutex<BTreeMap<(&'static str, Labels), u64>>,
     histograms: Mutex<BTreeMap<(&'static str, Labels), Histogram>>,
+    client_labels: Mutex<HashSet<String>>,
 }
 
 impl Metrics {
+    /// A label value that a client chose (an operation name), bounded so
+    /// that clients cannot grow the registry: `value` itself while it is at
+    /// most [`MAX_CLIENT_LABEL_LEN`] long and among the first
+    /// [`MAX_CLIENT_LABELS`] distinct ones, else `other`.
+    pub fn client_label(&self, value: &str) -> String {
+        if value.len() > MAX_CLIENT_LABEL_LEN {
+            return "other".into();
+        }
+        let mut seen = self.client_labels.lock().unwrap_or_else(|p| p.into_inner());
+        if seen.contains(value) {
+            return value.to_owned();
+        }
+        if seen.len() < MAX_CLIENT_LABELS {
+            seen.insert(value.to_owned());
+            return value.to_owned();
+        }
+        "other".into()
+    }
+
     /// Adds `by` to the counter `name{labels}`.
     pub fn add(&self, name: &'static str, labels: &[(&'static str, &str)], by: u64) {
         let key = (name, owned(labels));

@@ -2,9 +2,10 @@
 -- the use case does (read the order, its line, the stock and the balance;
 -- take the stock, charge the balance through the ledger, record the
 -- payment, mark the order PAID, clear the cart line, write the outbox row).
--- Each client pays its own run of orders: :base + :client_id * :per + :n.
+-- Each client pays its own run of orders: :base + :client_id * :per + :n
+-- (n moves on only after a commit, so a retried transaction pays the same
+-- order again).
 \set oid :base + :client_id * :per + :n
-\set n :n + 1
 BEGIN ISOLATION LEVEL SERIALIZABLE;
 SELECT user_id, status, total_amount FROM orders WHERE id = :oid \gset
 SELECT product_id, quantity FROM order_items WHERE order_id = :oid \gset
@@ -21,3 +22,4 @@ INSERT INTO outbox (event_id, event_type, order_id, payload)
      VALUES (gen_random_uuid(), 'com.commerce.order.paid', :oid, '{}');
 \endif
 COMMIT;
+\set n :n + 1

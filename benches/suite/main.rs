@@ -48,12 +48,26 @@ async fn main() -> ExitCode {
         database: &database,
         pool_size: POOL_SIZE,
     };
-    let reports = vec![
-        print(bench.coupon_rush().await),
-        print(bench.hot_payments().await),
-        print(bench.spread_payments().await),
-        print(bench.nested_read().await),
-    ];
+    // `cargo bench --bench suite -- read` runs only the scenarios whose
+    // name contains one of the words given.
+    let only: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    let wanted = |name: &str| only.is_empty() || only.iter().any(|w| name.contains(w.as_str()));
+    let mut reports = Vec::new();
+    if wanted("coupon rush") {
+        reports.push(print(bench.coupon_rush().await));
+    }
+    if wanted("hot-product payments") {
+        reports.push(print(bench.hot_payments().await));
+    }
+    if wanted("spread payments") {
+        reports.push(print(bench.spread_payments().await));
+    }
+    if wanted("nested read") {
+        reports.push(print(bench.nested_read().await));
+    }
 
     println!(
         "\n| scenario | server req/s | pgbench tps | ratio | target | p50 ms | p99 ms | retries | give-ups | peak RSS MiB | met |"

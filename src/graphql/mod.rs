@@ -12,11 +12,11 @@ pub mod connection;
 pub mod context;
 pub mod errors;
 pub mod ids;
-pub mod instrument;
 pub mod limits;
 pub mod loaders;
 pub mod mutations;
 pub mod node;
+pub mod operation;
 pub mod query;
 pub mod scalars;
 pub mod types;
@@ -46,12 +46,9 @@ pub fn build_schema(services: Option<Services>, public: bool) -> AppSchema {
     )
     .limit_depth(MAX_DEPTH)
     .limit_complexity(MAX_COMPLEXITY)
-    .limit_directives(20)
-    .extension(limits::MutationLimit);
+    .limit_directives(20);
     if let Some(services) = services {
-        builder = builder
-            .extension(instrument::Instrument::new(services.db.metrics().clone()))
-            .data(services);
+        builder = builder.data(services);
     }
     if public {
         builder = builder.disable_introspection().disable_suggestions();

@@ -42,7 +42,9 @@ use crate::graphql::MAX_BATCH;
 use crate::graphql::context::RequestData;
 use crate::graphql::errors::{assign_codes, codes, error_response};
 use crate::graphql::loaders::Loaders;
+use crate::graphql::operation;
 use crate::startup::AppState;
+use async_graphql::futures_util::future::join_all;
 
 /// `POST /graphql`: a JSON body holding one operation or a batch.
 pub async fn post(
@@ -173,7 +175,18 @@ async fn execute(
         BatchRequest::Single(_) => None,
         BatchRequest::Batch(operations) => Some(operations.len()),
     };
-    let run = state.schema.execute_batch(batch.data(data));
+    let run = async {
+        let run_one =
+            |request| operation::run(&state.schema, &state.metrics, request, data.clone());
+        match batch {
+            BatchRequest::Single(request) => BatchResponse::Single(run_one(request).await),
+            // Side by side, in order, as async-graphql runs a batch.
+            BatchRequest::Batch(requests) => {
+                let runs = requests.into_iter().map(run_one);
+                BatchResponse::Batch(join_all(runs).await)
+            }
+        }
+    };
     let mut response = match tokio::time::timeout(state.services.config.request_timeout, run).await
     {
         Ok(response) => response,

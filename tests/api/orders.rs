@@ -469,3 +469,30 @@ async fn nested_order_reads_cost_the_same_statements_for_1_or_50_orders() {
     assert_eq!(statements_for_1, statements_for_50);
     assert!(statements_for_50 <= 5, "{statements_for_50} statements");
 }
+
+/// The benchmark's nested read (docs/benchmarks.md) takes at most four SQL
+/// statements: the page of orders, their lines, their products (the
+/// caller's id is cached after the first request).
+#[tokio::test]
+async fn the_benchmark_read_takes_at_most_four_statements() {
+    let app = spawn_app().await;
+    let query = "{ viewer { orders(first: 20) { nodes { status totalAmount
+        items { quantity unitPrice product { name price } } } } } }";
+    let products = [
+        app.create_product("A", 10, 1_000).await,
+        app.create_product("B", 20, 1_000).await,
+        app.create_product("C", 30, 1_000).await,
+    ];
+    for _ in 0..20 {
+        app.create_order(
+            "bob",
+            &[(&products[0], 1), (&products[1], 2), (&products[2], 3)],
+        )
+        .await;
+    }
+    let (r, statements) = count_statements(app.as_user("bob", query, json!({}))).await;
+    let nodes = r.data()["viewer"]["orders"]["nodes"].as_array().unwrap();
+    assert_eq!(nodes.len(), 20);
+    assert_eq!(nodes[0]["items"].as_array().unwrap().len(), 3);
+    assert!(statements <= 4, "{statements} statements");
+}

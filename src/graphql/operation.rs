@@ -1,0 +1,137 @@
+//! Running one GraphQL operation: parsed once (async-graphql reuses the
+//! document), checked against the limits async-graphql lacks
+//! ([`super::limits`]), then executed with the request's data, and counted
+//! and timed under a label naming it.
+//!
+//! The label is the `operationName` when the operation has one, else its
+//! root fields (`payOrder`, `products,viewer`), or `invalid` for a document
+//! that does not parse or validate; bounded by [`Metrics::client_label`].
+//! It is also recorded on the request's log span (`operation`), so every
+//! log line of the request carries it beside the request id.
+//!
+//! This is done around execution rather than in an async-graphql extension
+//! on purpose: any extension makes async-graphql run every field through
+//! the extension chain, which cost a nested read (hundreds of fields) a
+//! sizeable share of its CPU (docs/benchmarks.md).
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use async_graphql::parser::types::{
+    DocumentOperations, ExecutableDocument, OperationDefinition, Selection,
+};
+use async_graphql::{Request, Response, Value};
+
+use super::AppSchema;
+use super::context::RequestData;
+use super::limits;
+use crate::metrics::Metrics;
+
+/// Runs `request` with `data`, counted and timed in `metrics`.
+pub async fn run(
+    schema: &AppSchema,
+    metrics: &Arc<Metrics>,
+    mut request: Request,
+    data: Arc<RequestData>,
+) -> Response {
+    // Recorded when dropped, so that an operation abandoned mid-way (the
+    // request timeout, a client gone) is counted too, as `cancelled`.
+    let mut record = Record {
+        metrics,
+        label: "invalid".into(),
+        started: Instant::now(),
+        outcome: "cancelled",
+    };
+    // A document that does not parse is left to the schema, which reports
+    // the syntax error.
+    let name = request.operation_name.clone();
+    if let Ok(document) = request.parsed_query() {
+        if let Err(error) = limits::check_mutations(document) {
+            record.outcome = "error";
+            return Response::from_errors(vec![error]);
+        }
+        record.label = metrics.client_label(&label(document, name.as_deref()));
+        tracing::Span::current().record("operation", record.label.as_str());
+    }
+    let response = schema.execute(request.data(data)).await;
+    if is_request_error(&response) {
+        record.label = "invalid".into();
+    }
+    record.outcome = if response.errors.is_empty() {
+        "ok"
+    } else {
+        "error"
+    };
+    response
+}
+
+/// Refused before execution: no data, and no error of a field.
+fn is_request_error(response: &Response) -> bool {
+    response.data == Value::Null
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|e| e.path.is_empty())
+}
+
+/// The label of the operation that `name` (or, without a name, the only
+/// one) selects in `document`: its name when it has one, else its root
+/// fields.
+fn label(document: &ExecutableDocument, name: Option<&str>) -> String {
+    let selected = match &document.operations {
+        DocumentOperations::Single(operation) => Some((None, &operation.node)),
+        DocumentOperations::Multiple(operations) => operations
+            .iter()
+            .find(|(n, _)| name.is_none_or(|name| n.as_str() == name))
+            .filter(|_| name.is_some() || operations.len() == 1)
+            .map(|(n, operation)| (Some(n.as_str()), &operation.node)),
+    };
+    match selected {
+        Some((Some(name), _)) => name.to_owned(),
+        Some((None, operation)) => root_fields(operation),
+        None => "invalid".into(),
+    }
+}
+
+/// The names (not aliases) of an operation's root fields, sorted and
+/// deduplicated, joined with commas.
+fn root_fields(operation: &OperationDefinition) -> String {
+    let mut names: Vec<&str> = operation
+        .selection_set
+        .node
+        .items
+        .iter()
+        .filter_map(|item| match &item.node {
+            Selection::Field(field) => Some(field.node.name.node.as_str()),
+            _ => None,
+        })
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    if names.is_empty() {
+        "fragments".into()
+    } else {
+        names.join(",")
+    }
+}
+
+/// Counts and times one operation when dropped.
+struct Record<'a> {
+    metrics: &'a Metrics,
+    label: String,
+    started: Instant,
+    outcome: &'static str,
+}
+
+impl Drop for Record<'_> {
+    fn drop(&mut self) {
+        let label = self.label.as_str();
+        self.metrics.inc(
+            "graphql_requests_total",
+            &[("operation", label), ("outcome", self.outcome)],
+        );
+        self.metrics.observe(
+            "graphql_request_duration_seconds",
+            &[("operation", label)],
+            self.started.elapsed(),
+        );
+    }
+}
