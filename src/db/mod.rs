@@ -4,10 +4,12 @@
 //! instance ([`RowLocks`] and [`Batcher`]).
 
 mod batcher;
+mod reads;
 mod retry;
 mod row_locks;
 
 pub use batcher::{BatchResult, Batcher};
+pub use reads::{ReadConnection, Reads};
 pub use retry::{RetryPolicy, TxFuture};
 pub use row_locks::{RowKey, RowLocks};
 

@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use sqlx::postgres::PgRow;
-use sqlx::{FromRow, PgConnection, PgExecutor, PgPool, Row};
+use sqlx::{FromRow, PgConnection, PgExecutor, Row};
 
 use super::page::{Page, PageRequest};
 use crate::error::{AppResult, Rejection, Rejections};
@@ -234,8 +234,8 @@ macro_rules! issuable_if {
 
 /// One page of the campaigns, newest first; only the issuable ones when
 /// `available_only`.
-pub async fn page(
-    pool: &PgPool,
+pub async fn page<'c>(
+    db: impl PgExecutor<'c>,
     available_only: bool,
     req: &PageRequest,
 ) -> AppResult<Page<CouponRecord>> {
@@ -248,19 +248,19 @@ pub async fn page(
     let rows = req
         .bind(sqlx::query_as(req.sql(BASE)))
         .bind(available_only)
-        .fetch_all(pool)
+        .fetch_all(db)
         .await?;
     Ok(req.finish(rows))
 }
 
 /// How many campaigns there are (the issuable ones when `available_only`).
-pub async fn count(pool: &PgPool, available_only: bool) -> AppResult<i64> {
+pub async fn count<'c>(db: impl PgExecutor<'c>, available_only: bool) -> AppResult<i64> {
     Ok(sqlx::query_scalar(concat!(
         "SELECT count(*) FROM coupons WHERE ",
         issuable_if!("$1")
     ))
     .bind(available_only)
-    .fetch_one(pool)
+    .fetch_one(db)
     .await?)
 }
 

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use sqlx::postgres::PgRow;
-use sqlx::{FromRow, PgConnection, PgExecutor, PgPool, Row};
+use sqlx::{FromRow, PgConnection, PgExecutor, Row};
 
 use super::page::{Page, PageRequest};
 use super::product::{self, ProductRecord};
@@ -409,8 +409,8 @@ pub async fn items_of<'c>(
 }
 
 /// One page of a user's orders, newest first, optionally of one status.
-pub async fn page_for_user(
-    pool: &PgPool,
+pub async fn page_for_user<'c>(
+    db: impl PgExecutor<'c>,
     user_id: i64,
     status: Option<OrderStatus>,
     req: &PageRequest,
@@ -424,14 +424,14 @@ pub async fn page_for_user(
         .bind(sqlx::query_as(req.sql(BASE)))
         .bind(user_id)
         .bind(status.map(OrderStatus::as_str))
-        .fetch_all(pool)
+        .fetch_all(db)
         .await?;
     Ok(req.finish(rows))
 }
 
 /// How many orders a user has, optionally of one status.
-pub async fn count_for_user(
-    pool: &PgPool,
+pub async fn count_for_user<'c>(
+    db: impl PgExecutor<'c>,
     user_id: i64,
     status: Option<OrderStatus>,
 ) -> AppResult<i64> {
@@ -440,7 +440,7 @@ pub async fn count_for_user(
     )
     .bind(user_id)
     .bind(status.map(OrderStatus::as_str))
-    .fetch_one(pool)
+    .fetch_one(db)
     .await?)
 }
 

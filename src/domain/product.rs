@@ -1,7 +1,7 @@
 //! The catalog: products, their prices, and the rules for creating them.
 
 use chrono::{DateTime, Utc};
-use sqlx::{PgConnection, PgExecutor, PgPool};
+use sqlx::{PgConnection, PgExecutor};
 
 use super::page::{Page, PageRequest};
 use crate::error::{AppResult, ErrorCode, Rejection, Rejections};
@@ -112,20 +112,23 @@ pub async fn exists(conn: &mut PgConnection, id: i64) -> AppResult<bool> {
 }
 
 /// One page of the catalog, newest first.
-pub async fn page(pool: &PgPool, req: &PageRequest) -> AppResult<Page<ProductRecord>> {
+pub async fn page<'c>(
+    db: impl PgExecutor<'c>,
+    req: &PageRequest,
+) -> AppResult<Page<ProductRecord>> {
     const BASE: &str = "SELECT id, name, price, stock, created_at FROM products WHERE TRUE";
     debug_assert!(BASE.contains(COLUMNS));
     let rows = req
         .bind(sqlx::query_as(req.sql(BASE)))
-        .fetch_all(pool)
+        .fetch_all(db)
         .await?;
     Ok(req.finish(rows))
 }
 
 /// How many products the catalog holds.
-pub async fn count(pool: &PgPool) -> AppResult<i64> {
+pub async fn count<'c>(db: impl PgExecutor<'c>) -> AppResult<i64> {
     Ok(sqlx::query_scalar("SELECT count(*) FROM products")
-        .fetch_one(pool)
+        .fetch_one(db)
         .await?)
 }
 

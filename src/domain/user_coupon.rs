@@ -232,8 +232,8 @@ pub async fn issue(
 }
 
 /// One page of a user's coupons, newest first, optionally of one status.
-pub async fn page_for_user(
-    pool: &PgPool,
+pub async fn page_for_user<'c>(
+    db: impl PgExecutor<'c>,
     user_id: i64,
     status: Option<UserCouponStatus>,
     req: &PageRequest,
@@ -247,14 +247,14 @@ pub async fn page_for_user(
     let rows = req
         .bind(sqlx::query_as(req.sql(&base)))
         .bind(user_id)
-        .fetch_all(pool)
+        .fetch_all(db)
         .await?;
     Ok(req.finish(rows))
 }
 
 /// How many coupons a user holds, optionally of one status.
-pub async fn count_for_user(
-    pool: &PgPool,
+pub async fn count_for_user<'c>(
+    db: impl PgExecutor<'c>,
     user_id: i64,
     status: Option<UserCouponStatus>,
 ) -> AppResult<i64> {
@@ -265,7 +265,7 @@ pub async fn count_for_user(
     );
     Ok(sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
         .bind(user_id)
-        .fetch_one(pool)
+        .fetch_one(db)
         .await?)
 }
 

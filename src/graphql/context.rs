@@ -7,15 +7,31 @@ use async_graphql::Context;
 
 use super::loaders::Loaders;
 use crate::auth::Principal;
+use crate::db::Reads;
 use crate::error::AppError;
 use crate::facades::{Services, identity};
 
-/// Per-request data: who is calling, and the DataLoaders of this request.
+/// Per-operation data: who is calling, where the operation reads, and its
+/// DataLoaders.
 pub struct RequestData {
     /// The authenticated caller, if a valid token came with the request.
     pub caller: Option<Principal>,
-    /// Batching loaders, fresh per request so nothing is cached across users.
+    /// Where the operation's reads run (one shared connection for a query).
+    pub reads: Arc<Reads>,
+    /// Batching loaders, fresh per operation so nothing is cached across users.
     pub loaders: Loaders,
+}
+
+impl RequestData {
+    /// The data of one operation of `caller`, reading through `reads`.
+    pub fn new(caller: Option<Principal>, reads: Reads) -> Self {
+        let reads = Arc::new(reads);
+        Self {
+            caller,
+            loaders: Loaders::new(&reads),
+            reads,
+        }
+    }
 }
 
 /// The services shared by every request.
@@ -28,6 +44,12 @@ pub fn services<'a>(ctx: &Context<'a>) -> Result<&'a Services, AppError> {
 pub fn request<'a>(ctx: &Context<'a>) -> Result<&'a Arc<RequestData>, AppError> {
     ctx.data::<Arc<RequestData>>()
         .map_err(|_| AppError::Internal("RequestData missing".into()))
+}
+
+/// Where this operation reads: take a connection, read, and drop it before
+/// awaiting anything else that reads.
+pub fn reads<'a>(ctx: &Context<'a>) -> Result<&'a Reads, AppError> {
+    Ok(&request(ctx)?.reads)
 }
 
 /// The authenticated caller, or `UNAUTHENTICATED`.

@@ -10,8 +10,9 @@ use std::time::Duration;
 
 use async_graphql::dataloader::{DataLoader, Loader};
 use async_graphql::futures_util::future::BoxFuture;
-use sqlx::PgPool;
+use sqlx::PgConnection;
 
+use crate::db::Reads;
 use crate::domain::coupon::{self, CouponRecord};
 use crate::domain::order::{self, OrderItemRecord, OrderRecord};
 use crate::domain::payment::{self, PaymentRecord};
@@ -25,11 +26,11 @@ use crate::error::{AppError, AppResult};
 pub type LoadError = Arc<AppError>;
 
 /// A domain read of the rows matching some keys.
-type Fetch<V> = for<'a> fn(&'a PgPool, &'a [i64]) -> BoxFuture<'a, AppResult<Vec<V>>>;
+type Fetch<V> = for<'a> fn(&'a mut PgConnection, &'a [i64]) -> BoxFuture<'a, AppResult<Vec<V>>>;
 
 /// Loads one row per key.
 pub struct ByKey<V> {
-    pool: PgPool,
+    reads: Arc<Reads>,
     fetch: Fetch<V>,
     key: fn(&V) -> i64,
 }
@@ -39,7 +40,8 @@ impl<V: Clone + Send + Sync + 'static> Loader<i64> for ByKey<V> {
     type Error = LoadError;
 
     async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, V>, LoadError> {
-        let rows = (self.fetch)(&self.pool, keys).await.map_err(Arc::new)?;
+        let mut conn = self.reads.connection().await.map_err(Arc::new)?;
+        let rows = (self.fetch)(&mut conn, keys).await.map_err(Arc::new)?;
         Ok(rows
             .into_iter()
             .map(|row| ((self.key)(&row), row))
@@ -49,7 +51,7 @@ impl<V: Clone + Send + Sync + 'static> Loader<i64> for ByKey<V> {
 
 /// Loads every row per key (a one-to-many relation), in the read's order.
 pub struct Grouped<V> {
-    pool: PgPool,
+    reads: Arc<Reads>,
     fetch: Fetch<V>,
     key: fn(&V) -> i64,
 }
@@ -59,7 +61,8 @@ impl<V: Clone + Send + Sync + 'static> Loader<i64> for Grouped<V> {
     type Error = LoadError;
 
     async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, Vec<V>>, LoadError> {
-        let rows = (self.fetch)(&self.pool, keys).await.map_err(Arc::new)?;
+        let mut conn = self.reads.connection().await.map_err(Arc::new)?;
+        let rows = (self.fetch)(&mut conn, keys).await.map_err(Arc::new)?;
         let mut groups: HashMap<i64, Vec<V>> = HashMap::new();
         for row in rows {
             groups.entry((self.key)(&row)).or_default().push(row);
@@ -92,24 +95,24 @@ pub struct Loaders {
 }
 
 fn by_key<V: Clone + Send + Sync + 'static>(
-    pool: &PgPool,
+    reads: &Arc<Reads>,
     fetch: Fetch<V>,
     key: fn(&V) -> i64,
 ) -> DataLoader<ByKey<V>> {
     loader(ByKey {
-        pool: pool.clone(),
+        reads: reads.clone(),
         fetch,
         key,
     })
 }
 
 fn grouped<V: Clone + Send + Sync + 'static>(
-    pool: &PgPool,
+    reads: &Arc<Reads>,
     fetch: Fetch<V>,
     key: fn(&V) -> i64,
 ) -> DataLoader<Grouped<V>> {
     loader(Grouped {
-        pool: pool.clone(),
+        reads: reads.clone(),
         fetch,
         key,
     })
@@ -143,32 +146,32 @@ fn loader<L: Send + Sync + 'static>(inner: L) -> DataLoader<L> {
 }
 
 impl Loaders {
-    /// Fresh loaders over `pool`.
-    pub fn new(pool: &PgPool) -> Self {
+    /// Fresh loaders reading through `reads`.
+    pub fn new(reads: &Arc<Reads>) -> Self {
         Self {
-            products: by_key(pool, |p, ids| Box::pin(product::by_ids(p, ids)), |r| r.id),
-            users: by_key(pool, |p, ids| Box::pin(user::by_ids(p, ids)), |r| r.id),
-            orders: by_key(pool, |p, ids| Box::pin(order::by_ids(p, ids)), |r| r.id),
+            products: by_key(reads, |c, ids| Box::pin(product::by_ids(c, ids)), |r| r.id),
+            users: by_key(reads, |c, ids| Box::pin(user::by_ids(c, ids)), |r| r.id),
+            orders: by_key(reads, |c, ids| Box::pin(order::by_ids(c, ids)), |r| r.id),
             order_items: grouped(
-                pool,
-                |p, ids| Box::pin(order::items_of(p, ids)),
+                reads,
+                |c, ids| Box::pin(order::items_of(c, ids)),
                 |r| r.order_id,
             ),
-            payments: by_key(pool, |p, ids| Box::pin(payment::by_ids(p, ids)), |r| r.id),
+            payments: by_key(reads, |c, ids| Box::pin(payment::by_ids(c, ids)), |r| r.id),
             order_payments: by_key(
-                pool,
-                |p, ids| Box::pin(payment::of_orders(p, ids)),
+                reads,
+                |c, ids| Box::pin(payment::of_orders(c, ids)),
                 |r| r.order_id,
             ),
-            coupons: by_key(pool, |p, ids| Box::pin(coupon::by_ids(p, ids)), |r| r.id),
+            coupons: by_key(reads, |c, ids| Box::pin(coupon::by_ids(c, ids)), |r| r.id),
             user_coupons: by_key(
-                pool,
-                |p, ids| Box::pin(user_coupon::by_ids(p, ids)),
+                reads,
+                |c, ids| Box::pin(user_coupon::by_ids(c, ids)),
                 |r| r.id,
             ),
             order_coupons: by_key(
-                pool,
-                |p, ids| Box::pin(user_coupon::of_orders(p, ids)),
+                reads,
+                |c, ids| Box::pin(user_coupon::of_orders(c, ids)),
                 // Only used coupons have an order, and only those are loaded.
                 |r| r.order_id.unwrap_or_default(),
             ),

@@ -18,21 +18,26 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use async_graphql::parser::types::{
-    DocumentOperations, ExecutableDocument, OperationDefinition, Selection,
+    DocumentOperations, ExecutableDocument, OperationDefinition, OperationType, Selection,
 };
 use async_graphql::{Request, Response, Value};
+use sqlx::PgPool;
 
 use super::AppSchema;
 use super::context::RequestData;
 use super::limits;
+use crate::auth::Principal;
+use crate::db::Reads;
 use crate::metrics::Metrics;
 
-/// Runs `request` with `data`, counted and timed in `metrics`.
+/// Runs `request` for `caller`, counted and timed in `metrics`; its reads
+/// go to `pool` ([`Reads`]: one shared connection unless it is a mutation).
 pub async fn run(
     schema: &AppSchema,
     metrics: &Arc<Metrics>,
+    pool: &PgPool,
     mut request: Request,
-    data: Arc<RequestData>,
+    caller: Option<Principal>,
 ) -> Response {
     // Recorded when dropped, so that an operation abandoned mid-way (the
     // request timeout, a client gone) is counted too, as `cancelled`.
@@ -45,6 +50,7 @@ pub async fn run(
     // A document that does not parse is left to the schema, which reports
     // the syntax error.
     let name = request.operation_name.clone();
+    let mut reads = Reads::pooled(pool);
     if let Ok(document) = request.parsed_query() {
         if let Err(error) = limits::check_mutations(document) {
             record.outcome = "error";
@@ -52,7 +58,11 @@ pub async fn run(
         }
         record.label = metrics.client_label(&label(document, name.as_deref()));
         tracing::Span::current().record("operation", record.label.as_str());
+        if !has_mutation(document) {
+            reads = Reads::shared(pool);
+        }
     }
+    let data = Arc::new(RequestData::new(caller, reads));
     let response = schema.execute(request.data(data)).await;
     if is_request_error(&response) {
         record.label = "invalid".into();
@@ -63,6 +73,14 @@ pub async fn run(
         "error"
     };
     response
+}
+
+/// Whether any operation of `document` is a mutation.
+fn has_mutation(document: &ExecutableDocument) -> bool {
+    document
+        .operations
+        .iter()
+        .any(|(_, operation)| operation.node.ty == OperationType::Mutation)
 }
 
 /// Refused before execution: no data, and no error of a field.

@@ -3,7 +3,7 @@
 use async_graphql::{Context, ID, MergedObject, Object};
 
 use super::connection;
-use super::context::{loaders, services, viewer_id};
+use super::context::{loaders, reads, viewer_id};
 use super::errors::IntoGraphQL;
 use super::node::NodeQuery;
 use super::types::coupon::{Coupon, CouponConnection};
@@ -57,9 +57,9 @@ impl CatalogQuery {
         before: Option<String>,
     ) -> async_graphql::Result<ProductConnection> {
         let request = connection::page_request(first, after, last, before)?;
-        let pool = &services(ctx).gql()?.db.pool;
-        let page = product::page(pool, &request).await.gql()?;
-        let total = connection::total_count(ctx, || product::count(pool)).await?;
+        let mut conn = reads(ctx).gql()?.connection().await.gql()?;
+        let page = product::page(&mut *conn, &request).await.gql()?;
+        let total = connection::total_count(ctx, || product::count(&mut *conn)).await?;
         Ok(connection::build(page, total, |p| p.id, Product))
     }
 }
@@ -84,9 +84,12 @@ impl CouponQuery {
         // An explicit null means the default: every campaign.
         let available_only = available_only.unwrap_or(false);
         let request = connection::page_request(first, after, last, before)?;
-        let pool = &services(ctx).gql()?.db.pool;
-        let page = coupon::page(pool, available_only, &request).await.gql()?;
-        let total = connection::total_count(ctx, || coupon::count(pool, available_only)).await?;
+        let mut conn = reads(ctx).gql()?.connection().await.gql()?;
+        let page = coupon::page(&mut *conn, available_only, &request)
+            .await
+            .gql()?;
+        let total =
+            connection::total_count(ctx, || coupon::count(&mut *conn, available_only)).await?;
         Ok(connection::build(page, total, |c| c.id, Coupon))
     }
 }

@@ -21,8 +21,6 @@
 //!   they are not GraphQL requests we could run. See [`Refusal`].
 //! - A batch (a JSON array) answers 200 with one result per operation.
 
-use std::sync::Arc;
-
 use async_graphql::parser::types::{DocumentOperations, OperationType};
 use async_graphql::{
     BatchRequest, BatchResponse, Request, Response as GqlResponse, Value, Variables,
@@ -39,9 +37,7 @@ use serde::Deserialize;
 
 use super::media_type::{JSON, MediaType};
 use crate::graphql::MAX_BATCH;
-use crate::graphql::context::RequestData;
 use crate::graphql::errors::{assign_codes, codes, error_response};
-use crate::graphql::loaders::Loaders;
 use crate::graphql::operation;
 use crate::startup::AppState;
 use async_graphql::futures_util::future::join_all;
@@ -166,18 +162,15 @@ async fn execute(
         }
     }
 
-    let data = Arc::new(RequestData {
-        caller,
-        loaders: Loaders::new(&state.services.db.pool),
-    });
     // A batch that times out still answers one result per operation.
     let operations = match &batch {
         BatchRequest::Single(_) => None,
         BatchRequest::Batch(operations) => Some(operations.len()),
     };
     let run = async {
+        let pool = &state.services.db.pool;
         let run_one =
-            |request| operation::run(&state.schema, &state.metrics, request, data.clone());
+            |request| operation::run(&state.schema, &state.metrics, pool, request, caller.clone());
         match batch {
             BatchRequest::Single(request) => BatchResponse::Single(run_one(request).await),
             // Side by side, in order, as async-graphql runs a batch.

@@ -15,7 +15,7 @@ use crate::domain::user::UserRecord;
 use crate::domain::{cart, order, user_coupon};
 use crate::global_id::types;
 use crate::graphql::connection;
-use crate::graphql::context::services;
+use crate::graphql::context::reads;
 use crate::graphql::errors::IntoGraphQL;
 use crate::graphql::ids;
 use crate::graphql::scalars::Money;
@@ -52,8 +52,8 @@ impl User {
 
     /// What the user means to buy, at today's prices.
     async fn cart(&self, ctx: &Context<'_>) -> async_graphql::Result<Cart> {
-        let pool = &services(ctx).gql()?.db.pool;
-        Ok(Cart(cart::lines(pool, self.id).await.gql()?))
+        let mut conn = reads(ctx).gql()?.connection().await.gql()?;
+        Ok(Cart(cart::lines(&mut *conn, self.id).await.gql()?))
     }
 
     /// The user's orders, newest first.
@@ -68,13 +68,14 @@ impl User {
         #[graphql(desc = "Only orders with this status.")] status: Option<OrderStatus>,
     ) -> async_graphql::Result<OrderConnection> {
         let request = connection::page_request(first, after, last, before)?;
-        let pool = &services(ctx).gql()?.db.pool;
+        let mut conn = reads(ctx).gql()?.connection().await.gql()?;
         let status = status.map(Into::into);
-        let page = order::page_for_user(pool, self.id, status, &request)
+        let page = order::page_for_user(&mut *conn, self.id, status, &request)
             .await
             .gql()?;
         let total =
-            connection::total_count(ctx, || order::count_for_user(pool, self.id, status)).await?;
+            connection::total_count(ctx, || order::count_for_user(&mut *conn, self.id, status))
+                .await?;
         Ok(connection::build(page, total, |o| o.id, Order))
     }
 
@@ -90,14 +91,15 @@ impl User {
         #[graphql(desc = "Only coupons with this status now.")] status: Option<UserCouponStatus>,
     ) -> async_graphql::Result<UserCouponConnection> {
         let request = connection::page_request(first, after, last, before)?;
-        let pool = &services(ctx).gql()?.db.pool;
+        let mut conn = reads(ctx).gql()?.connection().await.gql()?;
         let status = status.map(Into::into);
-        let page = user_coupon::page_for_user(pool, self.id, status, &request)
+        let page = user_coupon::page_for_user(&mut *conn, self.id, status, &request)
             .await
             .gql()?;
-        let total =
-            connection::total_count(ctx, || user_coupon::count_for_user(pool, self.id, status))
-                .await?;
+        let total = connection::total_count(ctx, || {
+            user_coupon::count_for_user(&mut *conn, self.id, status)
+        })
+        .await?;
         Ok(connection::build(page, total, |c| c.id, UserCoupon))
     }
 }
