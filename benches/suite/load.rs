@@ -54,7 +54,7 @@ pub async fn run(
     url: &str,
     calls: Vec<Call>,
     concurrency: usize,
-    outcome: fn(&Value) -> String,
+    outcome: fn(&[u8]) -> String,
 ) -> Run {
     let requests = calls.len();
     let url: Arc<str> = url.into();
@@ -88,7 +88,7 @@ pub async fn run_for(
     workers: usize,
     duration: Duration,
     make: impl Fn(usize) -> Call + Send + Sync + 'static,
-    outcome: fn(&Value) -> String,
+    outcome: fn(&[u8]) -> String,
 ) -> Run {
     let make = Arc::new(make);
     let started = Instant::now();
@@ -128,7 +128,7 @@ async fn send(
     client: &reqwest::Client,
     url: &str,
     call: &Call,
-    outcome: fn(&Value) -> String,
+    outcome: fn(&[u8]) -> String,
 ) -> (Duration, String) {
     let sent = Instant::now();
     let answer = client
@@ -138,7 +138,7 @@ async fn send(
         .send()
         .await;
     let name = match answer {
-        Ok(response) => match response.json::<Value>().await {
+        Ok(response) => match response.bytes().await {
             Ok(body) => outcome(&body),
             Err(_) => "unreadable".into(),
         },
@@ -149,7 +149,10 @@ async fn send(
 
 /// A mutation's outcome: "ok", its first userError code, or "error" and the
 /// top-level error code.
-pub fn mutation_outcome(field: &str, body: &Value) -> String {
+pub fn mutation_outcome(field: &str, body: &[u8]) -> String {
+    let Ok(body) = serde_json::from_slice::<Value>(body) else {
+        return "unreadable".into();
+    };
     if let Some(code) = body["errors"][0]["extensions"]["code"].as_str() {
         return format!("error {code}");
     }
