@@ -17,7 +17,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 
-use sqlx::PgConnection;
+use sqlx::{Connection, PgConnection};
 
 use super::{Db, RowKey};
 use crate::error::{AppError, AppResult};
@@ -61,18 +61,53 @@ impl RetryPolicy {
 
 impl Db {
     /// Runs `work` in a SERIALIZABLE transaction and commits it, retrying the
-    /// whole of it on serialization failures and deadlocks.
+    /// whole of it on serialization failures and deadlocks. Each attempt
+    /// takes a connection from the pool (none is held while backing off).
     ///
     /// `use_case` labels the retry metrics and logs. `work` may run several
     /// times, so it must not have effects outside the transaction.
-    pub async fn serializable<T, F>(&self, use_case: &'static str, mut work: F) -> AppResult<T>
+    pub async fn serializable<T, F>(&self, use_case: &'static str, work: F) -> AppResult<T>
+    where
+        F: for<'t> FnMut(&'t mut PgConnection) -> TxFuture<'t, T>,
+    {
+        self.retrying(None, use_case, work).await
+    }
+
+    /// Like [`Db::serializable`], on a connection the caller already holds
+    /// (so that it never waits for a second one while holding the first).
+    pub async fn serializable_in<T, F>(
+        &self,
+        conn: &mut PgConnection,
+        use_case: &'static str,
+        work: F,
+    ) -> AppResult<T>
+    where
+        F: for<'t> FnMut(&'t mut PgConnection) -> TxFuture<'t, T>,
+    {
+        self.retrying(Some(conn), use_case, work).await
+    }
+
+    /// The retry loop: attempts on `conn`, or on a pooled connection per
+    /// attempt when `None`.
+    async fn retrying<T, F>(
+        &self,
+        mut conn: Option<&mut PgConnection>,
+        use_case: &'static str,
+        mut work: F,
+    ) -> AppResult<T>
     where
         F: for<'t> FnMut(&'t mut PgConnection) -> TxFuture<'t, T>,
     {
         let policy = self.retry;
         let mut attempt = 1;
         loop {
-            let result = self.attempt(&mut work).await;
+            let result = match conn.as_deref_mut() {
+                Some(conn) => Self::attempt(conn, &mut work).await,
+                None => match self.pool.acquire().await {
+                    Ok(mut pooled) => Self::attempt(&mut pooled, &mut work).await,
+                    Err(err) => Err(err.into()),
+                },
+            };
             match result {
                 Err(err) if err.is_retryable() => {
                     if attempt >= policy.max_attempts {
@@ -110,12 +145,11 @@ impl Db {
         self.serializable(use_case, work).await
     }
 
-    async fn attempt<T, F>(&self, work: &mut F) -> AppResult<T>
+    async fn attempt<T, F>(conn: &mut PgConnection, work: &mut F) -> AppResult<T>
     where
         F: for<'t> FnMut(&'t mut PgConnection) -> TxFuture<'t, T>,
     {
-        let mut tx = self
-            .pool
+        let mut tx = conn
             .begin_with("BEGIN ISOLATION LEVEL SERIALIZABLE")
             .await?;
         match work(&mut tx).await {

@@ -1,7 +1,7 @@
 //! Users: created on first sight of a token's `sub`, with a zero balance.
 
 use chrono::{DateTime, Utc};
-use sqlx::{PgConnection, PgExecutor, PgPool};
+use sqlx::{PgConnection, PgExecutor};
 
 use crate::error::AppResult;
 
@@ -19,11 +19,11 @@ pub struct UserRecord {
 }
 
 /// The id of the user named `subject`, if they exist.
-pub async fn find_id(pool: &PgPool, subject: &str) -> AppResult<Option<i64>> {
+pub async fn find_id<'c>(db: impl PgExecutor<'c>, subject: &str) -> AppResult<Option<i64>> {
     Ok(
         sqlx::query_scalar("SELECT id FROM users WHERE subject = $1")
             .bind(subject)
-            .fetch_optional(pool)
+            .fetch_optional(db)
             .await?,
     )
 }

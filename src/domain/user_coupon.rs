@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use sqlx::postgres::PgRow;
-use sqlx::{FromRow, PgConnection, PgExecutor, PgPool, Row};
+use sqlx::{FromRow, PgConnection, PgExecutor, Row};
 
 use super::coupon::{DiscountType, discount, within};
 use super::page::{Page, PageRequest};
@@ -192,13 +192,13 @@ pub async fn holders(conn: &mut PgConnection, pairs: &[(i64, i64)]) -> AppResult
 }
 
 /// Whether `user_id` holds a coupon of campaign `coupon_id`.
-pub async fn holds(pool: &PgPool, user_id: i64, coupon_id: i64) -> AppResult<bool> {
+pub async fn holds<'c>(db: impl PgExecutor<'c>, user_id: i64, coupon_id: i64) -> AppResult<bool> {
     Ok(sqlx::query_scalar(
         "SELECT EXISTS (SELECT 1 FROM user_coupons WHERE user_id = $1 AND coupon_id = $2)",
     )
     .bind(user_id)
     .bind(coupon_id)
-    .fetch_one(pool)
+    .fetch_one(db)
     .await?)
 }
 

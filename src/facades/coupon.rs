@@ -95,12 +95,14 @@ pub async fn issue_coupon(
     caller: &Principal,
     coupon_id: i64,
 ) -> AppResult<UserCouponRecord> {
-    let user_id = identity::user_id(services, caller).await?;
     let issuer = &services.coupons;
-    let pool = &services.db.pool;
+    // The reads before the queue share one connection, returned before the
+    // request waits for its batch.
+    let mut conn = services.db.pool.acquire().await?;
+    let user_id = identity::user_id_in(services, &mut conn, caller).await?;
     let campaign = match issuer.sold_out.get(coupon_id) {
         Some(known) => Some(known),
-        None => coupon::by_ids(pool, &[coupon_id]).await?.pop(),
+        None => coupon::by_ids(&mut *conn, &[coupon_id]).await?.pop(),
     };
     let now = Utc::now();
     let open = campaign
@@ -113,12 +115,13 @@ pub async fn issue_coupon(
         let holds = match &campaign {
             Some(c) => {
                 issuer.sold_out.remember(c);
-                c.is_valid_at(now) && user_coupon::holds(pool, user_id, coupon_id).await?
+                c.is_valid_at(now) && user_coupon::holds(&mut *conn, user_id, coupon_id).await?
             }
             None => false,
         };
         issuance::check(campaign.as_ref(), holds, now)?;
     }
+    drop(conn);
     issuer
         .queue
         .submit(IssueRequest { user_id, coupon_id })

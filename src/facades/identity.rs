@@ -4,6 +4,8 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
+use sqlx::PgConnection;
+
 use super::Services;
 use crate::auth::Principal;
 use crate::domain::user;
@@ -41,12 +43,26 @@ pub async fn user_id(services: &Services, caller: &Principal) -> AppResult<i64> 
     if let Some(id) = services.users.get(&caller.subject) {
         return Ok(id);
     }
-    let id = match user::find_id(&services.db.pool, &caller.subject).await? {
+    let mut conn = services.db.pool.acquire().await?;
+    user_id_in(services, &mut conn, caller).await
+}
+
+/// Like [`user_id`], on a connection the caller holds for more reads (one
+/// connection, and one return to the pool, for all of them).
+pub async fn user_id_in(
+    services: &Services,
+    conn: &mut PgConnection,
+    caller: &Principal,
+) -> AppResult<i64> {
+    if let Some(id) = services.users.get(&caller.subject) {
+        return Ok(id);
+    }
+    let id = match user::find_id(&mut *conn, &caller.subject).await? {
         Some(id) => id,
         None => {
             services
                 .db
-                .serializable("createUser", |tx| {
+                .serializable_in(conn, "createUser", |tx| {
                     let subject = caller.subject.clone();
                     Box::pin(async move { user::create(tx, &subject).await })
                 })

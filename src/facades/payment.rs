@@ -61,13 +61,18 @@ pub async fn pay_order(
     order_id: i64,
     user_coupon_id: Option<i64>,
 ) -> AppResult<PaidOrder> {
-    let user_id = identity::user_id(services, caller).await?;
     // What needs no transaction is answered at once: a missing or foreign
     // order, and the retries of paid or cancelled ones. The transaction
-    // checks all of it again.
-    order::owned(&services.db.pool, order_id, user_id)
-        .await?
-        .check_pending()?;
+    // checks all of it again. One connection for these reads, returned
+    // before the payment waits for its batch.
+    let user_id = {
+        let mut conn = services.db.pool.acquire().await?;
+        let user_id = identity::user_id_in(services, &mut conn, caller).await?;
+        order::owned(&mut *conn, order_id, user_id)
+            .await?
+            .check_pending()?;
+        user_id
+    };
     services
         .payments
         .submit(PaymentRequest {
