@@ -214,6 +214,11 @@ impl Snapshot {
         takes
     }
 
+    /// Every product read, with its stock as the decided payments leave it.
+    pub fn stock_levels(&self) -> Vec<(i64, i32)> {
+        self.products.values().map(|p| (p.id, p.stock)).collect()
+    }
+
     /// The lines of an order in the snapshot.
     pub fn lines(&self, order_id: i64) -> &[OrderItemRecord] {
         self.items.get(&order_id).map(Vec::as_slice).unwrap_or(&[])

@@ -33,7 +33,7 @@ pub struct Services {
     /// `sub` -> user id, so most requests skip the user lookup.
     pub users: Arc<identity::UserIdCache>,
     /// This instance's payments, settled in batches.
-    pub payments: Arc<payment::PaymentQueue>,
+    pub payments: Arc<payment::Payments>,
     /// This instance's coupon issuing, in batches.
     pub coupons: Arc<coupon::Issuer>,
 }
@@ -43,7 +43,7 @@ impl Services {
     /// inside the Tokio runtime).
     pub fn new(db: Db, config: Arc<Config>, public_base_url: String) -> Self {
         Self {
-            payments: Arc::new(payment::queue(db.clone())),
+            payments: Arc::new(payment::Payments::new(db.clone())),
             coupons: Arc::new(coupon::Issuer::new(db.clone())),
             db,
             config,

@@ -10,9 +10,13 @@
 //! Payments of one instance go through a [`Batcher`]: the requests that
 //! arrive while a transaction runs are settled together in the next one.
 //! A hot product's payments then share transactions instead of aborting
-//! each other, and each transaction does the work of many payments.
+//! each other, and each transaction does the work of many payments. Once a
+//! product has run out, payments are first checked against a fresh read by
+//! the settlement's own rule, so that those it would refuse do not wait for
+//! a batch ([`SoldOut`]).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
 
 use chrono::Utc;
 use sqlx::PgConnection;
@@ -41,15 +45,50 @@ pub struct PaidOrder {
     pub payment: PaymentRecord,
 }
 
-/// The payment queue of one instance.
-pub type PaymentQueue = Batcher<PaymentRequest, PaidOrder>;
+/// Products this instance saw run out of stock: a hint, never a decision.
+/// While it holds any, each payment is first decided by the settlement's
+/// own rule over a fresh read (not binding: the batch decides again), and
+/// one refused there is answered at once instead of waiting for a batch. A
+/// product restocked meanwhile leaves a stale hint, which only costs that
+/// check until the next batch that reads the product clears it.
+#[derive(Default)]
+pub struct SoldOut(Mutex<HashSet<i64>>);
 
-/// Starts the worker that settles this instance's payments.
-pub fn queue(db: Db) -> PaymentQueue {
-    Batcher::new(&db.clone(), USE_CASE, MAX_BATCH, move |requests| {
-        let db = db.clone();
-        async move { settle_together(&db, &requests).await }
-    })
+impl SoldOut {
+    fn any(&self) -> bool {
+        !self.0.lock().unwrap_or_else(|p| p.into_inner()).is_empty()
+    }
+
+    /// Records the stock levels a committed batch left.
+    fn update(&self, levels: impl Iterator<Item = (i64, i32)>) {
+        let mut sold_out = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        for (product, stock) in levels {
+            if stock > 0 {
+                sold_out.remove(&product);
+            } else {
+                sold_out.insert(product);
+            }
+        }
+    }
+}
+
+/// The payments of one instance: the batch queue and the sold-out hint.
+pub struct Payments {
+    queue: Batcher<PaymentRequest, PaidOrder>,
+    sold_out: Arc<SoldOut>,
+}
+
+impl Payments {
+    /// Starts the worker that settles this instance's payments.
+    pub fn new(db: Db) -> Self {
+        let sold_out = Arc::new(SoldOut::default());
+        let hint = sold_out.clone();
+        let queue = Batcher::new(&db.clone(), USE_CASE, MAX_BATCH, move |requests| {
+            let (db, hint) = (db.clone(), hint.clone());
+            async move { settle_together(&db, &hint, &requests).await }
+        });
+        Self { queue, sold_out }
+    }
 }
 
 /// Pays the caller's order `order_id`, with their issued coupon
@@ -62,45 +101,57 @@ pub async fn pay_order(
     user_coupon_id: Option<i64>,
 ) -> AppResult<PaidOrder> {
     // What needs no transaction is answered at once: a missing or foreign
-    // order, and the retries of paid or cancelled ones. The transaction
-    // checks all of it again. One connection for these reads, returned
-    // before the payment waits for its batch.
-    let user_id = {
+    // order, the retries of paid or cancelled ones and, once a product has
+    // run out, whatever the settlement's rule refuses over a fresh read.
+    // The transaction checks all of it again. One connection for these
+    // reads, returned before the payment waits for its batch.
+    let payments = &services.payments;
+    let request = {
         let mut conn = services.db.pool.acquire().await?;
         let user_id = identity::user_id_in(services, &mut conn, caller).await?;
-        order::owned(&mut *conn, order_id, user_id)
-            .await?
-            .check_pending()?;
-        user_id
-    };
-    services
-        .payments
-        .submit(PaymentRequest {
+        let request = PaymentRequest {
             user_id,
             order_id,
             user_coupon_id,
-        })
-        .await
+        };
+        if payments.sold_out.any() {
+            Snapshot::load(&mut conn, &[request])
+                .await?
+                .settle(&request, Utc::now())?;
+        } else {
+            order::owned(&mut *conn, order_id, user_id)
+                .await?
+                .check_pending()?;
+        }
+        request
+    };
+    payments.queue.submit(request).await
 }
 
 /// Settles a batch in one transaction (the [`Batcher`] settles the
 /// requests one by one should the batch fail as a whole).
 async fn settle_together(
     db: &Db,
+    sold_out: &SoldOut,
     requests: &[PaymentRequest],
 ) -> AppResult<Vec<AppResult<PaidOrder>>> {
-    db.serializable(USE_CASE, |tx| {
-        let requests = requests.to_vec();
-        Box::pin(async move { settle(tx, &requests).await })
-    })
-    .await
+    let (results, levels) = db
+        .serializable(USE_CASE, |tx| {
+            let requests = requests.to_vec();
+            Box::pin(async move { settle(tx, &requests).await })
+        })
+        .await?;
+    sold_out.update(levels.into_iter());
+    Ok(results)
 }
 
 /// The transaction's body: read, decide, write, in the seed's order.
+/// Returns each request's outcome, and the stock of every product read as
+/// the batch leaves it.
 async fn settle(
     tx: &mut PgConnection,
     requests: &[PaymentRequest],
-) -> AppResult<Vec<AppResult<PaidOrder>>> {
+) -> AppResult<(Vec<AppResult<PaidOrder>>, Vec<(i64, i32)>)> {
     let mut snapshot = Snapshot::load(tx, requests).await?;
     let now = Utc::now();
     let decisions: Vec<AppResult<Settled>> =
@@ -169,7 +220,7 @@ async fn settle(
 
     // Hand each request its outcome, in the order they came.
     let mut paid = paid.into_iter();
-    Ok(decisions
+    let results = decisions
         .into_iter()
         .map(|d| {
             d.and_then(|_| {
@@ -177,5 +228,6 @@ async fn settle(
                     .ok_or_else(|| AppError::Internal("a settled payment went missing".into()))
             })
         })
-        .collect())
+        .collect();
+    Ok((results, snapshot.stock_levels()))
 }

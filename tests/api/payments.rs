@@ -380,3 +380,43 @@ async fn one_payment_failing_in_the_database_does_not_fail_its_batch() {
     assert_eq!(app.balance_and_ledger("buyer-19").await, (10_000, 10_000));
     app.assert_invariants().await;
 }
+
+/// Once a product has run out, payments are checked before the queue; a
+/// restock (here through the API, as from another instance) sells again.
+#[tokio::test]
+async fn a_sold_out_product_is_refused_at_once_and_sells_again_after_a_restock() {
+    let app = spawn_app().await;
+    let lamp = app.create_product("Lamp", 1_000, 1).await;
+    for buyer in ["ann", "ben"] {
+        app.charge(buyer, 5_000).await;
+    }
+    let anns = app.create_order("ann", &[(&lamp, 1)]).await;
+    let bens = app.create_order("ben", &[(&lamp, 1)]).await;
+    assert!(
+        app.pay("ann", &anns, None)
+            .await
+            .user_error_codes("payOrder")
+            .is_empty()
+    );
+    let before = state(&app).await;
+    let r = app.pay("ben", &bens, None).await;
+    assert_eq!(r.user_error_codes("payOrder"), ["PRODUCT_OUT_OF_STOCK"]);
+    assert!(
+        r.body.to_string().contains("Lamp"),
+        "names the line: {}",
+        r.body
+    );
+    assert_eq!(state(&app).await, before, "nothing changed");
+
+    let restock = app
+        .as_admin(
+            "mutation($i: AdjustStockInput!) { adjustStock(input: $i) { product { stock } } }",
+            json!({ "i": { "productId": lamp, "delta": 1 } }),
+        )
+        .await;
+    assert_eq!(restock.data()["adjustStock"]["product"]["stock"], 1);
+    let r = app.pay("ben", &bens, None).await;
+    assert!(r.user_error_codes("payOrder").is_empty(), "{}", r.body);
+    assert_eq!(r.data()["payOrder"]["order"]["status"], "PAID");
+    app.assert_invariants().await;
+}
