@@ -107,6 +107,26 @@ impl Bench<'_> {
             .expect("a check query")
     }
 
+    /// Lets the database settle before a measurement: the previous run's
+    /// dead rows vacuumed and its writes checkpointed, so that autovacuum or
+    /// a checkpoint does not land in the middle of the next one (for the
+    /// server's runs and pgbench's alike).
+    async fn settle(&self) {
+        for sql in ["VACUUM ANALYZE", "CHECKPOINT"] {
+            sqlx::query(sql)
+                .execute(self.pool)
+                .await
+                .expect("settling the database");
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+
+    /// Runs a pgbench baseline on a settled database.
+    async fn baseline(&self, script: &str, amount: Amount, vars: &[(&str, String)]) -> Baseline {
+        self.settle().await;
+        pgbench::run(self.database, script, self.pool_size, amount, vars)
+    }
+
     /// Runs `work` against the server, measuring retries, give-ups and the
     /// peak RSS around it.
     async fn measured<F: Future<Output = Run>>(&self, work: F) -> (Run, f64, f64, f64) {
@@ -143,6 +163,7 @@ impl Bench<'_> {
             })
             .collect();
         let client = load::client(200);
+        self.settle().await;
         let (run, retries, giveups, rss) = self
             .measured(load::run(
                 &client,
@@ -190,17 +211,17 @@ impl Bench<'_> {
 
         let naive = seed::campaign(self.pool, COUPONS).await;
         let per_client = ((USERS + REPEATS) as usize).div_ceil(self.pool_size as usize);
-        let baseline = pgbench::run(
-            self.database,
-            "issue_coupon.sql",
-            self.pool_size,
-            Amount::PerClient(per_client),
-            &[
-                ("cid", naive.to_string()),
-                ("first_user", users.first.to_string()),
-                ("last_user", users.last.to_string()),
-            ],
-        );
+        let baseline = self
+            .baseline(
+                "issue_coupon.sql",
+                Amount::PerClient(per_client),
+                &[
+                    ("cid", naive.to_string()),
+                    ("first_user", users.first.to_string()),
+                    ("last_user", users.last.to_string()),
+                ],
+            )
+            .await;
         let naive_issued = self
             .scalar(&format!(
                 "SELECT issued_quantity::BIGINT FROM coupons WHERE id = {naive}"
@@ -252,6 +273,7 @@ impl Bench<'_> {
             })
             .collect();
         load::run(&client, &self.graphql_url(), visits, 200, viewed).await;
+        self.settle().await;
         self.measured(load::run(
             &client,
             &self.graphql_url(),
@@ -263,12 +285,10 @@ impl Bench<'_> {
     }
 
     /// The naive payOrder over `orders` (`per` orders per pgbench client).
-    fn naive_payments(&self, orders: seed::Ids) -> Baseline {
+    async fn naive_payments(&self, orders: seed::Ids) -> Baseline {
         let per = orders.len().div_ceil(self.pool_size as usize);
-        pgbench::run(
-            self.database,
+        self.baseline(
             "pay_order.sql",
-            self.pool_size,
             Amount::PerClient(per),
             &[
                 ("base", orders.first.to_string()),
@@ -276,6 +296,7 @@ impl Bench<'_> {
                 ("n", "0".into()),
             ],
         )
+        .await
     }
 
     /// Checks shared by the payment scenarios: the audit of every
@@ -336,7 +357,7 @@ impl Bench<'_> {
         let naive_users = seed::users(self.pool, "hot-naive", BUYERS, 1_000_000).await;
         let naive_product = seed::products(self.pool, "Hot naive", 1, 5_000, STOCK).await;
         let naive_orders = seed::single_line_orders(self.pool, naive_users, naive_product).await;
-        let baseline = self.naive_payments(naive_orders);
+        let baseline = self.naive_payments(naive_orders).await;
         let mut checks = checks;
         checks.push(self.audit("after pgbench's run").await);
         let naive_paid = self
@@ -378,7 +399,7 @@ impl Bench<'_> {
 
         let naive_users = seed::users(self.pool, "spread-naive", BUYERS, 1_000_000).await;
         let naive_orders = seed::single_line_orders(self.pool, naive_users, products).await;
-        let baseline = self.naive_payments(naive_orders);
+        let baseline = self.naive_payments(naive_orders).await;
         let mut checks = checks;
         checks.push(self.audit("after pgbench's run").await);
         Report {
@@ -427,6 +448,8 @@ impl Bench<'_> {
                 "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()",
             )
         };
+        self.settle().await;
+        // Statistics reach pg_stat_database within a second.
         tokio::time::sleep(Duration::from_millis(1_100)).await;
         let before = commits().await;
         let make = move |i: usize| Call {
@@ -458,16 +481,16 @@ impl Bench<'_> {
                 statements <= 4.0,
             ),
         ];
-        let baseline = pgbench::run(
-            self.database,
-            "nested_read.sql",
-            self.pool_size,
-            Amount::Seconds(SECONDS),
-            &[
-                ("first_user", users.first.to_string()),
-                ("last_user", users.last.to_string()),
-            ],
-        );
+        let baseline = self
+            .baseline(
+                "nested_read.sql",
+                Amount::Seconds(SECONDS),
+                &[
+                    ("first_user", users.first.to_string()),
+                    ("last_user", users.last.to_string()),
+                ],
+            )
+            .await;
         Report {
             name: "nested read",
             description: format!(
