@@ -77,18 +77,18 @@ async fn main() -> ExitCode {
         println!(
             "| {} | {:.0} | {:.0} | {:.2}x | >= {:.1}x{} | {:.1} | {:.1} | {} | {} | {:.0} | {} |",
             r.name,
-            r.run.throughput(),
+            r.server.run.throughput(),
             r.baseline.tps,
             r.ratio(),
             r.target_ratio,
             r.target_p99_ms
                 .map(|t| format!(", p99 < {t:.0} ms"))
                 .unwrap_or_default(),
-            r.run.percentile_ms(0.5),
-            r.run.percentile_ms(0.99),
-            r.retries,
-            r.giveups,
-            r.peak_rss_mib,
+            r.server.run.percentile_ms(0.5),
+            r.server.run.percentile_ms(0.99),
+            r.server.retries,
+            r.server.giveups,
+            r.server.peak_rss_mib,
             if r.met() { "yes" } else { "NO" },
         );
     }
@@ -108,16 +108,16 @@ fn print(r: Report) -> Report {
     println!("\n== {}: {}", r.name, r.description);
     println!(
         "server  : {:.0} req/s, p50 {:.1} ms, p99 {:.1} ms, {} requests in {:.2} s, {} retries, {} give-ups, peak RSS {:.0} MiB",
-        r.run.throughput(),
-        r.run.percentile_ms(0.5),
-        r.run.percentile_ms(0.99),
-        r.run.requests,
-        r.run.wall.as_secs_f64(),
-        r.retries,
-        r.giveups,
-        r.peak_rss_mib,
+        r.server.run.throughput(),
+        r.server.run.percentile_ms(0.5),
+        r.server.run.percentile_ms(0.99),
+        r.server.run.requests,
+        r.server.run.wall.as_secs_f64(),
+        r.server.retries,
+        r.server.giveups,
+        r.server.peak_rss_mib,
     );
-    println!("outcomes: {}", scenarios::outcomes(&r.run.outcomes));
+    println!("outcomes: {}", scenarios::outcomes(&r.server.run.outcomes));
     for (check, ok) in &r.checks {
         println!("check   : {} {check}", if *ok { "ok  " } else { "FAIL" });
     }

@@ -15,15 +15,23 @@ use crate::pgbench::{self, Amount, Baseline};
 use crate::seed;
 use crate::server::Server;
 
+/// What one run of the server measured.
+pub struct Measured {
+    pub run: Run,
+    /// Transaction retries during the run (from `/metrics`).
+    pub retries: f64,
+    /// Transactions given up during the run.
+    pub giveups: f64,
+    /// The server's peak resident set size during the run.
+    pub peak_rss_mib: f64,
+}
+
 /// Everything a scenario measured.
 pub struct Report {
     pub name: &'static str,
     pub description: String,
-    pub run: Run,
+    pub server: Measured,
     pub baseline: Baseline,
-    pub retries: f64,
-    pub giveups: f64,
-    pub peak_rss_mib: f64,
     /// The invariants checked after the run, each with whether it held.
     pub checks: Vec<(String, bool)>,
     /// Extra figures worth printing.
@@ -37,16 +45,16 @@ pub struct Report {
 impl Report {
     /// Server throughput over pgbench's.
     pub fn ratio(&self) -> f64 {
-        self.run.throughput() / self.baseline.tps.max(f64::MIN_POSITIVE)
+        self.server.run.throughput() / self.baseline.tps.max(f64::MIN_POSITIVE)
     }
 
     /// Whether every target and check holds.
     pub fn met(&self) -> bool {
         self.ratio() >= self.target_ratio
-            && self.giveups == 0.0
+            && self.server.giveups == 0.0
             && self
                 .target_p99_ms
-                .is_none_or(|t| self.run.percentile_ms(0.99) < t)
+                .is_none_or(|t| self.server.run.percentile_ms(0.99) < t)
             && self.checks.iter().all(|(_, ok)| *ok)
     }
 }
@@ -129,7 +137,7 @@ impl Bench<'_> {
 
     /// Runs `work` against the server, measuring retries, give-ups and the
     /// peak RSS around it.
-    async fn measured<F: Future<Output = Run>>(&self, work: F) -> (Run, f64, f64, f64) {
+    async fn measured<F: Future<Output = Run>>(&self, work: F) -> Measured {
         let retries = self.server.counter("tx_retries_total").await;
         let giveups = self.server.counter("tx_giveups_total").await;
         self.server.reset_peak_rss();
@@ -137,7 +145,12 @@ impl Bench<'_> {
         let rss = self.server.peak_rss_mib();
         let retries = self.server.counter("tx_retries_total").await - retries;
         let giveups = self.server.counter("tx_giveups_total").await - giveups;
-        (run, retries, giveups, rss)
+        Measured {
+            run,
+            retries,
+            giveups,
+            peak_rss_mib: rss,
+        }
     }
 
     fn graphql_url(&self) -> String {
@@ -164,7 +177,7 @@ impl Bench<'_> {
             .collect();
         let client = load::client(200);
         self.settle().await;
-        let (run, retries, giveups, rss) = self
+        let server = self
             .measured(load::run(
                 &client,
                 &self.graphql_url(),
@@ -189,11 +202,11 @@ impl Bench<'_> {
                 "SELECT count(DISTINCT user_id) FROM user_coupons WHERE coupon_id = {campaign}"
             ))
             .await;
-        let ok = run.outcomes.get("ok").copied().unwrap_or(0) as i64;
-        let only_expected = run
-            .outcomes
-            .keys()
-            .all(|k| ["ok", "COUPON_OUT_OF_STOCK", "COUPON_ALREADY_ISSUED"].contains(&k.as_str()));
+        let ok = server.run.outcomes.get("ok").copied().unwrap_or(0) as i64;
+        let only_expected =
+            server.run.outcomes.keys().all(|k| {
+                ["ok", "COUPON_OUT_OF_STOCK", "COUPON_ALREADY_ISSUED"].contains(&k.as_str())
+            });
         let checks = vec![
             (
                 format!("{ok} issued to callers = {COUPONS}"),
@@ -233,11 +246,8 @@ impl Bench<'_> {
                 "{} issueCoupon ({USERS} users + {REPEATS} repeats) for {COUPONS} coupons, 200 connections",
                 USERS + REPEATS
             ),
-            run,
+            server,
             baseline,
-            retries,
-            giveups,
-            peak_rss_mib: rss,
             checks,
             notes: vec![format!(
                 "pgbench issued {naive_issued} of its campaign's {COUPONS}"
@@ -248,12 +258,7 @@ impl Bench<'_> {
     }
 
     /// Pays one order per user of `users` over HTTP at 200 connections.
-    async fn pay_all(
-        &self,
-        prefix: &str,
-        users: seed::Ids,
-        orders: seed::Ids,
-    ) -> (Run, f64, f64, f64) {
+    async fn pay_all(&self, prefix: &str, users: seed::Ids, orders: seed::Ids) -> Measured {
         let calls = (0..users.len() as i64)
             .map(|k| Call {
                 token: self.token(&format!("{prefix}-{}", k + 1)),
@@ -322,7 +327,7 @@ impl Bench<'_> {
         let users = seed::users(self.pool, "hot", BUYERS, 1_000_000).await;
         let product = seed::products(self.pool, "Hot", 1, 5_000, STOCK).await;
         let orders = seed::single_line_orders(self.pool, users, product).await;
-        let (run, retries, giveups, rss) = self.pay_all("hot", users, orders).await;
+        let server = self.pay_all("hot", users, orders).await;
 
         let stock = self
             .scalar(&format!(
@@ -336,8 +341,9 @@ impl Bench<'_> {
                 orders.first, orders.last
             ))
             .await;
-        let ok = run.outcomes.get("ok").copied().unwrap_or(0) as i64;
-        let sold_out = run
+        let ok = server.run.outcomes.get("ok").copied().unwrap_or(0) as i64;
+        let sold_out = server
+            .run
             .outcomes
             .get("PRODUCT_OUT_OF_STOCK")
             .copied()
@@ -371,11 +377,8 @@ impl Bench<'_> {
             description: format!(
                 "{BUYERS} payOrder for one product with stock {STOCK}, all at once, 200 connections"
             ),
-            run,
+            server,
             baseline,
-            retries,
-            giveups,
-            peak_rss_mib: rss,
             checks,
             notes: vec![format!("pgbench paid {naive_paid} of its {BUYERS} orders")],
             target_ratio: 1.0,
@@ -390,8 +393,8 @@ impl Bench<'_> {
         let products = seed::products(self.pool, "Spread", PRODUCTS, 2_500, 100).await;
         let users = seed::users(self.pool, "spread", BUYERS, 1_000_000).await;
         let orders = seed::single_line_orders(self.pool, users, products).await;
-        let (run, retries, giveups, rss) = self.pay_all("spread", users, orders).await;
-        let ok = run.outcomes.get("ok").copied().unwrap_or(0) as i64;
+        let server = self.pay_all("spread", users, orders).await;
+        let ok = server.run.outcomes.get("ok").copied().unwrap_or(0) as i64;
         let checks = vec![
             (format!("{ok} of {BUYERS} paid"), ok == BUYERS),
             self.audit("after the server's run").await,
@@ -405,11 +408,8 @@ impl Bench<'_> {
         Report {
             name: "spread payments",
             description: format!("{BUYERS} payOrder across {PRODUCTS} products, 200 connections"),
-            run,
+            server,
             baseline,
-            retries,
-            giveups,
-            peak_rss_mib: rss,
             checks,
             notes: vec![],
             target_ratio: 0.5,
@@ -456,7 +456,7 @@ impl Bench<'_> {
             token: tokens[fastrand::usize(..tokens.len())].clone(),
             body: json!({ "query": NESTED_READ, "i": i }),
         };
-        let (run, retries, giveups, rss) = self
+        let server = self
             .measured(load::run_for(
                 &client,
                 &self.graphql_url(),
@@ -469,12 +469,12 @@ impl Bench<'_> {
         tokio::time::sleep(Duration::from_millis(1_100)).await;
         // Each statement the server runs outside a transaction commits one:
         // the count per request (the relay's polls add a handful).
-        let statements = (commits().await - before - 2) as f64 / run.requests as f64;
-        let ok = run.outcomes.get("ok").copied().unwrap_or(0);
+        let statements = (commits().await - before - 2) as f64 / server.run.requests as f64;
+        let ok = server.run.outcomes.get("ok").copied().unwrap_or(0);
         let checks = vec![
             (
-                format!("{ok} of {} reads returned 20 orders", run.requests),
-                ok == run.requests,
+                format!("{ok} of {} reads returned 20 orders", server.run.requests),
+                ok == server.run.requests,
             ),
             (
                 format!("{statements:.2} SQL statements per request <= 4"),
@@ -496,11 +496,8 @@ impl Bench<'_> {
             description: format!(
                 "viewer.orders(first: 20) with items and products, {READERS} users x 20 orders x 3 lines, 200 products, 20 connections, {SECONDS} s"
             ),
-            run,
+            server,
             baseline,
-            retries,
-            giveups,
-            peak_rss_mib: rss,
             checks,
             notes: vec![],
             target_ratio: 0.5,
