@@ -43,6 +43,11 @@ impl Reads {
         }
     }
 
+    /// Whether the reads share one connection (a query's).
+    pub fn is_shared(&self) -> bool {
+        self.shared.is_some()
+    }
+
     /// A connection to read on, until the returned value is dropped. The
     /// caller must not await anything else that reads (a DataLoader) while
     /// it holds a shared connection.

@@ -28,7 +28,9 @@ impl RequestData {
         let reads = Arc::new(reads);
         Self {
             caller,
-            loaders: Loaders::new(&reads),
+            // Only a query caches rows: its reads share one connection and
+            // see no writes of its own.
+            loaders: Loaders::new(&reads, reads.is_shared()),
             reads,
         }
     }

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_graphql::dataloader::{DataLoader, Loader};
+use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use async_graphql::futures_util::future::BoxFuture;
 use sqlx::PgConnection;
 
@@ -24,6 +24,11 @@ use crate::error::{AppError, AppResult};
 /// A loader's error: shared, because one failed batch fails every field
 /// that waited on it.
 pub type LoadError = Arc<AppError>;
+
+/// A request's loader. Its cache is on for a query (rows fetched once per
+/// request, and fed by resolvers that prefetch), off for a mutation, whose
+/// writes would make cached rows stale.
+pub type RequestLoader<L> = DataLoader<L, HashMapCache>;
 
 /// A domain read of the rows matching some keys.
 type Fetch<V> = for<'a> fn(&'a mut PgConnection, &'a [i64]) -> BoxFuture<'a, AppResult<Vec<V>>>;
@@ -75,30 +80,30 @@ impl<V: Clone + Send + Sync + 'static> Loader<i64> for Grouped<V> {
 /// across callers).
 pub struct Loaders {
     /// Products by id.
-    pub products: DataLoader<ByKey<ProductRecord>>,
+    pub products: RequestLoader<ByKey<ProductRecord>>,
     /// Users by id.
-    pub users: DataLoader<ByKey<UserRecord>>,
+    pub users: RequestLoader<ByKey<UserRecord>>,
     /// Orders by id.
-    pub orders: DataLoader<ByKey<OrderRecord>>,
+    pub orders: RequestLoader<ByKey<OrderRecord>>,
     /// Order lines by order id.
-    pub order_items: DataLoader<Grouped<OrderItemRecord>>,
+    pub order_items: RequestLoader<Grouped<OrderItemRecord>>,
     /// Payments by id.
-    pub payments: DataLoader<ByKey<PaymentRecord>>,
+    pub payments: RequestLoader<ByKey<PaymentRecord>>,
     /// Payments by order id.
-    pub order_payments: DataLoader<ByKey<PaymentRecord>>,
+    pub order_payments: RequestLoader<ByKey<PaymentRecord>>,
     /// Coupon campaigns by id.
-    pub coupons: DataLoader<ByKey<CouponRecord>>,
+    pub coupons: RequestLoader<ByKey<CouponRecord>>,
     /// Issued coupons by id.
-    pub user_coupons: DataLoader<ByKey<UserCouponRecord>>,
+    pub user_coupons: RequestLoader<ByKey<UserCouponRecord>>,
     /// Issued coupons by the order they paid for.
-    pub order_coupons: DataLoader<ByKey<UserCouponRecord>>,
+    pub order_coupons: RequestLoader<ByKey<UserCouponRecord>>,
 }
 
 fn by_key<V: Clone + Send + Sync + 'static>(
     reads: &Arc<Reads>,
     fetch: Fetch<V>,
     key: fn(&V) -> i64,
-) -> DataLoader<ByKey<V>> {
+) -> RequestLoader<ByKey<V>> {
     loader(ByKey {
         reads: reads.clone(),
         fetch,
@@ -110,7 +115,7 @@ fn grouped<V: Clone + Send + Sync + 'static>(
     reads: &Arc<Reads>,
     fetch: Fetch<V>,
     key: fn(&V) -> i64,
-) -> DataLoader<Grouped<V>> {
+) -> RequestLoader<Grouped<V>> {
     loader(Grouped {
         reads: reads.clone(),
         fetch,
@@ -133,22 +138,60 @@ const BATCH_YIELDS: usize = 4;
 /// list (32 items): enough for the largest page (100). The default 1 ms
 /// timer would split such lists as well, and add a millisecond per nested
 /// level to every request.
-fn loader<L: Send + Sync + 'static>(inner: L) -> DataLoader<L> {
-    DataLoader::new(inner, |batch| {
-        tokio::spawn(async move {
-            for _ in 0..BATCH_YIELDS {
-                tokio::task::yield_now().await;
-            }
-            batch.await
-        })
-    })
+fn loader<L: Send + Sync + 'static>(inner: L) -> RequestLoader<L> {
+    DataLoader::with_cache(
+        inner,
+        |batch| {
+            tokio::spawn(async move {
+                for _ in 0..BATCH_YIELDS {
+                    tokio::task::yield_now().await;
+                }
+                batch.await
+            })
+        },
+        HashMapCache::default(),
+    )
     .delay(Duration::ZERO)
 }
 
 impl Loaders {
-    /// Fresh loaders reading through `reads`.
-    pub fn new(reads: &Arc<Reads>) -> Self {
-        Self {
+    /// Fetches the lines of `orders` (and, when `products`, the lines'
+    /// products) on `conn` and feeds them to the caches, so that a page of
+    /// orders whose lines the query asks for gets them without a batch per
+    /// level: the same statements, none of the batching machinery. Only
+    /// for loaders whose cache is on (a query's).
+    pub async fn prefetch_order_lines(
+        &self,
+        conn: &mut PgConnection,
+        orders: &[i64],
+        products: bool,
+    ) -> AppResult<()> {
+        if orders.is_empty() {
+            return Ok(());
+        }
+        let lines = order::items_of(&mut *conn, orders).await?;
+        if products {
+            let mut ids: Vec<i64> = lines.iter().map(|l| l.product_id).collect();
+            ids.sort_unstable();
+            ids.dedup();
+            let rows = product::by_ids(&mut *conn, &ids).await?;
+            self.products
+                .feed_many(rows.into_iter().map(|p| (p.id, p)))
+                .await;
+        }
+        // An order without lines is cached too (as none).
+        let mut grouped: HashMap<i64, Vec<OrderItemRecord>> =
+            orders.iter().map(|id| (*id, Vec::new())).collect();
+        for line in lines {
+            grouped.entry(line.order_id).or_default().push(line);
+        }
+        self.order_items.feed_many(grouped).await;
+        Ok(())
+    }
+
+    /// Fresh loaders reading through `reads`, caching rows when `cache`.
+    pub fn new(reads: &Arc<Reads>, cache: bool) -> Self {
+        let loaders = Self {
             products: by_key(reads, |c, ids| Box::pin(product::by_ids(c, ids)), |r| r.id),
             users: by_key(reads, |c, ids| Box::pin(user::by_ids(c, ids)), |r| r.id),
             orders: by_key(reads, |c, ids| Box::pin(order::by_ids(c, ids)), |r| r.id),
@@ -175,6 +218,18 @@ impl Loaders {
                 // Only used coupons have an order, and only those are loaded.
                 |r| r.order_id.unwrap_or_default(),
             ),
+        };
+        if !cache {
+            loaders.products.enable_all_cache(false);
+            loaders.users.enable_all_cache(false);
+            loaders.orders.enable_all_cache(false);
+            loaders.order_items.enable_all_cache(false);
+            loaders.payments.enable_all_cache(false);
+            loaders.order_payments.enable_all_cache(false);
+            loaders.coupons.enable_all_cache(false);
+            loaders.user_coupons.enable_all_cache(false);
+            loaders.order_coupons.enable_all_cache(false);
         }
+        loaders
     }
 }

@@ -9,18 +9,18 @@ pub mod product;
 pub mod user;
 
 use async_graphql::Context;
-use async_graphql::dataloader::{DataLoader, Loader};
+use async_graphql::dataloader::Loader;
 
 use super::context::loaders;
 use super::errors::IntoGraphQL;
-use super::loaders::{LoadError, Loaders};
+use super::loaders::{LoadError, Loaders, RequestLoader};
 use crate::error::AppError;
 
 /// Loads a row that must exist (a foreign key points at it) through one of
 /// the request's loaders; its absence is a bug, not a null.
 pub(crate) async fn load_required<L, V>(
     ctx: &Context<'_>,
-    loader: impl FnOnce(&Loaders) -> &DataLoader<L>,
+    loader: impl FnOnce(&Loaders) -> &RequestLoader<L>,
     what: &str,
     id: i64,
 ) -> async_graphql::Result<V>

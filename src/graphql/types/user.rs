@@ -15,7 +15,7 @@ use crate::domain::user::UserRecord;
 use crate::domain::{cart, order, user_coupon};
 use crate::global_id::types;
 use crate::graphql::connection;
-use crate::graphql::context::reads;
+use crate::graphql::context::{loaders, reads};
 use crate::graphql::errors::IntoGraphQL;
 use crate::graphql::ids;
 use crate::graphql::scalars::Money;
@@ -73,6 +73,22 @@ impl User {
         let page = order::page_for_user(&mut *conn, self.id, status, &request)
             .await
             .gql()?;
+        // A query that asks for the orders' lines gets them, and their
+        // products, on this connection now rather than level by level.
+        let look = ctx.look_ahead();
+        let lines = [
+            look.field("nodes").field("items"),
+            look.field("edges").field("node").field("items"),
+        ];
+        if reads(ctx).gql()?.is_shared() && lines.iter().any(|l| l.exists()) {
+            let ids: Vec<i64> = page.items.iter().map(|o| o.id).collect();
+            let products = lines.iter().any(|l| l.field("product").exists());
+            loaders(ctx)
+                .gql()?
+                .prefetch_order_lines(&mut conn, &ids, products)
+                .await
+                .gql()?;
+        }
         let total =
             connection::total_count(ctx, || order::count_for_user(&mut *conn, self.id, status))
                 .await?;
