@@ -184,19 +184,21 @@ impl Worker {
         }
         // Send every event before awaiting any ack: one round trip's wait
         // for the whole batch.
-        let mut pending = Vec::with_capacity(events.len());
-        for event in &events {
+        let claimed = events.len();
+        let mut pending = Vec::with_capacity(claimed);
+        for event in events {
+            // The payload moves into the message: no copy of the batch.
             let message = PublishMessage::build()
-                .payload(event.payload.clone().into())
+                .payload(event.payload.into())
                 .message_id(event.event_id.to_string());
             let sent = self
                 .js
                 .send_publish(self.config.nats_subject.clone(), message)
                 .await;
-            pending.push(sent);
+            pending.push((event.id, sent));
         }
         let (mut published, mut failed, mut last_error) = (Vec::new(), Vec::new(), None);
-        for (event, sent) in events.iter().zip(pending) {
+        for (id, sent) in pending {
             let acked = match sent {
                 Ok(ack) => ack.await.map_err(|e| e.to_string()),
                 Err(e) => Err(e.to_string()),
@@ -207,10 +209,10 @@ impl Worker {
                         // Published before by a relay that could not stamp it.
                         self.metrics.inc("outbox_duplicates_total", &[]);
                     }
-                    published.push(event.id);
+                    published.push(id);
                 }
                 Err(e) => {
-                    failed.push(event.id);
+                    failed.push(id);
                     last_error = Some(e);
                 }
             }
@@ -226,7 +228,7 @@ impl Worker {
         self.metrics
             .add("outbox_published_total", &[], published.len() as u64);
         if failed.is_empty() {
-            Ok(events.len())
+            Ok(claimed)
         } else {
             Err(format!("{} events not acknowledged: {error}", failed.len()))
         }

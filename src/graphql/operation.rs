@@ -90,19 +90,38 @@ fn is_request_error(response: &Response) -> bool {
         && response.errors.iter().all(|e| e.path.is_empty())
 }
 
-/// The label of the operation that `name` (or, without a name, the only
-/// one) selects in `document`: its name when it has one, else its root
-/// fields.
-fn label(document: &ExecutableDocument, name: Option<&str>) -> String {
-    let selected = match &document.operations {
+/// The operation that `name` (or, without a name, the only one) selects in
+/// `document`, with its name if it has one.
+fn selected<'d>(
+    document: &'d ExecutableDocument,
+    name: Option<&str>,
+) -> Option<(Option<&'d str>, &'d OperationDefinition)> {
+    match &document.operations {
         DocumentOperations::Single(operation) => Some((None, &operation.node)),
         DocumentOperations::Multiple(operations) => operations
             .iter()
             .find(|(n, _)| name.is_none_or(|name| n.as_str() == name))
             .filter(|_| name.is_some() || operations.len() == 1)
             .map(|(n, operation)| (Some(n.as_str()), &operation.node)),
+    }
+}
+
+/// Whether the operation `request` selects is a mutation. A document that
+/// does not parse is not one (execution reports its syntax error); the
+/// parsed document stays in the request, so it is parsed once.
+pub fn selects_mutation(request: &mut Request) -> bool {
+    let name = request.operation_name.clone();
+    let Ok(document) = request.parsed_query() else {
+        return false;
     };
-    match selected {
+    selected(document, name.as_deref())
+        .is_some_and(|(_, operation)| operation.ty == OperationType::Mutation)
+}
+
+/// The label of the operation `name` selects in `document`: its name when
+/// it has one, else its root fields.
+fn label(document: &ExecutableDocument, name: Option<&str>) -> String {
+    match selected(document, name) {
         Some((Some(name), _)) => name.to_owned(),
         Some((None, operation)) => root_fields(operation),
         None => "invalid".into(),

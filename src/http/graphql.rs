@@ -21,7 +21,6 @@
 //!   they are not GraphQL requests we could run. See [`Refusal`].
 //! - A batch (a JSON array) answers 200 with one result per operation.
 
-use async_graphql::parser::types::{DocumentOperations, OperationType};
 use async_graphql::{
     BatchRequest, BatchResponse, Request, Response as GqlResponse, Value, Variables,
 };
@@ -83,8 +82,8 @@ pub async fn get(
         .map_err(|e| format!("not a GraphQL request: {}", e.body_text()))
         .and_then(|Query(params)| get_request(params))
         .map_err(bad_request)
-        .and_then(|request| {
-            if is_mutation(&request) {
+        .and_then(|mut request| {
+            if operation::selects_mutation(&mut request) {
                 Err(Refusal::new(
                     StatusCode::METHOD_NOT_ALLOWED,
                     codes::BAD_REQUEST,
@@ -202,23 +201,6 @@ async fn execute(
         BatchResponse::Batch(rs) => rs.iter_mut().for_each(assign_codes),
     }
     answer(media, response)
-}
-
-/// Whether the operation that `request` selects is a mutation. A document
-/// that does not parse is not one: execution reports its syntax error.
-fn is_mutation(request: &Request) -> bool {
-    let Ok(document) = async_graphql::parser::parse_query(&request.query) else {
-        return false;
-    };
-    let selected = match &document.operations {
-        DocumentOperations::Single(operation) => Some(operation),
-        DocumentOperations::Multiple(operations) => request
-            .operation_name
-            .as_deref()
-            .and_then(|name| operations.iter().find(|(n, _)| n.as_str() == name))
-            .map(|(_, operation)| operation),
-    };
-    selected.is_some_and(|operation| operation.node.ty == OperationType::Mutation)
 }
 
 /// A POST body must be declared as JSON (`application/json`, with any

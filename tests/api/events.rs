@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use async_graphql::futures_util::{StreamExt, stream};
 use serde_json::{Value, json};
 
-use crate::helpers::{Options, TestApp, spawn_app_with};
+use crate::helpers::{Options, TestApp, buyers, spawn_app_with};
 use crate::nats_server::NatsServer;
 
 const STREAM: &str = "ORDERS";
@@ -31,16 +31,7 @@ async fn app_on(nats: &NatsServer, database: Option<String>) -> Arc<TestApp> {
 /// returns (user, order) pairs ready to pay.
 async fn pending_orders(app: &Arc<TestApp>, count: usize, prefix: &str) -> Vec<(String, String)> {
     let product = app.create_product("Notebook", 1_250, 1_000_000).await;
-    let setups = (0..count).map(|i| {
-        let (app, product) = (app.clone(), product.clone());
-        let user = format!("{prefix}-{i}");
-        async move {
-            app.charge(&user, 1_000_000).await;
-            let order = app.create_order(&user, &[(&product, 2)]).await;
-            (user, order)
-        }
-    });
-    stream::iter(setups).buffer_unordered(50).collect().await
+    buyers(app, &product, count, prefix, 1_000_000, 2).await
 }
 
 /// Pays every order (spread over `apps` in turn) at concurrency 50 and

@@ -10,7 +10,9 @@ use std::time::{Duration, Instant};
 use async_graphql::futures_util::{StreamExt, stream};
 use serde_json::{Value, json};
 
-use crate::helpers::{Options, PAY_ORDER, TestApp, postgres_base_url, spawn_app, spawn_app_with};
+use crate::helpers::{
+    Options, PAY_ORDER, TestApp, buyers, postgres_base_url, spawn_app, spawn_app_with,
+};
 use crate::tcp_proxy::TcpProxy;
 
 /// Where the machine's PostgreSQL listens (`host:port` of the test URL).
@@ -142,18 +144,7 @@ async fn an_instance_killed_mid_rush_leaves_every_invariant_intact() {
     let app = Arc::new(spawn_app().await);
     let victim = Process::start(&app).await;
     let product = app.create_product("Console", 1_000, STOCK).await;
-    let buyers: Vec<(String, String)> = stream::iter((0..300).map(|i| {
-        let (app, product) = (app.clone(), product.clone());
-        async move {
-            let buyer = format!("rushing-{i}");
-            app.charge(&buyer, 10_000).await;
-            let order = app.create_order(&buyer, &[(&product, 1)]).await;
-            (buyer, order)
-        }
-    }))
-    .buffer_unordered(50)
-    .collect()
-    .await;
+    let buyers = buyers(&app, &product, 300, "rushing", 10_000, 1).await;
 
     // Half the rush goes to the instance that dies once 5 payments are answered.
     let answered = Arc::new(AtomicUsize::new(0));

@@ -118,6 +118,30 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     }
 }
 
+/// `count` users named `<prefix>-<i>`, each charged `balance` and holding
+/// one PENDING order for `quantity` units of `product`, set up 50 at a
+/// time; returns (user, order id) pairs.
+pub async fn buyers(
+    app: &Arc<TestApp>,
+    product: &str,
+    count: usize,
+    prefix: &str,
+    balance: i64,
+    quantity: i32,
+) -> Vec<(String, String)> {
+    use async_graphql::futures_util::{StreamExt, stream};
+    let setups = (0..count).map(|i| {
+        let (app, product) = (app.clone(), product.to_owned());
+        let user = format!("{prefix}-{i}");
+        async move {
+            app.charge(&user, balance).await;
+            let order = app.create_order(&user, &[(&product, quantity)]).await;
+            (user, order)
+        }
+    });
+    stream::iter(setups).buffer_unordered(50).collect().await
+}
+
 /// A GraphQL response, split for assertions.
 #[derive(Debug, Clone)]
 pub struct Gql {
