@@ -1,10 +1,10 @@
 //! Relay cursor connections (`first`/`after`, `last`/`before`), with `nodes`
 //! beside `edges` and a `totalCount`.
 
-use std::future::Future;
-
 use async_graphql::{Context, SimpleObject};
+use sqlx::PgConnection;
 
+use super::context::reads;
 use super::errors::IntoGraphQL;
 use super::ids::{decode_cursor, encode_cursor};
 use crate::domain::page::{Page, PageRequest};
@@ -64,20 +64,27 @@ pub fn build<R, T, C: From<Parts<T>>>(
     })
 }
 
-/// The `totalCount` of a list: counting costs a query, so it runs only when
-/// the client selected the field (0 otherwise, and then nobody sees it).
-pub async fn total_count<F>(
+/// The body every connection field shares: checks the page arguments
+/// (`BAD_REQUEST`), reads the page and, only when `totalCount` is asked, the
+/// count, both on the operation's read connection, then builds the
+/// connection.
+pub async fn resolve<R, T, C: From<Parts<T>>>(
     ctx: &Context<'_>,
-    count: impl FnOnce() -> F,
-) -> async_graphql::Result<i64>
-where
-    F: Future<Output = AppResult<i64>>,
-{
-    if ctx.look_ahead().field("totalCount").exists() {
-        count().await.gql()
+    args: PageArgs,
+    page: impl AsyncFnOnce(&mut PgConnection, &PageRequest) -> AppResult<Page<R>>,
+    count: impl AsyncFnOnce(&mut PgConnection) -> AppResult<i64>,
+    id: impl Fn(&R) -> i64,
+    wrap: impl Fn(R) -> T,
+) -> async_graphql::Result<C> {
+    let request = args.to_request().gql()?;
+    let mut conn = reads(ctx).gql()?.connection().await.gql()?;
+    let rows = page(&mut conn, &request).await.gql()?;
+    let total = if ctx.look_ahead().field("totalCount").exists() {
+        count(&mut conn).await.gql()?
     } else {
-        Ok(0)
-    }
+        0
+    };
+    Ok(build(rows, total, id, wrap))
 }
 
 /// Declares the concrete `XConnection` and `XEdge` types of a node type
@@ -165,23 +172,6 @@ impl PageArgs {
             backward,
         })
     }
-}
-
-/// The page a connection field's four arguments ask for, or `BAD_REQUEST`.
-pub fn page_request(
-    first: Option<i32>,
-    after: Option<String>,
-    last: Option<i32>,
-    before: Option<String>,
-) -> async_graphql::Result<PageRequest> {
-    PageArgs {
-        first,
-        after,
-        last,
-        before,
-    }
-    .to_request()
-    .gql()
 }
 
 /// The complexity of a connection field: its children, once per item the

@@ -2,8 +2,8 @@
 
 use async_graphql::{Context, ID, MergedObject, Object};
 
-use super::connection;
-use super::context::{loaders, reads, viewer_id};
+use super::connection::{self, PageArgs};
+use super::context::{loaders, viewer_id};
 use super::errors::IntoGraphQL;
 use super::node::NodeQuery;
 use super::types::coupon::{Coupon, CouponConnection};
@@ -56,11 +56,21 @@ impl CatalogQuery {
         last: Option<i32>,
         before: Option<String>,
     ) -> async_graphql::Result<ProductConnection> {
-        let request = connection::page_request(first, after, last, before)?;
-        let mut conn = reads(ctx).gql()?.connection().await.gql()?;
-        let page = product::page(&mut *conn, &request).await.gql()?;
-        let total = connection::total_count(ctx, || product::count(&mut *conn)).await?;
-        Ok(connection::build(page, total, |p| p.id, Product))
+        let args = PageArgs {
+            first,
+            after,
+            last,
+            before,
+        };
+        connection::resolve(
+            ctx,
+            args,
+            async |conn, request| product::page(conn, request).await,
+            async |conn| product::count(conn).await,
+            |p| p.id,
+            Product,
+        )
+        .await
     }
 }
 
@@ -83,13 +93,20 @@ impl CouponQuery {
     ) -> async_graphql::Result<CouponConnection> {
         // An explicit null means the default: every campaign.
         let available_only = available_only.unwrap_or(false);
-        let request = connection::page_request(first, after, last, before)?;
-        let mut conn = reads(ctx).gql()?.connection().await.gql()?;
-        let page = coupon::page(&mut *conn, available_only, &request)
-            .await
-            .gql()?;
-        let total =
-            connection::total_count(ctx, || coupon::count(&mut *conn, available_only)).await?;
-        Ok(connection::build(page, total, |c| c.id, Coupon))
+        let args = PageArgs {
+            first,
+            after,
+            last,
+            before,
+        };
+        connection::resolve(
+            ctx,
+            args,
+            async |conn, request| coupon::page(conn, available_only, request).await,
+            async |conn| coupon::count(conn, available_only).await,
+            |c| c.id,
+            Coupon,
+        )
+        .await
     }
 }

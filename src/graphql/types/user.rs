@@ -14,7 +14,7 @@ use super::order::{Order, OrderConnection, OrderStatus};
 use crate::domain::user::UserRecord;
 use crate::domain::{cart, order, user_coupon};
 use crate::global_id::types;
-use crate::graphql::connection;
+use crate::graphql::connection::{self, PageArgs};
 use crate::graphql::context::{loaders, reads};
 use crate::graphql::errors::IntoGraphQL;
 use crate::graphql::ids;
@@ -67,32 +67,41 @@ impl User {
         before: Option<String>,
         #[graphql(desc = "Only orders with this status.")] status: Option<OrderStatus>,
     ) -> async_graphql::Result<OrderConnection> {
-        let request = connection::page_request(first, after, last, before)?;
-        let mut conn = reads(ctx).gql()?.connection().await.gql()?;
+        let args = PageArgs {
+            first,
+            after,
+            last,
+            before,
+        };
         let status = status.map(Into::into);
-        let page = order::page_for_user(&mut *conn, self.id, status, &request)
-            .await
-            .gql()?;
         // A query that asks for the orders' lines gets them, and their
-        // products, on this connection now rather than level by level.
+        // products, on the same connection right after the page rather than
+        // level by level.
         let look = ctx.look_ahead();
         let lines = [
             look.field("nodes").field("items"),
             look.field("edges").field("node").field("items"),
         ];
-        if reads(ctx).gql()?.is_shared() && lines.iter().any(|l| l.exists()) {
-            let ids: Vec<i64> = page.items.iter().map(|o| o.id).collect();
-            let products = lines.iter().any(|l| l.field("product").exists());
-            loaders(ctx)
-                .gql()?
-                .prefetch_order_lines(&mut conn, &ids, products)
-                .await
-                .gql()?;
-        }
-        let total =
-            connection::total_count(ctx, || order::count_for_user(&mut *conn, self.id, status))
-                .await?;
-        Ok(connection::build(page, total, |o| o.id, Order))
+        let prefetch = reads(ctx).gql()?.is_shared() && lines.iter().any(|l| l.exists());
+        let products = lines.iter().any(|l| l.field("product").exists());
+        connection::resolve(
+            ctx,
+            args,
+            async |conn, request| {
+                let page = order::page_for_user(&mut *conn, self.id, status, request).await?;
+                if prefetch {
+                    let ids: Vec<i64> = page.items.iter().map(|o| o.id).collect();
+                    loaders(ctx)?
+                        .prefetch_order_lines(conn, &ids, products)
+                        .await?;
+                }
+                Ok(page)
+            },
+            async |conn| order::count_for_user(conn, self.id, status).await,
+            |o| o.id,
+            Order,
+        )
+        .await
     }
 
     /// The coupons issued to the user, newest first.
@@ -106,16 +115,21 @@ impl User {
         before: Option<String>,
         #[graphql(desc = "Only coupons with this status now.")] status: Option<UserCouponStatus>,
     ) -> async_graphql::Result<UserCouponConnection> {
-        let request = connection::page_request(first, after, last, before)?;
-        let mut conn = reads(ctx).gql()?.connection().await.gql()?;
+        let args = PageArgs {
+            first,
+            after,
+            last,
+            before,
+        };
         let status = status.map(Into::into);
-        let page = user_coupon::page_for_user(&mut *conn, self.id, status, &request)
-            .await
-            .gql()?;
-        let total = connection::total_count(ctx, || {
-            user_coupon::count_for_user(&mut *conn, self.id, status)
-        })
-        .await?;
-        Ok(connection::build(page, total, |c| c.id, UserCoupon))
+        connection::resolve(
+            ctx,
+            args,
+            async |conn, request| user_coupon::page_for_user(conn, self.id, status, request).await,
+            async |conn| user_coupon::count_for_user(conn, self.id, status).await,
+            |c| c.id,
+            UserCoupon,
+        )
+        .await
     }
 }
