@@ -9,8 +9,6 @@ use sqlx::{FromRow, PgConnection, PgExecutor, Row};
 use super::page::{Page, PageRequest};
 use crate::error::{AppResult, Rejection, Rejections};
 
-/// The longest campaign name.
-pub const MAX_NAME_LEN: usize = 200;
 /// The most coupons a campaign may issue.
 pub const MAX_TOTAL_QUANTITY: i32 = 10_000_000;
 
@@ -69,7 +67,7 @@ pub(crate) fn within(
 /// What an admin provides to start a campaign.
 #[derive(Debug, Clone)]
 pub struct NewCoupon {
-    /// Display name (trimmed, 1 to [`MAX_NAME_LEN`] characters).
+    /// Display name (trimmed, 1 to [`super::MAX_NAME_LEN`] characters).
     pub name: String,
     /// How the discount is computed.
     pub discount_type: DiscountType,
@@ -88,13 +86,7 @@ impl NewCoupon {
     /// Checks every field at `now`, reporting all failures at once.
     pub fn validate(&self, now: DateTime<Utc>) -> AppResult<()> {
         let mut errors = Rejections::new();
-        let name = self.name.trim();
-        if name.is_empty() || name.chars().count() > MAX_NAME_LEN {
-            errors.push(Rejection::invalid(
-                ["input", "name"],
-                format!("name must be 1 to {MAX_NAME_LEN} characters"),
-            ));
-        }
+        super::check_name(&self.name, &mut errors);
         let (min, max) = match self.discount_type {
             DiscountType::FixedAmount => (1, i32::MAX),
             DiscountType::Percentage => (1, 100),

@@ -20,7 +20,7 @@ pub mod stock;
 pub mod user;
 pub mod user_coupon;
 
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Rejection, Rejections};
 
 /// The guard of a set-based write: `done` rows were written where the
 /// caller had checked, in the same transaction, that `checked` would be.
@@ -33,4 +33,20 @@ pub(crate) fn ensure_written(what: &str, done: usize, checked: usize) -> AppResu
     Err(AppError::Internal(format!(
         "{what}: wrote {done} of {checked} checked rows"
     )))
+}
+
+/// The longest display name of a product or a campaign (the tables' CHECKs
+/// hold the same bound).
+pub const MAX_NAME_LEN: usize = 200;
+
+/// The rule for a display name, at `input.name`: 1 to [`MAX_NAME_LEN`]
+/// characters once trimmed.
+pub(crate) fn check_name(name: &str, errors: &mut Rejections) {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > MAX_NAME_LEN {
+        errors.push(Rejection::invalid(
+            ["input", "name"],
+            format!("name must be 1 to {MAX_NAME_LEN} characters"),
+        ));
+    }
 }

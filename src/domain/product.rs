@@ -6,8 +6,6 @@ use sqlx::{PgConnection, PgExecutor};
 use super::page::{Page, PageRequest};
 use crate::error::{AppResult, ErrorCode, Rejection, Rejections};
 
-/// The longest product name.
-pub const MAX_NAME_LEN: usize = 200;
 /// The highest price of one unit (the database enforces it too).
 pub const MAX_PRICE: i64 = 1_000_000_000_000;
 
@@ -43,13 +41,7 @@ impl NewProduct {
     /// Checks every field, reporting all failures at once.
     pub fn validate(&self) -> AppResult<()> {
         let mut errors = Rejections::new();
-        let name = self.name.trim();
-        if name.is_empty() || name.chars().count() > MAX_NAME_LEN {
-            errors.push(Rejection::invalid(
-                ["input", "name"],
-                format!("name must be 1 to {MAX_NAME_LEN} characters"),
-            ));
-        }
+        super::check_name(&self.name, &mut errors);
         if !(0..=MAX_PRICE).contains(&self.price) {
             errors.push(Rejection::invalid(
                 ["input", "price"],
