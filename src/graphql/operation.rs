@@ -58,7 +58,9 @@ pub async fn run(
         }
         record.label = metrics.client_label(&label(document, name.as_deref()));
         tracing::Span::current().record("operation", record.label.as_str());
-        if !has_mutation(document) {
+        let is_query = selected(document, name.as_deref())
+            .is_some_and(|(_, operation)| operation.ty != OperationType::Mutation);
+        if is_query {
             reads = Reads::shared(pool);
         }
     }
@@ -73,14 +75,6 @@ pub async fn run(
         "error"
     };
     response
-}
-
-/// Whether any operation of `document` is a mutation.
-fn has_mutation(document: &ExecutableDocument) -> bool {
-    document
-        .operations
-        .iter()
-        .any(|(_, operation)| operation.node.ty == OperationType::Mutation)
 }
 
 /// Refused before execution: no data, and no error of a field.
