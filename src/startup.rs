@@ -17,6 +17,7 @@ use crate::config::Config;
 use crate::db::{self, Db};
 use crate::events::Relay;
 use crate::facades::{Services, demo};
+use crate::graphql::documents::Documents;
 use crate::graphql::{self, AppSchema};
 use crate::http;
 use crate::metrics::Metrics;
@@ -38,6 +39,8 @@ pub struct AppState {
     pub auth: Arc<Authenticator>,
     /// This instance's metrics.
     pub metrics: Arc<Metrics>,
+    /// The documents this instance has parsed.
+    pub documents: Arc<Documents>,
     /// The Authorization header GraphiQL starts with; `None` turns the
     /// playground off (production).
     pub playground_authorization: Option<String>,
@@ -83,6 +86,7 @@ impl Application {
             services,
             auth,
             metrics,
+            documents: Arc::default(),
             playground_authorization,
         };
         Ok(Self { listener, state })

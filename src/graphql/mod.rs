@@ -10,6 +10,7 @@
 
 pub mod connection;
 pub mod context;
+pub mod documents;
 pub mod errors;
 pub mod ids;
 pub mod limits;

@@ -1,5 +1,5 @@
-//! Running one GraphQL operation: parsed once (async-graphql reuses the
-//! document), checked against the limits async-graphql lacks
+//! Running one GraphQL operation: its document parsed once per instance
+//! ([`super::documents`]), checked against the limits async-graphql lacks
 //! ([`super::limits`]), then executed with the request's data, and counted
 //! and timed under a label naming it.
 //!
@@ -25,16 +25,19 @@ use sqlx::PgPool;
 
 use super::AppSchema;
 use super::context::RequestData;
+use super::documents::Documents;
 use super::limits;
 use crate::auth::Principal;
 use crate::db::Reads;
 use crate::metrics::Metrics;
 
-/// Runs `request` for `caller`, counted and timed in `metrics`; its reads
-/// go to `pool` ([`Reads`]: one shared connection unless it is a mutation).
+/// Runs `request` for `caller`, counted and timed in `metrics`, its
+/// document parsed once per instance ([`Documents`]); its reads go to
+/// `pool` ([`Reads`]: one shared connection unless it is a mutation).
 pub async fn run(
     schema: &AppSchema,
     metrics: &Arc<Metrics>,
+    documents: &Documents,
     pool: &PgPool,
     mut request: Request,
     caller: Option<Principal>,
@@ -49,6 +52,7 @@ pub async fn run(
     };
     // A document that does not parse is left to the schema, which reports
     // the syntax error.
+    documents.prepare(&mut request);
     let name = request.operation_name.clone();
     let mut reads = Reads::pooled(pool);
     if let Ok(document) = request.parsed_query() {

@@ -97,6 +97,21 @@ async fn get_requests_run_queries() {
 }
 
 #[tokio::test]
+async fn responses_keep_the_order_of_the_selection_and_repeat_documents_alike() {
+    // The GraphQL spec orders a response's entries as the selection set
+    // does; here that is not alphabetical. Sent twice, so that the second
+    // answer comes from the instance's parsed copy of the document.
+    let app = spawn_app().await;
+    let query = "{ products(first: 1) { totalCount pageInfo { hasNextPage } } }";
+    let path = format!("/graphql?query={}", query.replace(' ', "%20"));
+    let expected = r#"{"data":{"products":{"totalCount":0,"pageInfo":{"hasNextPage":false}}}}"#;
+    for _ in 0..2 {
+        let body = app.get(&path).await.text().await.unwrap();
+        assert_eq!(body, expected);
+    }
+}
+
+#[tokio::test]
 async fn get_requests_never_run_mutations() {
     let app = spawn_app().await;
     let admin = app.admin_token("admin");
