@@ -17,8 +17,8 @@ use crate::config::Config;
 use crate::db::{self, Db};
 use crate::events::Relay;
 use crate::facades::{Services, demo};
-use crate::graphql::documents::Documents;
-use crate::graphql::{self, AppSchema};
+use crate::graphql;
+use crate::graphql::operation::Operations;
 use crate::http;
 use crate::metrics::Metrics;
 
@@ -31,16 +31,14 @@ pub const DEMO_TOKEN_TTL_SECS: u64 = 30 * 24 * 3600;
 /// Shared by every request handler. Cheap to clone.
 #[derive(Clone)]
 pub struct AppState {
-    /// The GraphQL schema (with [`Services`] in its data).
-    pub schema: AppSchema,
+    /// Runs GraphQL operations on the schema (with [`Services`] in its data).
+    pub operations: Arc<Operations>,
     /// The database, configuration and caches.
     pub services: Services,
     /// Verifies bearer tokens.
     pub auth: Arc<Authenticator>,
     /// This instance's metrics.
     pub metrics: Arc<Metrics>,
-    /// The documents this instance has parsed.
-    pub documents: Arc<Documents>,
     /// The Authorization header GraphiQL starts with; `None` turns the
     /// playground off (production).
     pub playground_authorization: Option<String>,
@@ -81,12 +79,17 @@ impl Application {
         } else {
             None
         };
+        let public = !config.is_development();
+        let operations = Operations::new(
+            graphql::build_schema(Some(services.clone()), public),
+            graphql::build_prevalidated_schema(Some(services.clone()), public),
+            metrics.clone(),
+        );
         let state = AppState {
-            schema: graphql::build_schema(Some(services.clone()), !config.is_development()),
+            operations: Arc::new(operations),
             services,
             auth,
             metrics,
-            documents: Arc::default(),
             playground_authorization,
         };
         Ok(Self { listener, state })

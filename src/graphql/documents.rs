@@ -8,10 +8,16 @@
 //!
 //! Bounded in entries and in the length of the texts it keeps, least
 //! recently used out first: a client sending ever new documents churns the
-//! cache, but never grows it. Only documents that parse are kept; whether
-//! one validates is still decided per request by the schema.
+//! cache, but never grows it. Only documents that parse are kept.
+//!
+//! A kept document also remembers whether it passed every validation rule
+//! in a request without variables: without variables, validation depends
+//! only on the text and the schema, so such a document need not be
+//! validated again ([`super::operation::Operations`]). With variables it
+//! is, every time, because whether their values fit is part of it.
 
 use std::num::NonZeroUsize;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use async_graphql::Request;
@@ -27,7 +33,26 @@ const MAX_TEXT_LEN: usize = 8 * 1024;
 
 /// This instance's parsed documents.
 pub struct Documents {
-    cache: Mutex<LruCache<Box<str>, Arc<ExecutableDocument>>>,
+    cache: Mutex<LruCache<Box<str>, Arc<Kept>>>,
+}
+
+/// A kept document.
+pub struct Kept {
+    document: ExecutableDocument,
+    valid: AtomicBool,
+}
+
+impl Kept {
+    /// Whether the document passed every validation rule before.
+    pub fn is_valid(&self) -> bool {
+        self.valid.load(Ordering::Relaxed)
+    }
+
+    /// Records that the document passed every validation rule in a request
+    /// without variables.
+    pub fn mark_valid(&self) {
+        self.valid.store(true, Ordering::Relaxed);
+    }
 }
 
 impl Default for Documents {
@@ -42,11 +67,12 @@ impl Default for Documents {
 
 impl Documents {
     /// Gives `request` its parsed document: a copy of the kept one, or
-    /// parsed now and kept. A document that does not parse is left to the
-    /// request, which reports the syntax error when it runs.
-    pub fn prepare(&self, request: &mut Request) {
+    /// parsed now and kept; returns the kept document. A document that does
+    /// not parse is left to the request, which reports the syntax error when
+    /// it runs.
+    pub fn prepare(&self, request: &mut Request) -> Option<Arc<Kept>> {
         if request.query.len() > MAX_TEXT_LEN {
-            return;
+            return None;
         }
         // A panic elsewhere while the lock was held cannot leave the cache
         // half-updated in a way that matters: it only holds finished parses.
@@ -56,18 +82,19 @@ impl Documents {
             .unwrap_or_else(PoisonError::into_inner)
             .get(request.query.as_str())
             .cloned();
-        match kept {
-            Some(document) => request.set_parsed_query(ExecutableDocument::clone(&document)),
-            None => {
-                if let Ok(document) = request.parsed_query() {
-                    let document = Arc::new(document.clone());
-                    self.cache
-                        .lock()
-                        .unwrap_or_else(PoisonError::into_inner)
-                        .put(request.query.as_str().into(), document);
-                }
-            }
+        if let Some(kept) = kept {
+            request.set_parsed_query(kept.document.clone());
+            return Some(kept);
         }
+        let kept = Arc::new(Kept {
+            document: request.parsed_query().ok()?.clone(),
+            valid: AtomicBool::new(false),
+        });
+        self.cache
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .put(request.query.as_str().into(), kept.clone());
+        Some(kept)
     }
 
     /// How many documents are kept.
@@ -92,10 +119,12 @@ mod tests {
     fn a_document_is_parsed_once_and_copied_after() {
         let documents = Documents::default();
         let mut first = Request::new("{ products(first: 1) { totalCount } }");
-        documents.prepare(&mut first);
+        let kept = documents.prepare(&mut first);
         assert_eq!(documents.len(), 1);
+        kept.expect("kept").mark_valid();
         let mut second = Request::new("{ products(first: 1) { totalCount } }");
-        documents.prepare(&mut second);
+        let kept = documents.prepare(&mut second).expect("kept");
+        assert!(kept.is_valid(), "the same document, remembered as valid");
         assert_eq!(documents.len(), 1);
         let (Ok(a), Ok(b)) = (first.parsed_query(), second.parsed_query()) else {
             panic!("both requests hold a parsed document");
@@ -107,7 +136,7 @@ mod tests {
     fn documents_that_do_not_parse_or_are_too_long_are_not_kept() {
         let documents = Documents::default();
         let mut broken = Request::new("{ products(first: ");
-        documents.prepare(&mut broken);
+        assert!(documents.prepare(&mut broken).is_none());
         assert!(broken.parsed_query().is_err());
         let long = format!("{{ viewer {{ id }} }} # {}", "x".repeat(MAX_TEXT_LEN));
         let mut long = Request::new(long);

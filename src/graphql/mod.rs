@@ -22,7 +22,7 @@ pub mod query;
 pub mod scalars;
 pub mod types;
 
-use async_graphql::{EmptySubscription, Schema};
+use async_graphql::{EmptySubscription, Schema, ValidationMode};
 
 use crate::facades::Services;
 
@@ -40,6 +40,22 @@ pub type AppSchema = Schema<query::QueryRoot, mutations::MutationRoot, EmptySubs
 /// Builds the schema. `public` turns off introspection and field
 /// suggestions (production).
 pub fn build_schema(services: Option<Services>, public: bool) -> AppSchema {
+    schema_builder(services, public).finish()
+}
+
+/// The same schema, but one that checks only the depth and complexity
+/// limits of a document, for documents that passed every validation rule
+/// before ([`operation::Operations`]).
+pub fn build_prevalidated_schema(services: Option<Services>, public: bool) -> AppSchema {
+    schema_builder(services, public)
+        .validation_mode(ValidationMode::Fast)
+        .finish()
+}
+
+fn schema_builder(
+    services: Option<Services>,
+    public: bool,
+) -> async_graphql::SchemaBuilder<query::QueryRoot, mutations::MutationRoot, EmptySubscription> {
     let mut builder = Schema::build(
         query::QueryRoot::default(),
         mutations::MutationRoot::default(),
@@ -54,7 +70,7 @@ pub fn build_schema(services: Option<Services>, public: bool) -> AppSchema {
     if public {
         builder = builder.disable_introspection().disable_suggestions();
     }
-    builder.finish()
+    builder
 }
 
 /// The schema in SDL, as checked in at `schema.graphql`.

@@ -1,7 +1,8 @@
 //! Running one GraphQL operation: its document parsed once per instance
-//! ([`super::documents`]), checked against the limits async-graphql lacks
-//! ([`super::limits`]), then executed with the request's data, and counted
-//! and timed under a label naming it.
+//! (and validated once, when it has no variables: [`super::documents`]),
+//! checked against the limits async-graphql lacks ([`super::limits`]), then
+//! executed with the request's data, and counted and timed under a label
+//! naming it.
 //!
 //! The label is the `operationName` when the operation has one, else its
 //! root fields (`payOrder`, `products,viewer`), or `invalid` for a document
@@ -31,54 +32,100 @@ use crate::auth::Principal;
 use crate::db::Reads;
 use crate::metrics::Metrics;
 
-/// Runs `request` for `caller`, counted and timed in `metrics`, its
-/// document parsed once per instance ([`Documents`]); its reads go to
-/// `pool` ([`Reads`]: one shared connection unless it is a mutation).
-pub async fn run(
-    schema: &AppSchema,
-    metrics: &Arc<Metrics>,
-    documents: &Documents,
-    pool: &PgPool,
-    mut request: Request,
-    caller: Option<Principal>,
-) -> Response {
-    // Recorded when dropped, so that an operation abandoned mid-way (the
-    // request timeout, a client gone) is counted too, as `cancelled`.
-    let mut record = Record {
-        metrics,
-        label: "invalid".into(),
-        started: Instant::now(),
-        outcome: "cancelled",
-    };
-    // A document that does not parse is left to the schema, which reports
-    // the syntax error.
-    documents.prepare(&mut request);
-    let name = request.operation_name.clone();
-    let mut reads = Reads::pooled(pool);
-    if let Ok(document) = request.parsed_query() {
-        if let Err(error) = limits::check_mutations(document) {
-            record.outcome = "error";
-            return Response::from_errors(vec![error]);
-        }
-        record.label = metrics.client_label(&label(document, name.as_deref()));
-        tracing::Span::current().record("operation", record.label.as_str());
-        let is_query = selected(document, name.as_deref())
-            .is_some_and(|(_, operation)| operation.ty != OperationType::Mutation);
-        if is_query {
-            reads = Reads::shared(pool);
+/// Runs this instance's GraphQL operations.
+pub struct Operations {
+    /// The schema, validating every rule.
+    schema: AppSchema,
+    /// The same schema checking only the limits, for documents known to be
+    /// valid (see [`Documents`]): validation was the largest single cost of
+    /// a small query after parsing (docs/benchmarks.md).
+    prevalidated: AppSchema,
+    documents: Documents,
+    metrics: Arc<Metrics>,
+}
+
+impl Operations {
+    /// Operations over `schema` and `prevalidated` (the same schema built
+    /// with [`super::build_prevalidated_schema`]), counted in `metrics`.
+    pub fn new(schema: AppSchema, prevalidated: AppSchema, metrics: Arc<Metrics>) -> Self {
+        Self {
+            schema,
+            prevalidated,
+            documents: Documents::default(),
+            metrics,
         }
     }
-    let data = Arc::new(RequestData::new(caller, reads));
-    let response = schema.execute(request.data(data)).await;
-    if is_request_error(&response) {
-        record.label = "invalid".into();
+
+    /// Whether the operation `request` selects is a mutation. A document
+    /// that does not parse is not one (execution reports its syntax error);
+    /// the parsed document stays in the request, so it is parsed once.
+    pub fn selects_mutation(&self, request: &mut Request) -> bool {
+        self.documents.prepare(request);
+        let name = request.operation_name.clone();
+        let Ok(document) = request.parsed_query() else {
+            return false;
+        };
+        selected(document, name.as_deref())
+            .is_some_and(|(_, operation)| operation.ty == OperationType::Mutation)
     }
-    record.outcome = if response.errors.is_empty() {
-        "ok"
-    } else {
-        "error"
-    };
-    response
+
+    /// Runs `request` for `caller`, counted and timed; its reads go to
+    /// `pool` ([`Reads`]: one shared connection unless it is a mutation).
+    pub async fn run(
+        &self,
+        pool: &PgPool,
+        mut request: Request,
+        caller: Option<Principal>,
+    ) -> Response {
+        // Recorded when dropped, so that an operation abandoned mid-way (the
+        // request timeout, a client gone) is counted too, as `cancelled`.
+        let mut record = Record {
+            metrics: &self.metrics,
+            label: "invalid".into(),
+            started: Instant::now(),
+            outcome: "cancelled",
+        };
+        let kept = self.documents.prepare(&mut request);
+        // A document that does not parse is left to the schema, which
+        // reports the syntax error.
+        let name = request.operation_name.clone();
+        let mut reads = Reads::pooled(pool);
+        if let Ok(document) = request.parsed_query() {
+            if let Err(error) = limits::check_mutations(document) {
+                record.outcome = "error";
+                return Response::from_errors(vec![error]);
+            }
+            record.label = self.metrics.client_label(&label(document, name.as_deref()));
+            tracing::Span::current().record("operation", record.label.as_str());
+            let is_query = selected(document, name.as_deref())
+                .is_some_and(|(_, operation)| operation.ty != OperationType::Mutation);
+            if is_query {
+                reads = Reads::shared(pool);
+            }
+        }
+        // Without variables, a document's validity is a property of its
+        // text: once valid, always valid on this schema.
+        let without_variables = request.variables.is_empty();
+        let known_valid = without_variables && kept.as_ref().is_some_and(|k| k.is_valid());
+        let schema = if known_valid {
+            &self.prevalidated
+        } else {
+            &self.schema
+        };
+        let data = Arc::new(RequestData::new(caller, reads));
+        let response = schema.execute(request.data(data)).await;
+        if is_request_error(&response) {
+            record.label = "invalid".into();
+        } else if without_variables && let Some(kept) = kept {
+            kept.mark_valid();
+        }
+        record.outcome = if response.errors.is_empty() {
+            "ok"
+        } else {
+            "error"
+        };
+        response
+    }
 }
 
 /// Refused before execution: no data, and no error of a field.
@@ -102,18 +149,6 @@ fn selected<'d>(
             .filter(|_| name.is_some() || operations.len() == 1)
             .map(|(n, operation)| (Some(n.as_str()), &operation.node)),
     }
-}
-
-/// Whether the operation `request` selects is a mutation. A document that
-/// does not parse is not one (execution reports its syntax error); the
-/// parsed document stays in the request, so it is parsed once.
-pub fn selects_mutation(request: &mut Request) -> bool {
-    let name = request.operation_name.clone();
-    let Ok(document) = request.parsed_query() else {
-        return false;
-    };
-    selected(document, name.as_deref())
-        .is_some_and(|(_, operation)| operation.ty == OperationType::Mutation)
 }
 
 /// The label of the operation `name` selects in `document`: its name when

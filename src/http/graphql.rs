@@ -39,7 +39,6 @@ use serde::{Deserialize, Serialize};
 use super::media_type::{JSON, MediaType};
 use crate::graphql::MAX_BATCH;
 use crate::graphql::errors::{assign_codes, codes, error_response};
-use crate::graphql::operation;
 use crate::startup::AppState;
 use async_graphql::futures_util::future::join_all;
 
@@ -85,8 +84,7 @@ pub async fn get(
         .and_then(|Query(params)| get_request(params))
         .map_err(bad_request)
         .and_then(|mut request| {
-            state.documents.prepare(&mut request);
-            if operation::selects_mutation(&mut request) {
+            if state.operations.selects_mutation(&mut request) {
                 Err(Refusal::new(
                     StatusCode::METHOD_NOT_ALLOWED,
                     codes::BAD_REQUEST,
@@ -171,16 +169,7 @@ async fn execute(
     };
     let run = async {
         let pool = &state.services.db.pool;
-        let run_one = |request| {
-            operation::run(
-                &state.schema,
-                &state.metrics,
-                &state.documents,
-                pool,
-                request,
-                caller.clone(),
-            )
-        };
+        let run_one = |request| state.operations.run(pool, request, caller.clone());
         match batch {
             BatchRequest::Single(request) => BatchResponse::Single(run_one(request).await),
             // Side by side, in order, as async-graphql runs a batch.

@@ -112,6 +112,41 @@ async fn responses_keep_the_order_of_the_selection_and_repeat_documents_alike() 
 }
 
 #[tokio::test]
+async fn a_document_remembered_as_valid_still_has_its_variables_checked() {
+    // Valid without variables (`$n` is optional), so the instance remembers
+    // it as valid after the first run; with variables of the wrong type it
+    // is refused exactly as when it was new. An invalid document is refused
+    // however often it comes.
+    let app = spawn_app().await;
+    let query = "query($n: Int) { products(first: $n) { totalCount } }";
+    let bad = [json!({"n": "ten"}), json!({"n": 1.5})];
+    let mut when_new = Vec::new();
+    for variables in &bad {
+        let r = app.gql(None, query, variables.clone()).await;
+        let codes = r.error_codes();
+        assert!(
+            !codes.is_empty() && codes.iter().all(|c| c == "BAD_REQUEST"),
+            "{}",
+            r.body
+        );
+        assert!(r.body.get("data").is_none(), "{}", r.body);
+        when_new.push(r.body);
+    }
+    for _ in 0..2 {
+        let r = app.gql(None, query, json!({})).await;
+        assert_eq!(r.data()["products"]["totalCount"], 0, "{}", r.body);
+    }
+    for (variables, when_new) in bad.into_iter().zip(when_new) {
+        let r = app.gql(None, query, variables).await;
+        assert_eq!(r.body, when_new);
+    }
+    for _ in 0..2 {
+        let r = app.gql(None, "{ products { nope } }", json!({})).await;
+        assert_eq!(r.error_codes(), ["BAD_REQUEST"], "{}", r.body);
+    }
+}
+
+#[tokio::test]
 async fn get_requests_never_run_mutations() {
     let app = spawn_app().await;
     let admin = app.admin_token("admin");
