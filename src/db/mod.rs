@@ -1,11 +1,12 @@
 //! The database: the connection pool, creating the database and running the
 //! migrations at startup, [`Db::serializable`], the one helper through which
-//! every write runs, and two ways of lining up writes to hot rows inside an
+//! every write runs, [`row::get`] for decoding hot records, and two ways of lining up writes to hot rows inside an
 //! instance ([`RowLocks`] and [`Batcher`]).
 
 mod batcher;
 mod reads;
 mod retry;
+pub mod row;
 mod row_locks;
 
 pub use batcher::{BatchResult, Batcher};

@@ -11,11 +11,12 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use sqlx::postgres::PgRow;
-use sqlx::{FromRow, PgConnection, PgExecutor, Row};
+use sqlx::{FromRow, PgConnection, PgExecutor};
 
 use super::page::{Page, PageRequest};
 use super::product::{self, ProductRecord};
 use super::stock;
+use crate::db::row::get;
 use crate::error::{AppError, AppResult, ErrorCode, Rejection, Rejections};
 
 /// The most lines an order may have.
@@ -98,14 +99,15 @@ impl OrderRecord {
 impl FromRow<'_, PgRow> for OrderRecord {
     fn from_row(row: &PgRow) -> Result<Self, sqlx::Error> {
         Ok(Self {
-            id: row.try_get("id")?,
-            user_id: row.try_get("user_id")?,
-            status: OrderStatus::decode(row.try_get("status")?)?,
-            total_amount: row.try_get("total_amount")?,
-            discount_amount: row.try_get("discount_amount")?,
-            created_at: row.try_get("created_at")?,
-            paid_at: row.try_get("paid_at")?,
-            cancelled_at: row.try_get("cancelled_at")?,
+            // In the order of `order_columns!`.
+            id: get(row, 0, "id")?,
+            user_id: get(row, 1, "user_id")?,
+            status: OrderStatus::decode(get(row, 2, "status")?)?,
+            total_amount: get(row, 3, "total_amount")?,
+            discount_amount: get(row, 4, "discount_amount")?,
+            created_at: get(row, 5, "created_at")?,
+            paid_at: get(row, 6, "paid_at")?,
+            cancelled_at: get(row, 7, "cancelled_at")?,
         })
     }
 }
@@ -127,7 +129,7 @@ pub fn not_found() -> Rejection {
 }
 
 /// A row of `order_items`.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct OrderItemRecord {
     /// The order.
     pub order_id: i64,
@@ -137,6 +139,18 @@ pub struct OrderItemRecord {
     pub quantity: i32,
     /// The unit price when the order was created.
     pub unit_price: i64,
+}
+
+impl FromRow<'_, PgRow> for OrderItemRecord {
+    fn from_row(row: &PgRow) -> Result<Self, sqlx::Error> {
+        // In the order the reads list them: `order_id, product_id, quantity, unit_price`.
+        Ok(Self {
+            order_id: get(row, 0, "order_id")?,
+            product_id: get(row, 1, "product_id")?,
+            quantity: get(row, 2, "quantity")?,
+            unit_price: get(row, 3, "unit_price")?,
+        })
+    }
 }
 
 impl OrderItemRecord {

@@ -1,18 +1,21 @@
 //! The catalog: products, their prices, and the rules for creating them.
 
 use chrono::{DateTime, Utc};
-use sqlx::{PgConnection, PgExecutor};
+use sqlx::postgres::PgRow;
+use sqlx::{FromRow, PgConnection, PgExecutor};
 
 use super::page::{Page, PageRequest};
+use crate::db::row::get;
 use crate::error::{AppResult, ErrorCode, Rejection, Rejections};
 
 /// The highest price of one unit (the database enforces it too).
 pub const MAX_PRICE: i64 = 1_000_000_000_000;
 
+/// The columns of a [`ProductRecord`], in the order it decodes them.
 const COLUMNS: &str = "id, name, price, stock, created_at";
 
 /// A row of `products`.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct ProductRecord {
     /// Database id.
     pub id: i64,
@@ -24,6 +27,18 @@ pub struct ProductRecord {
     pub stock: i32,
     /// When the product was created.
     pub created_at: DateTime<Utc>,
+}
+
+impl FromRow<'_, PgRow> for ProductRecord {
+    fn from_row(row: &PgRow) -> Result<Self, sqlx::Error> {
+        Ok(Self {
+            id: get(row, 0, "id")?,
+            name: get(row, 1, "name")?,
+            price: get(row, 2, "price")?,
+            stock: get(row, 3, "stock")?,
+            created_at: get(row, 4, "created_at")?,
+        })
+    }
 }
 
 /// What an admin provides to create a product.

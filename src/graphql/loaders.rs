@@ -28,7 +28,13 @@ pub type LoadError = Arc<AppError>;
 /// A request's loader. Its cache is on for a query (rows fetched once per
 /// request, and fed by resolvers that prefetch), off for a mutation, whose
 /// writes would make cached rows stale.
-pub type RequestLoader<L> = DataLoader<L, HashMapCache>;
+pub type RequestLoader<L> = DataLoader<L, HashMapCache<FastHash>>;
+
+/// The hasher of the loaders' caches and groupings. Their keys are database
+/// ids, not text a client chose, so they need no SipHash (std's default,
+/// built to resist collision flooding); a nested read hashes a few hundred
+/// ids per request.
+type FastHash = foldhash::fast::RandomState;
 
 /// A domain read of the rows matching some keys.
 type Fetch<V> = for<'a> fn(&'a mut PgConnection, &'a [i64]) -> BoxFuture<'a, AppResult<Vec<V>>>;
@@ -149,7 +155,7 @@ fn loader<L: Send + Sync + 'static>(inner: L) -> RequestLoader<L> {
                 batch.await
             })
         },
-        HashMapCache::default(),
+        HashMapCache::<FastHash>::new(),
     )
     .delay(Duration::ZERO)
 }
@@ -180,7 +186,7 @@ impl Loaders {
                 .await;
         }
         // An order without lines is cached too (as none).
-        let mut grouped: HashMap<i64, Vec<OrderItemRecord>> =
+        let mut grouped: HashMap<i64, Vec<OrderItemRecord>, FastHash> =
             orders.iter().map(|id| (*id, Vec::new())).collect();
         for line in lines {
             grouped.entry(line.order_id).or_default().push(line);

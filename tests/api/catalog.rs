@@ -280,3 +280,33 @@ async fn unknown_and_foreign_ids_read_as_null() {
         .await;
     assert_eq!(r.data()["nodes"], json!([null, null]));
 }
+
+#[tokio::test]
+async fn hot_records_decode_by_position_or_else_by_name() {
+    // `db::row::get` reads a column at its expected position when the name
+    // there matches, and by name when the statement ordered its columns
+    // otherwise: both rows decode to the same record.
+    use commerce::domain::product::ProductRecord;
+    let app = spawn_app().await;
+    let columns =
+        "7::BIGINT AS id, 'Lamp' AS name, 1500::BIGINT AS price, 3 AS stock, now() AS created_at";
+    let reordered =
+        "3 AS stock, now() AS created_at, 'Lamp' AS name, 1500::BIGINT AS price, 7::BIGINT AS id";
+    for select in [columns, reordered] {
+        let sql = format!("SELECT {select}");
+        let product: ProductRecord = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+        assert_eq!(
+            (
+                product.id,
+                product.name.as_str(),
+                product.price,
+                product.stock
+            ),
+            (7, "Lamp", 1500, 3),
+            "{select}"
+        );
+    }
+}
