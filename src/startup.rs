@@ -129,6 +129,8 @@ impl Application {
         } else {
             None
         };
+        let warm_reads = services.db.warm_reads.clone();
+        tokio::spawn(warm_reads.clone().sweep_until_closed());
         let router = http::router(self.state);
         let served = axum::serve(self.listener, router)
             .with_graceful_shutdown(shutdown)
@@ -136,6 +138,8 @@ impl Application {
         if let Some(relay) = relay {
             relay.stop().await;
         }
+        // The pool closes once every connection is back in it.
+        warm_reads.close();
         pool.close().await;
         served
     }

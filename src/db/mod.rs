@@ -10,7 +10,7 @@ pub mod row;
 mod row_locks;
 
 pub use batcher::{BatchResult, Batcher};
-pub use reads::{ReadConnection, Reads};
+pub use reads::{ReadConnection, Reads, WarmReads};
 pub use retry::{RetryPolicy, TxFuture};
 pub use row_locks::{RowKey, RowLocks};
 
@@ -29,6 +29,8 @@ use crate::metrics::Metrics;
 pub struct Db {
     /// The connection pool; reads use it directly.
     pub pool: PgPool,
+    /// Connections of finished queries, kept for the next ones.
+    pub warm_reads: Arc<WarmReads>,
     metrics: Arc<Metrics>,
     retry: RetryPolicy,
     row_locks: Arc<RowLocks>,
@@ -38,6 +40,7 @@ impl Db {
     /// Wraps a pool.
     pub fn new(pool: PgPool, metrics: Arc<Metrics>) -> Self {
         Self {
+            warm_reads: Arc::new(WarmReads::for_pool(&pool)),
             pool,
             metrics,
             retry: RetryPolicy::default(),
@@ -74,7 +77,7 @@ pub async fn ensure_database(url: &str) -> Result<(), sqlx::Error> {
 }
 
 /// A pooled connection idle this long is checked before it is used.
-const PING_IF_IDLE_FOR: std::time::Duration = std::time::Duration::from_secs(1);
+pub(crate) const PING_IF_IDLE_FOR: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Opens the pool with the configured size and timeouts.
 ///

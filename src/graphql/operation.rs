@@ -22,14 +22,13 @@ use async_graphql::parser::types::{
     DocumentOperations, ExecutableDocument, OperationDefinition, OperationType, Selection,
 };
 use async_graphql::{Request, Response, Value};
-use sqlx::PgPool;
 
 use super::AppSchema;
 use super::context::RequestData;
 use super::documents::Documents;
 use super::limits;
 use crate::auth::Principal;
-use crate::db::Reads;
+use crate::db::{Db, Reads};
 use crate::metrics::Metrics;
 
 /// Runs this instance's GraphQL operations.
@@ -70,13 +69,8 @@ impl Operations {
     }
 
     /// Runs `request` for `caller`, counted and timed; its reads go to
-    /// `pool` ([`Reads`]: one shared connection unless it is a mutation).
-    pub async fn run(
-        &self,
-        pool: &PgPool,
-        mut request: Request,
-        caller: Option<Principal>,
-    ) -> Response {
+    /// `db` ([`Reads`]: one shared connection unless it is a mutation).
+    pub async fn run(&self, db: &Db, mut request: Request, caller: Option<Principal>) -> Response {
         // Recorded when dropped, so that an operation abandoned mid-way (the
         // request timeout, a client gone) is counted too, as `cancelled`.
         let mut record = Record {
@@ -89,7 +83,7 @@ impl Operations {
         // A document that does not parse is left to the schema, which
         // reports the syntax error.
         let name = request.operation_name.clone();
-        let mut reads = Reads::pooled(pool);
+        let mut reads = Reads::pooled(&db.pool);
         if let Ok(document) = request.parsed_query() {
             if let Err(error) = limits::check_mutations(document) {
                 record.outcome = "error";
@@ -100,7 +94,7 @@ impl Operations {
             let is_query = selected(document, name.as_deref())
                 .is_some_and(|(_, operation)| operation.ty != OperationType::Mutation);
             if is_query {
-                reads = Reads::shared(pool);
+                reads = Reads::shared(&db.pool, &db.warm_reads);
             }
         }
         // Without variables, a document's validity is a property of its
@@ -113,7 +107,8 @@ impl Operations {
             &self.schema
         };
         let data = Arc::new(RequestData::new(caller, reads));
-        let response = schema.execute(request.data(data)).await;
+        let response = schema.execute(request.data(data.clone())).await;
+        data.reads.finish(response.errors.is_empty()).await;
         if is_request_error(&response) {
             record.label = "invalid".into();
         } else if without_variables && let Some(kept) = kept {

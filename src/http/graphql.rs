@@ -168,8 +168,8 @@ async fn execute(
         BatchRequest::Batch(operations) => Some(operations.len()),
     };
     let run = async {
-        let pool = &state.services.db.pool;
-        let run_one = |request| state.operations.run(pool, request, caller.clone());
+        let db = &state.services.db;
+        let run_one = |request| state.operations.run(db, request, caller.clone());
         match batch {
             BatchRequest::Single(request) => BatchResponse::Single(run_one(request).await),
             // Side by side, in order, as async-graphql runs a batch.
