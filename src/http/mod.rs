@@ -28,7 +28,7 @@ pub const REQUEST_ID: &str = "x-request-id";
 pub fn router(state: AppState) -> Router {
     let request_id = HeaderName::from_static(REQUEST_ID);
     // Every log line of a request carries its id, and (once known) its
-    // GraphQL operation, recorded by `graphql::instrument`.
+    // GraphQL operation, recorded by `graphql::operation`.
     let trace = TraceLayer::new_for_http()
         .make_span_with(|request: &Request| {
             let id = request
