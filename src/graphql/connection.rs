@@ -143,6 +143,21 @@ pub struct PageArgs {
 }
 
 impl PageArgs {
+    /// The arguments in the order every connection field declares them.
+    pub fn new(
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Self {
+        Self {
+            first,
+            after,
+            last,
+            before,
+        }
+    }
+
     /// Validates the arguments into a page request: sizes 0 to 100, cursors
     /// we issued, and not `first` together with `last`.
     pub fn to_request(&self) -> Result<PageRequest, AppError> {

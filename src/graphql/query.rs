@@ -56,12 +56,7 @@ impl CatalogQuery {
         last: Option<i32>,
         before: Option<String>,
     ) -> async_graphql::Result<ProductConnection> {
-        let args = PageArgs {
-            first,
-            after,
-            last,
-            before,
-        };
+        let args = PageArgs::new(first, after, last, before);
         connection::resolve(
             ctx,
             args,
@@ -93,12 +88,7 @@ impl CouponQuery {
     ) -> async_graphql::Result<CouponConnection> {
         // An explicit null means the default: every campaign.
         let available_only = available_only.unwrap_or(false);
-        let args = PageArgs {
-            first,
-            after,
-            last,
-            before,
-        };
+        let args = PageArgs::new(first, after, last, before);
         connection::resolve(
             ctx,
             args,

@@ -67,12 +67,7 @@ impl User {
         before: Option<String>,
         #[graphql(desc = "Only orders with this status.")] status: Option<OrderStatus>,
     ) -> async_graphql::Result<OrderConnection> {
-        let args = PageArgs {
-            first,
-            after,
-            last,
-            before,
-        };
+        let args = PageArgs::new(first, after, last, before);
         let status = status.map(Into::into);
         // A query that asks for the orders' lines gets them, and their
         // products, on the same connection right after the page rather than
@@ -115,12 +110,7 @@ impl User {
         before: Option<String>,
         #[graphql(desc = "Only coupons with this status now.")] status: Option<UserCouponStatus>,
     ) -> async_graphql::Result<UserCouponConnection> {
-        let args = PageArgs {
-            first,
-            after,
-            last,
-            before,
-        };
+        let args = PageArgs::new(first, after, last, before);
         let status = status.map(Into::into);
         connection::resolve(
             ctx,
