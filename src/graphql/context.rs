@@ -28,9 +28,7 @@ impl RequestData {
         let reads = Arc::new(reads);
         Self {
             caller,
-            // Only a query caches rows: its reads share one connection and
-            // see no writes of its own.
-            loaders: Loaders::new(&reads, reads.is_shared()),
+            loaders: Loaders::new(&reads),
             reads,
         }
     }

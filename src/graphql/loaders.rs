@@ -110,11 +110,14 @@ fn by_key<V: Clone + Send + Sync + 'static>(
     fetch: Fetch<V>,
     key: fn(&V) -> i64,
 ) -> RequestLoader<ByKey<V>> {
-    loader(ByKey {
-        reads: reads.clone(),
-        fetch,
-        key,
-    })
+    loader(
+        ByKey {
+            reads: reads.clone(),
+            fetch,
+            key,
+        },
+        reads.is_shared(),
+    )
 }
 
 fn grouped<V: Clone + Send + Sync + 'static>(
@@ -122,11 +125,14 @@ fn grouped<V: Clone + Send + Sync + 'static>(
     fetch: Fetch<V>,
     key: fn(&V) -> i64,
 ) -> RequestLoader<Grouped<V>> {
-    loader(Grouped {
-        reads: reads.clone(),
-        fetch,
-        key,
-    })
+    loader(
+        Grouped {
+            reads: reads.clone(),
+            fetch,
+            key,
+        },
+        reads.is_shared(),
+    )
 }
 
 /// How many times a batch lets the request's other resolvers run before it
@@ -144,8 +150,10 @@ const BATCH_YIELDS: usize = 4;
 /// list (32 items): enough for the largest page (100). The default 1 ms
 /// timer would split such lists as well, and add a millisecond per nested
 /// level to every request.
-fn loader<L: Send + Sync + 'static>(inner: L) -> RequestLoader<L> {
-    DataLoader::with_cache(
+///
+/// Its cache is on only when `cache` (see [`RequestLoader`]).
+fn loader<L: Send + Sync + 'static>(inner: L, cache: bool) -> RequestLoader<L> {
+    let loader = DataLoader::with_cache(
         inner,
         |batch| {
             tokio::spawn(async move {
@@ -157,7 +165,9 @@ fn loader<L: Send + Sync + 'static>(inner: L) -> RequestLoader<L> {
         },
         HashMapCache::<FastHash>::new(),
     )
-    .delay(Duration::ZERO)
+    .delay(Duration::ZERO);
+    loader.enable_all_cache(cache);
+    loader
 }
 
 impl Loaders {
@@ -195,9 +205,10 @@ impl Loaders {
         Ok(())
     }
 
-    /// Fresh loaders reading through `reads`, caching rows when `cache`.
-    pub fn new(reads: &Arc<Reads>, cache: bool) -> Self {
-        let loaders = Self {
+    /// Fresh loaders reading through `reads`. Only a query's loaders cache
+    /// rows: its reads share one connection and see no writes of its own.
+    pub fn new(reads: &Arc<Reads>) -> Self {
+        Self {
             products: by_key(reads, |c, ids| Box::pin(product::by_ids(c, ids)), |r| r.id),
             users: by_key(reads, |c, ids| Box::pin(user::by_ids(c, ids)), |r| r.id),
             orders: by_key(reads, |c, ids| Box::pin(order::by_ids(c, ids)), |r| r.id),
@@ -224,18 +235,6 @@ impl Loaders {
                 // Only used coupons have an order, and only those are loaded.
                 |r| r.order_id.unwrap_or_default(),
             ),
-        };
-        if !cache {
-            loaders.products.enable_all_cache(false);
-            loaders.users.enable_all_cache(false);
-            loaders.orders.enable_all_cache(false);
-            loaders.order_items.enable_all_cache(false);
-            loaders.payments.enable_all_cache(false);
-            loaders.order_payments.enable_all_cache(false);
-            loaders.coupons.enable_all_cache(false);
-            loaders.user_coupons.enable_all_cache(false);
-            loaders.order_coupons.enable_all_cache(false);
         }
-        loaders
     }
 }
