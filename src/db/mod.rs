@@ -1,7 +1,8 @@
 //! The database: the connection pool, creating the database and running the
 //! migrations at startup, [`Db::serializable`], the one helper through which
-//! every write runs, [`row::get`] for decoding hot records, and two ways of lining up writes to hot rows inside an
-//! instance ([`RowLocks`] and [`Batcher`]).
+//! every write runs, two ways of lining up writes to hot rows inside an
+//! instance ([`RowLocks`] and [`Batcher`]), where a request's reads run
+//! ([`Reads`], [`WarmReads`]) and [`row::get`] for decoding hot records.
 
 mod batcher;
 mod reads;

@@ -109,7 +109,7 @@ impl Operations {
         let data = Arc::new(RequestData::new(caller, reads));
         let response = schema.execute(request.data(data.clone())).await;
         data.reads.finish(response.errors.is_empty()).await;
-        if is_request_error(&response) {
+        if refused_before_execution(&response) {
             record.label = "invalid".into();
         } else if without_variables && let Some(kept) = kept {
             kept.mark_valid();
@@ -123,8 +123,10 @@ impl Operations {
     }
 }
 
-/// Refused before execution: no data, and no error of a field.
-fn is_request_error(response: &Response) -> bool {
+/// Refused before execution: no data, and no error of a field (an error of
+/// execution carries its field's `path`, even when it nulls all of `data`).
+/// The HTTP layer narrows it by error code (`http::graphql`).
+pub fn refused_before_execution(response: &Response) -> bool {
     response.data == Value::Null
         && !response.errors.is_empty()
         && response.errors.iter().all(|e| e.path.is_empty())

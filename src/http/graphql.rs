@@ -23,6 +23,7 @@
 
 use std::collections::BTreeMap;
 
+use async_graphql::futures_util::future::join_all;
 use async_graphql::{
     BatchRequest, BatchResponse, Request, Response as GqlResponse, ServerError, Value, Variables,
 };
@@ -39,8 +40,8 @@ use serde::{Deserialize, Serialize};
 use super::media_type::{JSON, MediaType};
 use crate::graphql::MAX_BATCH;
 use crate::graphql::errors::{assign_codes, codes, error_response};
+use crate::graphql::operation;
 use crate::startup::AppState;
-use async_graphql::futures_util::future::join_all;
 
 /// `POST /graphql`: a JSON body holding one operation or a batch.
 pub async fn post(
@@ -325,13 +326,11 @@ impl Refusal {
 /// whole `data`; a timeout is `SERVICE_UNAVAILABLE`: both answer 200 with
 /// `data: null`, since execution did begin.
 fn is_request_error(response: &GqlResponse) -> bool {
-    response.data == Value::Null
-        && !response.errors.is_empty()
+    operation::refused_before_execution(response)
         && response.errors.iter().all(|error| {
             let code = error.extensions.as_ref().and_then(|e| e.get("code"));
-            error.path.is_empty()
-                && matches!(code, Some(Value::String(code))
-                    if code == codes::BAD_REQUEST || code == codes::QUERY_TOO_COMPLEX)
+            matches!(code, Some(Value::String(code))
+                if code == codes::BAD_REQUEST || code == codes::QUERY_TOO_COMPLEX)
         })
 }
 
