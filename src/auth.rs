@@ -12,11 +12,12 @@
 //! checked for expiry again (see [`VerifiedTokens`]).
 
 use std::num::NonZeroUsize;
-use std::sync::{Mutex, PoisonError};
+use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use lru::LruCache;
 
+use crate::sync;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
@@ -110,8 +111,7 @@ impl VerifiedTokens {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, LruCache<Box<str>, (Principal, u64)>> {
-        // Entries are whole between statements: a panic cannot tear one.
-        self.tokens.lock().unwrap_or_else(PoisonError::into_inner)
+        sync::lock(&self.tokens)
     }
 }
 

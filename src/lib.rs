@@ -29,4 +29,5 @@ pub mod graphql;
 pub mod http;
 pub mod metrics;
 pub mod startup;
+pub mod sync;
 pub mod telemetry;

@@ -5,6 +5,7 @@
 //! handful of series, and each [`Metrics`] value is owned by one app instance,
 //! so tests that run several instances in one process never share counters.
 
+use crate::sync;
 use std::collections::{BTreeMap, HashSet};
 use std::fmt::Write as _;
 use std::sync::Mutex;
@@ -46,7 +47,7 @@ impl Metrics {
         if value.len() > MAX_CLIENT_LABEL_LEN {
             return "other".into();
         }
-        let mut seen = self.client_labels.lock().unwrap_or_else(|p| p.into_inner());
+        let mut seen = sync::lock(&self.client_labels);
         if seen.contains(value) {
             return value.to_owned();
         }
@@ -60,9 +61,7 @@ impl Metrics {
     /// Adds `by` to the counter `name{labels}`.
     pub fn add(&self, name: &'static str, labels: &[(&'static str, &str)], by: u64) {
         let key = (name, owned(labels));
-        // A poisoned lock only means another thread panicked mid-update of a
-        // counter; the numbers are still usable, so carry on.
-        let mut counters = self.counters.lock().unwrap_or_else(|p| p.into_inner());
+        let mut counters = sync::lock(&self.counters);
         *counters.entry(key).or_default() += by;
     }
 
@@ -73,14 +72,14 @@ impl Metrics {
 
     /// The current value of a counter (0 if never touched).
     pub fn counter(&self, name: &'static str, labels: &[(&'static str, &str)]) -> u64 {
-        let counters = self.counters.lock().unwrap_or_else(|p| p.into_inner());
+        let counters = sync::lock(&self.counters);
         counters.get(&(name, owned(labels))).copied().unwrap_or(0)
     }
 
     /// Records one observation of a duration in the histogram `name{labels}`.
     pub fn observe(&self, name: &'static str, labels: &[(&'static str, &str)], value: Duration) {
         let secs = value.as_secs_f64();
-        let mut histograms = self.histograms.lock().unwrap_or_else(|p| p.into_inner());
+        let mut histograms = sync::lock(&self.histograms);
         let h = histograms.entry((name, owned(labels))).or_default();
         for (bucket, bound) in h.buckets.iter_mut().zip(LATENCY_BUCKETS) {
             if secs <= bound {
@@ -101,7 +100,7 @@ impl Metrics {
                 "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}"
             );
         }
-        let counters = self.counters.lock().unwrap_or_else(|p| p.into_inner());
+        let counters = sync::lock(&self.counters);
         let mut last = "";
         for ((name, labels), value) in counters.iter() {
             if *name != last {
@@ -111,7 +110,7 @@ impl Metrics {
             let _ = writeln!(out, "{name}{} {value}", render_labels(labels, None));
         }
         drop(counters);
-        let histograms = self.histograms.lock().unwrap_or_else(|p| p.into_inner());
+        let histograms = sync::lock(&self.histograms);
         let mut last = "";
         for ((name, labels), h) in histograms.iter() {
             if *name != last {

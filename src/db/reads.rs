@@ -21,8 +21,8 @@
 //! exhaust the pool and wait on each other.
 
 use std::ops::{Deref, DerefMut};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, PoisonError};
 use std::time::{Duration, Instant};
 
 use sqlx::pool::PoolConnection;
@@ -31,6 +31,7 @@ use tokio::sync::{MappedMutexGuard, Mutex, MutexGuard};
 
 use super::PING_IF_IDLE_FOR;
 use crate::error::{AppError, AppResult};
+use crate::sync;
 
 /// Connections of finished queries, kept for the next query for up to
 /// [`PING_IF_IDLE_FOR`] (see the module docs). Holds at most a quarter of
@@ -114,8 +115,7 @@ impl WarmReads {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Vec<(Instant, PoolConnection<Postgres>)>> {
-        // The list is whole between statements: a panic cannot tear it.
-        self.idle.lock().unwrap_or_else(PoisonError::into_inner)
+        sync::lock(&self.idle)
     }
 }
 

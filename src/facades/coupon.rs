@@ -25,6 +25,7 @@ use crate::domain::coupon::{self, CouponRecord, NewCoupon};
 use crate::domain::issuance::{self, IssueRequest, Snapshot};
 use crate::domain::user_coupon::{self, UserCouponRecord};
 use crate::error::{AppError, AppResult};
+use crate::sync;
 
 const ISSUE: &str = "issueCoupon";
 
@@ -38,13 +39,13 @@ pub struct SoldOut(Mutex<HashMap<i64, CouponRecord>>);
 
 impl SoldOut {
     fn get(&self, id: i64) -> Option<CouponRecord> {
-        let map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let map = sync::lock(&self.0);
         map.get(&id).cloned()
     }
 
     fn remember(&self, campaign: &CouponRecord) {
         if campaign.remaining() == 0 {
-            let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+            let mut map = sync::lock(&self.0);
             map.insert(campaign.id, campaign.clone());
         }
     }

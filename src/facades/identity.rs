@@ -10,6 +10,7 @@ use super::Services;
 use crate::auth::Principal;
 use crate::domain::user;
 use crate::error::AppResult;
+use crate::sync;
 
 /// Entries kept before the cache starts over (bounded memory).
 const CACHE_CAPACITY: usize = 100_000;
@@ -21,15 +22,11 @@ pub struct UserIdCache(Mutex<HashMap<String, i64>>);
 
 impl UserIdCache {
     fn get(&self, subject: &str) -> Option<i64> {
-        self.0
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(subject)
-            .copied()
+        sync::lock(&self.0).get(subject).copied()
     }
 
     fn put(&self, subject: &str, id: i64) {
-        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let mut map = sync::lock(&self.0);
         if map.len() >= CACHE_CAPACITY {
             map.clear();
         }

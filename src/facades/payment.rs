@@ -30,6 +30,7 @@ use crate::domain::payment::{self, PaymentRecord};
 use crate::domain::settlement::{PaymentRequest, Settled, Snapshot};
 use crate::domain::{balance, cart, stock, user_coupon};
 use crate::error::{AppError, AppResult};
+use crate::sync;
 
 const USE_CASE: &str = "payOrder";
 
@@ -56,12 +57,12 @@ pub struct SoldOut(Mutex<HashSet<i64>>);
 
 impl SoldOut {
     fn any(&self) -> bool {
-        !self.0.lock().unwrap_or_else(|p| p.into_inner()).is_empty()
+        !sync::lock(&self.0).is_empty()
     }
 
     /// Records the stock levels a committed batch left.
     fn update(&self, levels: impl Iterator<Item = (i64, i32)>) {
-        let mut sold_out = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let mut sold_out = sync::lock(&self.0);
         for (product, stock) in levels {
             if stock > 0 {
                 sold_out.remove(&product);

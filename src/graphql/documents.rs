@@ -18,11 +18,13 @@
 
 use std::num::NonZeroUsize;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 
 use async_graphql::Request;
 use async_graphql::parser::types::ExecutableDocument;
 use lru::LruCache;
+
+use crate::sync;
 
 /// How many documents an instance keeps.
 const CAPACITY: usize = 512;
@@ -74,14 +76,7 @@ impl Documents {
         if request.query.len() > MAX_TEXT_LEN {
             return None;
         }
-        // A panic elsewhere while the lock was held cannot leave the cache
-        // half-updated in a way that matters: it only holds finished parses.
-        let kept = self
-            .cache
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(request.query.as_str())
-            .cloned();
+        let kept = sync::lock(&self.cache).get(request.query.as_str()).cloned();
         if let Some(kept) = kept {
             request.set_parsed_query(kept.document.clone());
             return Some(kept);
@@ -90,19 +85,13 @@ impl Documents {
             document: request.parsed_query().ok()?.clone(),
             valid: AtomicBool::new(false),
         });
-        self.cache
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .put(request.query.as_str().into(), kept.clone());
+        sync::lock(&self.cache).put(request.query.as_str().into(), kept.clone());
         Some(kept)
     }
 
     /// How many documents are kept.
     pub fn len(&self) -> usize {
-        self.cache
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .len()
+        sync::lock(&self.cache).len()
     }
 
     /// Whether no document is kept.
