@@ -1,6 +1,8 @@
 //! payOrder: what a payment changes, coupons, and every refusal (each of
 //! which changes nothing).
 
+use std::time::{Duration, Instant};
+
 use serde_json::{Value, json};
 
 use crate::helpers::{PAY_ORDER, TestApp, spawn_app};
@@ -381,17 +383,19 @@ async fn one_payment_failing_in_the_database_does_not_fail_its_batch() {
     app.assert_invariants().await;
 }
 
-/// Once a product has run out, payments are checked before the queue; a
-/// restock (here through the API, as from another instance) sells again.
+/// Once a product has run out, payments are checked before the queue, so
+/// a refusal does not wait for batches; a restock (here through the API, as
+/// from another instance) sells again.
 #[tokio::test]
 async fn a_sold_out_product_is_refused_at_once_and_sells_again_after_a_restock() {
     let app = spawn_app().await;
     let lamp = app.create_product("Lamp", 1_000, 1).await;
-    for buyer in ["ann", "ben"] {
+    for buyer in ["ann", "ben", "bea"] {
         app.charge(buyer, 5_000).await;
     }
     let anns = app.create_order("ann", &[(&lamp, 1)]).await;
     let bens = app.create_order("ben", &[(&lamp, 1)]).await;
+    let beas = app.create_order("bea", &[(&lamp, 1)]).await;
     assert!(
         app.pay("ann", &anns, None)
             .await
@@ -407,6 +411,42 @@ async fn a_sold_out_product_is_refused_at_once_and_sells_again_after_a_restock()
         r.body
     );
     assert_eq!(state(&app).await, before, "nothing changed");
+
+    // At once: while the payment queue is stuck (a batch waits for a row
+    // this test locks), Bea's refusal does not wait behind it.
+    let mug = app.create_product("Mug", 500, 10).await;
+    app.charge("cid", 5_000).await;
+    let cids = app.create_order("cid", &[(&mug, 1)]).await;
+    let mut lock = app.pool.begin().await.unwrap();
+    sqlx::query("SELECT 1 FROM products WHERE name = 'Mug' FOR UPDATE")
+        .execute(&mut *lock)
+        .await
+        .unwrap();
+    let stuck = app.pay("cid", &cids, None);
+    let refused = async {
+        let waiting = "SELECT count(*) FROM pg_stat_activity
+                       WHERE datname = current_database() AND wait_event_type = 'Lock'";
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while app.count(waiting).await == 0 {
+            assert!(Instant::now() < deadline, "the batch never got stuck");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let answer = tokio::time::timeout(Duration::from_secs(3), app.pay("bea", &beas, None))
+            .await
+            .expect("refused without waiting for the stuck batch");
+        lock.rollback().await.unwrap();
+        answer
+    };
+    let (cids_payment, beas_refusal) = tokio::join!(stuck, refused);
+    assert_eq!(
+        beas_refusal.user_error_codes("payOrder"),
+        ["PRODUCT_OUT_OF_STOCK"]
+    );
+    assert!(
+        cids_payment.user_error_codes("payOrder").is_empty(),
+        "{}",
+        cids_payment.body
+    );
 
     let restock = app
         .as_admin(
