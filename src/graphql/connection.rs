@@ -98,7 +98,7 @@ macro_rules! connection {
             /// Where this item stands in the list.
             pub cursor: String,
             /// The item.
-            pub node: $node,
+            pub node: $crate::graphql::inline::Inline<$node>,
         }
 
         #[doc = concat!("A page of `", stringify!($node), "` items.")]
@@ -107,7 +107,7 @@ macro_rules! connection {
             /// The items with their cursors.
             pub edges: Vec<$edge>,
             /// The items alone.
-            pub nodes: Vec<$node>,
+            pub nodes: Vec<$crate::graphql::inline::Inline<$node>>,
             /// Where this page stands.
             pub page_info: $crate::graphql::connection::PageInfo,
             /// How many items the whole list holds.
@@ -116,12 +116,20 @@ macro_rules! connection {
 
         impl From<$crate::graphql::connection::Parts<$node>> for $connection {
             fn from(parts: $crate::graphql::connection::Parts<$node>) -> Self {
-                let nodes = parts.items.iter().map(|(_, node)| node.clone()).collect();
+                use $crate::graphql::inline::Inline;
+                let nodes = parts
+                    .items
+                    .iter()
+                    .map(|(_, node)| Inline(node.clone()))
+                    .collect();
                 Self {
                     edges: parts
                         .items
                         .into_iter()
-                        .map(|(cursor, node)| $edge { cursor, node })
+                        .map(|(cursor, node)| $edge {
+                            cursor,
+                            node: Inline(node),
+                        })
                         .collect(),
                     nodes,
                     page_info: parts.page_info,

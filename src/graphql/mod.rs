@@ -5,6 +5,8 @@
 //! - [`types`]: the object types; [`node`]: `Node`, `node` and `nodes`;
 //! - [`scalars`]: `Money` and `DateTime`; [`ids`]: global ids and cursors;
 //! - [`connection`]: Relay connections; [`loaders`]: DataLoaders;
+//! - [`inline`]: the objects a response holds by the hundred, resolved
+//!   without a boxed future per field;
 //! - [`errors`]: the one mapping from errors to GraphQL;
 //! - [`context`]: what a resolver may ask of its request.
 
@@ -13,6 +15,7 @@ pub mod context;
 pub mod documents;
 pub mod errors;
 pub mod ids;
+pub mod inline;
 pub mod limits;
 pub mod loaders;
 pub mod mutations;

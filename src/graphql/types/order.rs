@@ -12,6 +12,7 @@ use crate::graphql::connection::connection;
 use crate::graphql::context::{loaders, services};
 use crate::graphql::errors::IntoGraphQL;
 use crate::graphql::ids;
+use crate::graphql::inline::Inline;
 use crate::graphql::scalars::{DateTime, Money};
 
 /// Where an order stands.
@@ -45,7 +46,7 @@ impl Order {
     }
 
     /// The lines, by product.
-    async fn items(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<OrderItem>> {
+    async fn items(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Inline<OrderItem>>> {
         let lines = loaders(ctx)
             .gql()?
             .order_items
@@ -53,7 +54,7 @@ impl Order {
             .await
             .gql()?
             .unwrap_or_default();
-        Ok(lines.into_iter().map(OrderItem).collect())
+        Ok(lines.into_iter().map(|l| Inline(OrderItem(l))).collect())
     }
 
     /// Sum of the lines at the prices fixed when the order was created.
@@ -116,10 +117,10 @@ pub struct OrderItem(pub OrderItemRecord);
 #[Object]
 impl OrderItem {
     /// The product (as it is now; the price of the line is `unitPrice`).
-    async fn product(&self, ctx: &Context<'_>) -> async_graphql::Result<Product> {
+    async fn product(&self, ctx: &Context<'_>) -> async_graphql::Result<Inline<Product>> {
         load_required(ctx, |l| &l.products, "product", self.0.product_id)
             .await
-            .map(Product)
+            .map(|p| Inline(Product(p)))
     }
 
     /// Units ordered.
