@@ -5,13 +5,14 @@ mod graphql;
 mod health;
 mod media_type;
 mod playground;
+mod request_id;
 
 use axum::Router;
 use axum::extract::Request;
 use axum::http::HeaderName;
 use axum::routing::get;
 use tower_http::limit::RequestBodyLimitLayer;
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
@@ -26,7 +27,7 @@ pub const REQUEST_ID: &str = "x-request-id";
 
 /// The server's routes.
 pub fn router(state: AppState) -> Router {
-    let request_id = HeaderName::from_static(REQUEST_ID);
+    let header = HeaderName::from_static(REQUEST_ID);
     // Every log line of a request carries its id, and (once known) its
     // GraphQL operation, recorded by `graphql::operation`.
     let trace = TraceLayer::new_for_http()
@@ -53,8 +54,8 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(health::metrics))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(trace)
-        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(PropagateRequestIdLayer::new(header.clone()))
         // Outermost, so that the id exists before anything else runs.
-        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+        .layer(SetRequestIdLayer::new(header, request_id::FreshRequestId))
         .with_state(state)
 }
