@@ -5,7 +5,7 @@
 //! of ids: [`ByKey`] (one row per key) and [`Grouped`] (all rows per key).
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
@@ -20,6 +20,7 @@ use crate::domain::product::{self, ProductRecord};
 use crate::domain::user::{self, UserRecord};
 use crate::domain::user_coupon::{self, UserCouponRecord};
 use crate::error::{AppError, AppResult};
+use crate::sync::lock;
 
 /// A loader's error: shared, because one failed batch fails every field
 /// that waited on it.
@@ -85,14 +86,14 @@ impl<V: Clone + Send + Sync + 'static> Loader<i64> for Grouped<V> {
 /// The loaders of one request (fresh per request, so nothing is cached
 /// across callers).
 pub struct Loaders {
-    /// Products by id.
-    pub products: RequestLoader<ByKey<ProductRecord>>,
+    /// Products by id (read through [`Loaders::product`]).
+    products: RequestLoader<ByKey<ProductRecord>>,
     /// Users by id.
     pub users: RequestLoader<ByKey<UserRecord>>,
     /// Orders by id.
     pub orders: RequestLoader<ByKey<OrderRecord>>,
-    /// Order lines by order id.
-    pub order_items: RequestLoader<Grouped<OrderItemRecord>>,
+    /// Order lines by order id (read through [`Loaders::order_lines`]).
+    order_items: RequestLoader<Grouped<OrderItemRecord>>,
     /// Payments by id.
     pub payments: RequestLoader<ByKey<PaymentRecord>>,
     /// Payments by order id.
@@ -103,6 +104,19 @@ pub struct Loaders {
     pub user_coupons: RequestLoader<ByKey<UserCouponRecord>>,
     /// Issued coupons by the order they paid for.
     pub order_coupons: RequestLoader<ByKey<UserCouponRecord>>,
+    /// Rows fetched ahead of the fields that need them.
+    prefetched: Mutex<Prefetched>,
+}
+
+/// Rows a resolver fetched ahead for the fields below it: a page of orders'
+/// lines and their products ([`Loaders::prefetch_order_lines`]). Those
+/// fields take them from here by id. Going through the DataLoader's cache
+/// instead cost each of the ~80 lookups of a nested read a lock, a hash set,
+/// a hash map of one result and a copy of the rows (docs/benchmarks.md).
+#[derive(Default)]
+struct Prefetched {
+    lines: HashMap<i64, Arc<[OrderItemRecord]>, FastHash>,
+    products: HashMap<i64, ProductRecord, FastHash>,
 }
 
 fn by_key<V: Clone + Send + Sync + 'static>(
@@ -172,10 +186,11 @@ fn loader<L: Send + Sync + 'static>(inner: L, cache: bool) -> RequestLoader<L> {
 
 impl Loaders {
     /// Fetches the lines of `orders` (and, when `products`, the lines'
-    /// products) on `conn` and feeds them to the caches, so that a page of
-    /// orders whose lines the query asks for gets them without a batch per
-    /// level: the same statements, none of the batching machinery. Only
-    /// for loaders whose cache is on (a query's).
+    /// products) on `conn` and keeps them for [`Loaders::order_lines`] and
+    /// [`Loaders::product`], so that a page of orders whose lines the query
+    /// asks for gets them without a batch per level: the same statements,
+    /// none of the batching machinery. Only for a query, whose rows no write
+    /// of its own can make stale.
     pub async fn prefetch_order_lines(
         &self,
         conn: &mut PgConnection,
@@ -186,23 +201,47 @@ impl Loaders {
             return Ok(());
         }
         let lines = order::items_of(&mut *conn, orders).await?;
-        if products {
+        let rows = if products {
             let mut ids: Vec<i64> = lines.iter().map(|l| l.product_id).collect();
             ids.sort_unstable();
             ids.dedup();
-            let rows = product::by_ids(&mut *conn, &ids).await?;
-            self.products
-                .feed_many(rows.into_iter().map(|p| (p.id, p)))
-                .await;
+            product::by_ids(&mut *conn, &ids).await?
+        } else {
+            Vec::new()
+        };
+        // Lines come ordered by order: each order's are one run of them.
+        // An order without lines is remembered too (as none).
+        let mut grouped: HashMap<i64, Arc<[OrderItemRecord]>, FastHash> =
+            HashMap::with_capacity_and_hasher(orders.len(), FastHash::default());
+        for run in lines.chunk_by(|a, b| a.order_id == b.order_id) {
+            grouped.insert(run[0].order_id, run.into());
         }
-        // An order without lines is cached too (as none).
-        let mut grouped: HashMap<i64, Vec<OrderItemRecord>, FastHash> =
-            orders.iter().map(|id| (*id, Vec::new())).collect();
-        for line in lines {
-            grouped.entry(line.order_id).or_default().push(line);
+        for id in orders {
+            grouped.entry(*id).or_insert_with(|| Arc::from([]));
         }
-        self.order_items.feed_many(grouped).await;
+        let mut prefetched = lock(&self.prefetched);
+        prefetched.lines.extend(grouped);
+        prefetched
+            .products
+            .extend(rows.into_iter().map(|p| (p.id, p)));
         Ok(())
+    }
+
+    /// The lines of `order`, prefetched or loaded.
+    pub async fn order_lines(&self, order: i64) -> Result<Arc<[OrderItemRecord]>, LoadError> {
+        if let Some(lines) = lock(&self.prefetched).lines.get(&order) {
+            return Ok(lines.clone());
+        }
+        let lines = self.order_items.load_one(order).await?;
+        Ok(lines.map(Arc::from).unwrap_or_else(|| Arc::from([])))
+    }
+
+    /// The product `id`, prefetched or loaded; `None` when there is none.
+    pub async fn product(&self, id: i64) -> Result<Option<ProductRecord>, LoadError> {
+        if let Some(product) = lock(&self.prefetched).products.get(&id) {
+            return Ok(Some(product.clone()));
+        }
+        self.products.load_one(id).await
     }
 
     /// Fresh loaders reading through `reads`. Only a query's loaders cache
@@ -235,6 +274,7 @@ impl Loaders {
                 // Only used coupons have an order, and only those are loaded.
                 |r| r.order_id.unwrap_or_default(),
             ),
+            prefetched: Mutex::default(),
         }
     }
 }

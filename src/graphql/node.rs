@@ -70,7 +70,7 @@ async fn fetch(ctx: &Context<'_>, id: &ID) -> async_graphql::Result<Option<Node>
     let owned: Option<(i64, Node)> =
         match type_name.as_str() {
             types::PRODUCT => {
-                let found = loaders.products.load_one(id).await.gql()?;
+                let found = loaders.product(id).await.gql()?;
                 return Ok(found.map(|r| Node::Product(Product(r))));
             }
             types::COUPON => {

@@ -42,7 +42,7 @@ impl CatalogQuery {
         let Some(id) = global_id::decode(types::PRODUCT, &id) else {
             return Ok(None);
         };
-        let record = loaders(ctx).gql()?.products.load_one(id).await.gql()?;
+        let record = loaders(ctx).gql()?.product(id).await.gql()?;
         Ok(record.map(Product))
     }
 

@@ -2,9 +2,11 @@
 
 use async_graphql::{Context, Object};
 
-use super::load_required;
 use super::product::Product;
+use super::required;
 use crate::domain::cart::CartLine;
+use crate::graphql::context::loaders;
+use crate::graphql::errors::IntoGraphQL;
 use crate::graphql::scalars::Money;
 
 /// The caller's cart. Nothing in it is reserved.
@@ -38,9 +40,9 @@ pub struct CartItem(pub CartLine);
 impl CartItem {
     /// The product.
     async fn product(&self, ctx: &Context<'_>) -> async_graphql::Result<Product> {
-        load_required(ctx, |l| &l.products, "product", self.0.product_id)
-            .await
-            .map(Product)
+        let id = self.0.product_id;
+        let product = loaders(ctx).gql()?.product(id).await.gql()?;
+        required(product, "product", id).map(Product)
     }
 
     /// Units in the cart.

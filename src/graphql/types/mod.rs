@@ -29,10 +29,13 @@ where
     V: Send + Sync + Clone + 'static,
 {
     let loaders = loaders(ctx).gql()?;
-    loader(loaders)
-        .load_one(id)
-        .await
-        .gql()?
+    required(loader(loaders).load_one(id).await.gql()?, what, id)
+}
+
+/// A row that must exist (a foreign key points at it): its absence is a
+/// bug, not a null.
+pub(crate) fn required<V>(found: Option<V>, what: &str, id: i64) -> async_graphql::Result<V> {
+    found
         .ok_or_else(|| AppError::Internal(format!("{what} {id} is missing")))
         .gql()
 }

@@ -3,9 +3,9 @@
 use async_graphql::{Context, Enum, ID, Object};
 
 use super::coupon::UserCoupon;
-use super::load_required;
 use super::payment::Payment;
 use super::product::Product;
+use super::required;
 use crate::domain::order::{OrderItemRecord, OrderRecord};
 use crate::global_id::types;
 use crate::graphql::connection::connection;
@@ -47,14 +47,8 @@ impl Order {
 
     /// The lines, by product.
     async fn items(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Inline<OrderItem>>> {
-        let lines = loaders(ctx)
-            .gql()?
-            .order_items
-            .load_one(self.0.id)
-            .await
-            .gql()?
-            .unwrap_or_default();
-        Ok(lines.into_iter().map(|l| Inline(OrderItem(l))).collect())
+        let lines = loaders(ctx).gql()?.order_lines(self.0.id).await.gql()?;
+        Ok(lines.iter().map(|l| Inline(OrderItem(l.clone()))).collect())
     }
 
     /// Sum of the lines at the prices fixed when the order was created.
@@ -118,9 +112,9 @@ pub struct OrderItem(pub OrderItemRecord);
 impl OrderItem {
     /// The product (as it is now; the price of the line is `unitPrice`).
     async fn product(&self, ctx: &Context<'_>) -> async_graphql::Result<Inline<Product>> {
-        load_required(ctx, |l| &l.products, "product", self.0.product_id)
-            .await
-            .map(|p| Inline(Product(p)))
+        let id = self.0.product_id;
+        let product = loaders(ctx).gql()?.product(id).await.gql()?;
+        required(product, "product", id).map(|p| Inline(Product(p)))
     }
 
     /// Units ordered.
