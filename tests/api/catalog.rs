@@ -292,7 +292,10 @@ async fn hot_records_decode_by_position_or_else_by_name() {
         "7::BIGINT AS id, 'Lamp' AS name, 1500::BIGINT AS price, 3 AS stock, now() AS created_at";
     let reordered =
         "3 AS stock, now() AS created_at, 'Lamp' AS name, 1500::BIGINT AS price, 7::BIGINT AS id";
-    for select in [columns, reordered] {
+    // A compatible type other than the column's own (VARCHAR for TEXT)
+    // takes sqlx's checked path and decodes too.
+    let compatible = "7::BIGINT AS id, 'Lamp'::VARCHAR AS name, 1500::BIGINT AS price, 3 AS stock, now() AS created_at";
+    for select in [columns, reordered, compatible] {
         let sql = format!("SELECT {select}");
         let product: ProductRecord = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .fetch_one(&app.pool)
@@ -308,6 +311,19 @@ async fn hot_records_decode_by_position_or_else_by_name() {
             (7, "Lamp", 1500, 3),
             "{select}"
         );
+    }
+    // A column of another type, or a NULL where none may be, is an error,
+    // never a misread value.
+    for select in [
+        "'7'::TEXT AS id, 'Lamp' AS name, 1500::BIGINT AS price, 3 AS stock, now() AS created_at",
+        "7::BIGINT AS id, 'Lamp' AS name, 1500 AS price, 3 AS stock, now() AS created_at",
+        "7::BIGINT AS id, 'Lamp' AS name, NULL::BIGINT AS price, 3 AS stock, now() AS created_at",
+    ] {
+        let sql = format!("SELECT {select}");
+        let product = sqlx::query_as::<_, ProductRecord>(sqlx::AssertSqlSafe(sql))
+            .fetch_one(&app.pool)
+            .await;
+        assert!(product.is_err(), "{select}: {product:?}");
     }
 }
 
