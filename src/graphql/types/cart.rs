@@ -3,10 +3,7 @@
 use async_graphql::{Context, Object};
 
 use super::product::Product;
-use super::required;
 use crate::domain::cart::CartLine;
-use crate::graphql::context::loaders;
-use crate::graphql::errors::IntoGraphQL;
 use crate::graphql::scalars::Money;
 
 /// The caller's cart. Nothing in it is reserved.
@@ -40,9 +37,7 @@ pub struct CartItem(pub CartLine);
 impl CartItem {
     /// The product.
     async fn product(&self, ctx: &Context<'_>) -> async_graphql::Result<Product> {
-        let id = self.0.product_id;
-        let product = loaders(ctx).gql()?.product(id).await.gql()?;
-        required(product, "product", id).map(Product)
+        Product::of_line(ctx, self.0.product_id).await
     }
 
     /// Units in the cart.

@@ -5,7 +5,6 @@ use async_graphql::{Context, Enum, ID, Object};
 use super::coupon::UserCoupon;
 use super::payment::Payment;
 use super::product::Product;
-use super::required;
 use crate::domain::order::{OrderItemRecord, OrderRecord};
 use crate::global_id::types;
 use crate::graphql::connection::connection;
@@ -112,9 +111,7 @@ pub struct OrderItem(pub OrderItemRecord);
 impl OrderItem {
     /// The product (as it is now; the price of the line is `unitPrice`).
     async fn product(&self, ctx: &Context<'_>) -> async_graphql::Result<Inline<Product>> {
-        let id = self.0.product_id;
-        let product = loaders(ctx).gql()?.product(id).await.gql()?;
-        required(product, "product", id).map(|p| Inline(Product(p)))
+        Product::of_line(ctx, self.0.product_id).await.map(Inline)
     }
 
     /// Units ordered.

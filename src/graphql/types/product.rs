@@ -1,10 +1,13 @@
 //! `Product`: an item of the catalog.
 
-use async_graphql::{ID, Object};
+use async_graphql::{Context, ID, Object};
 
+use super::required;
 use crate::domain::product::ProductRecord;
 use crate::global_id::types;
 use crate::graphql::connection::connection;
+use crate::graphql::context::loaders;
+use crate::graphql::errors::IntoGraphQL;
 use crate::graphql::ids;
 use crate::graphql::scalars::{DateTime, Money};
 
@@ -13,6 +16,15 @@ use crate::graphql::scalars::{DateTime, Money};
 pub struct Product(pub ProductRecord);
 
 connection!(Product, ProductConnection, ProductEdge);
+
+impl Product {
+    /// The product a line (of an order or of the cart) points at: it must
+    /// exist, since a foreign key points at it.
+    pub(crate) async fn of_line(ctx: &Context<'_>, id: i64) -> async_graphql::Result<Self> {
+        let found = loaders(ctx).gql()?.product(id).await.gql()?;
+        required(found, "product", id).map(Self)
+    }
+}
 
 #[Object]
 impl Product {
