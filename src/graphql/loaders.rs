@@ -27,8 +27,9 @@ use crate::sync::lock;
 pub type LoadError = Arc<AppError>;
 
 /// A request's loader. Its cache is on for a query (rows fetched once per
-/// request, and fed by resolvers that prefetch), off for a mutation, whose
-/// writes would make cached rows stale.
+/// request), off for a mutation, whose writes would make cached rows stale.
+/// Rows a resolver fetches ahead are kept beside the loaders, not in their
+/// caches (see `Prefetched`).
 pub type RequestLoader<L> = DataLoader<L, HashMapCache<FastHash>>;
 
 /// The hasher of the loaders' caches and groupings. Their keys are database

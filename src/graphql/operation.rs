@@ -13,7 +13,9 @@
 //! This is done around execution rather than in an async-graphql extension
 //! on purpose: any extension makes async-graphql run every field through
 //! the extension chain, which cost a nested read (hundreds of fields) a
-//! sizeable share of its CPU (docs/benchmarks.md).
+//! sizeable share of its CPU (docs/benchmarks.md). `graphql::inline` also
+//! counts on the schema having no extension: it resolves fields without
+//! the chain.
 
 use std::sync::Arc;
 use std::time::Instant;
