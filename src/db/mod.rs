@@ -2,9 +2,11 @@
 //! migrations at startup, [`Db::serializable`], the one helper through which
 //! every write runs, two ways of lining up writes to hot rows inside an
 //! instance ([`RowLocks`] and [`Batcher`]), where a request's reads run
-//! ([`Reads`], [`WarmReads`]) and [`row::get`] for decoding hot records.
+//! ([`Reads`], [`WarmReads`]), and decoding hot records: [`row::get`] and
+//! [`columns`] (many rows read as one row of arrays).
 
 mod batcher;
+pub mod columns;
 mod reads;
 mod retry;
 pub mod row;

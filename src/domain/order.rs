@@ -16,6 +16,7 @@ use sqlx::{FromRow, PgConnection, PgExecutor};
 use super::page::{Page, PageRequest};
 use super::product::{self, ProductRecord};
 use super::stock;
+use crate::db::columns::{Column, zip_columns};
 use crate::db::row::get;
 use crate::error::{AppError, AppResult, ErrorCode, Rejection, Rejections};
 
@@ -413,13 +414,24 @@ pub async fn items_of<'c>(
     db: impl PgExecutor<'c>,
     order_ids: &[i64],
 ) -> AppResult<Vec<OrderItemRecord>> {
-    Ok(sqlx::query_as(
-        "SELECT order_id, product_id, quantity, unit_price FROM order_items
-         WHERE order_id = ANY($1) ORDER BY order_id, product_id",
+    type Columns = (Column<i64>, Column<i64>, Column<i32>, Column<i64>);
+    // A columnar read (see `db::columns`): it comes unordered, so sorted here.
+    let (order_id, product_id, quantity, unit_price): Columns = sqlx::query_as(
+        "SELECT array_agg(order_id) AS order_ids, array_agg(product_id) AS product_ids,
+                array_agg(quantity) AS quantities, array_agg(unit_price) AS unit_prices
+           FROM order_items WHERE order_id = ANY($1)",
     )
     .bind(order_ids)
-    .fetch_all(db)
-    .await?)
+    .fetch_one(db)
+    .await?;
+    let mut lines = zip_columns!(OrderItemRecord {
+        order_id,
+        product_id,
+        quantity,
+        unit_price
+    })?;
+    lines.sort_unstable_by_key(|l| (l.order_id, l.product_id));
+    Ok(lines)
 }
 
 /// One page of a user's orders, newest first, optionally of one status.

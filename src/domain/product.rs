@@ -5,6 +5,7 @@ use sqlx::postgres::PgRow;
 use sqlx::{FromRow, PgConnection, PgExecutor};
 
 use super::page::{Page, PageRequest};
+use crate::db::columns::{Column, zip_columns};
 use crate::db::row::get;
 use crate::error::{AppResult, ErrorCode, Rejection, Rejections};
 
@@ -97,15 +98,30 @@ pub async fn insert(conn: &mut PgConnection, new: &NewProduct) -> AppResult<Prod
 
 /// The products with these ids (missing ids are simply absent), from the
 /// pool or inside a transaction.
+/// A columnar read (see [`crate::db::columns`]), in no particular order.
 pub async fn by_ids<'c>(db: impl PgExecutor<'c>, ids: &[i64]) -> AppResult<Vec<ProductRecord>> {
-    Ok(
-        sqlx::query_as(
-            "SELECT id, name, price, stock, created_at FROM products WHERE id = ANY($1)",
-        )
-        .bind(ids)
-        .fetch_all(db)
-        .await?,
+    type Columns = (
+        Column<i64>,
+        Column<String>,
+        Column<i64>,
+        Column<i32>,
+        Column<DateTime<Utc>>,
+    );
+    let (id, name, price, stock, created_at): Columns = sqlx::query_as(
+        "SELECT array_agg(id) AS ids, array_agg(name) AS names, array_agg(price) AS prices,
+                array_agg(stock) AS stocks, array_agg(created_at) AS created_ats
+           FROM products WHERE id = ANY($1)",
     )
+    .bind(ids)
+    .fetch_one(db)
+    .await?;
+    Ok(zip_columns!(ProductRecord {
+        id,
+        name,
+        price,
+        stock,
+        created_at
+    })?)
 }
 
 /// Whether product `id` exists.

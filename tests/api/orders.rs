@@ -520,3 +520,81 @@ async fn the_benchmark_read_takes_at_most_four_statements() {
     }
     assert!(statements <= 4, "{statements} statements");
 }
+
+/// Lines and products are columnar reads (`db::columns`: one row of arrays
+/// per statement): each order gets exactly its own lines, sorted by product
+/// whatever order the rows come in, and ids that match nothing give nothing.
+#[tokio::test]
+async fn columnar_reads_give_each_order_its_own_lines_in_product_order() {
+    use commerce::domain::{order, product};
+    let app = spawn_app().await;
+    let mut ids = Vec::new();
+    for (name, price) in [("A", 10), ("B", 20), ("C", 30), ("D", 40)] {
+        ids.push(TestApp::db_id(&app.create_product(name, price, 100).await));
+    }
+    let global = |i: usize| commerce::global_id::encode("Product", ids[i]);
+    let (a, b, c, d) = (global(0), global(1), global(2), global(3));
+    let first = app.create_order("bob", &[(&d, 1), (&b, 2)]).await;
+    let second = app.create_order("bob", &[(&c, 5)]).await;
+    let third = app
+        .create_order("bob", &[(&c, 1), (&a, 2), (&d, 3), (&b, 4)])
+        .await;
+    let (first, second, third) = (
+        TestApp::db_id(&first),
+        TestApp::db_id(&second),
+        TestApp::db_id(&third),
+    );
+
+    // A sequential scan returns rows in the order they are stored: rewrite
+    // some so that they are stored after the rest, out of product order.
+    let mut conn = app.pool.acquire().await.unwrap();
+    for setting in ["enable_indexscan", "enable_bitmapscan"] {
+        sqlx::query(sqlx::AssertSqlSafe(format!("SET {setting} = off")))
+            .execute(&mut *conn)
+            .await
+            .unwrap();
+    }
+    sqlx::query("UPDATE order_items SET quantity = quantity WHERE product_id IN ($1, $2)")
+        .bind(ids[0])
+        .bind(ids[1])
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+
+    let lines = order::items_of(&mut *conn, &[third, 999_999, first, second])
+        .await
+        .unwrap();
+    let got: Vec<(i64, i64, i32, i64)> = lines
+        .iter()
+        .map(|l| (l.order_id, l.product_id, l.quantity, l.unit_price))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (first, ids[1], 2, 20),
+            (first, ids[3], 1, 40),
+            (second, ids[2], 5, 30),
+            (third, ids[0], 2, 10),
+            (third, ids[1], 4, 20),
+            (third, ids[2], 1, 30),
+            (third, ids[3], 3, 40),
+        ]
+    );
+    assert!(
+        order::items_of(&mut *conn, &[999_999])
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    let mut found = product::by_ids(&mut *conn, &[ids[3], 999_999, ids[1]])
+        .await
+        .unwrap();
+    found.sort_by_key(|p| p.id);
+    let got: Vec<(i64, &str, i64, i32)> = found
+        .iter()
+        .map(|p| (p.id, p.name.as_str(), p.price, p.stock))
+        .collect();
+    assert_eq!(got, [(ids[1], "B", 20, 100), (ids[3], "D", 40, 100)]);
+    assert!(product::by_ids(&mut *conn, &[]).await.unwrap().is_empty());
+}
