@@ -1,20 +1,15 @@
 -- The nested read, as the server runs it: the caller's newest orders, their
--- lines, and the lines' products (columnar reads: one row of arrays each).
--- The ids that the server carries from one statement to the next in memory
--- travel here as variables (\gset).
---
--- The second and third statements are the server's own. The first is the
--- server's page of orders (the same table, filter, index and limit) folded
--- to the one array that the next statement needs: the server's statement
--- aggregates all eight columns, so this baseline does less than the server
--- there, in its own favour. Left out too: the filters that the server's
--- query leaves unused (status, cursors: NULL parameters there). The server
--- passes the product ids without duplicates, here with them (the index
--- scan drops duplicate keys).
+-- lines, and the lines' products. The second and third statements are the
+-- server's own (columnar reads: one row of arrays each). The first returns
+-- the page's orders to the server as rows; here it folds their ids into an
+-- array, because the ids that the server carries from one statement to the
+-- next in memory travel here as variables (\gset takes one row). The server
+-- passes the product ids without duplicates, here with them (the index scan
+-- drops duplicate keys).
 \set uid random(:first_user, :last_user)
 SELECT array_agg(id) AS ids FROM (
   SELECT id, user_id, status, total_amount, discount_amount, created_at, paid_at, cancelled_at
-    FROM orders WHERE user_id = :uid ORDER BY id DESC LIMIT 21) page \gset
+    FROM orders WHERE user_id = :uid ORDER BY id DESC LIMIT 21) o \gset
 SELECT array_agg(order_id) AS order_ids, array_agg(product_id) AS product_ids,
        array_agg(quantity) AS quantities, array_agg(unit_price) AS unit_prices
   FROM order_items WHERE order_id = ANY(:ids::BIGINT[]) \gset

@@ -10,9 +10,8 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use sqlx::error::BoxDynError;
-use sqlx::postgres::{PgHasArrayType, PgRow, PgTypeInfo, PgValueRef};
-use sqlx::{Decode, FromRow, PgConnection, PgExecutor, Postgres, Type};
+use sqlx::postgres::PgRow;
+use sqlx::{FromRow, PgConnection, PgExecutor};
 
 use super::page::{Page, PageRequest};
 use super::product::{self, ProductRecord};
@@ -46,33 +45,15 @@ impl OrderStatus {
             Self::Cancelled => "CANCELLED",
         }
     }
-}
 
-// Stored as TEXT (a CHECK lists the values); decoded straight from a column
-// or from the elements of a TEXT[] (the columnar page read).
-impl Type<Postgres> for OrderStatus {
-    fn type_info() -> PgTypeInfo {
-        <&str as Type<Postgres>>::type_info()
-    }
-
-    fn compatible(ty: &PgTypeInfo) -> bool {
-        <&str as Type<Postgres>>::compatible(ty)
-    }
-}
-
-impl PgHasArrayType for OrderStatus {
-    fn array_type_info() -> PgTypeInfo {
-        <&str as PgHasArrayType>::array_type_info()
-    }
-}
-
-impl Decode<'_, Postgres> for OrderStatus {
-    fn decode(value: PgValueRef<'_>) -> Result<Self, BoxDynError> {
-        match <&str as Decode<Postgres>>::decode(value)? {
+    fn decode(s: &str) -> Result<Self, sqlx::Error> {
+        match s {
             "PENDING" => Ok(Self::Pending),
             "PAID" => Ok(Self::Paid),
             "CANCELLED" => Ok(Self::Cancelled),
-            other => Err(format!("unknown order status {other:?}").into()),
+            other => Err(sqlx::Error::Decode(
+                format!("unknown order status {other:?}").into(),
+            )),
         }
     }
 }
@@ -122,7 +103,7 @@ impl FromRow<'_, PgRow> for OrderRecord {
             // In the order of `order_columns!`.
             id: get(row, 0, "id")?,
             user_id: get(row, 1, "user_id")?,
-            status: get(row, 2, "status")?,
+            status: OrderStatus::decode(get(row, 2, "status")?)?,
             total_amount: get(row, 3, "total_amount")?,
             discount_amount: get(row, 4, "discount_amount")?,
             created_at: get(row, 5, "created_at")?,
@@ -453,8 +434,7 @@ pub async fn items_of<'c>(
     Ok(lines)
 }
 
-/// One page of a user's orders, newest first, optionally of one status: a
-/// columnar read (see `db::columns`) of the page's rows.
+/// One page of a user's orders, newest first, optionally of one status.
 pub async fn page_for_user<'c>(
     db: impl PgExecutor<'c>,
     user_id: i64,
@@ -466,51 +446,13 @@ pub async fn page_for_user<'c>(
         order_columns!(),
         " FROM orders WHERE user_id = $4 AND ($5::TEXT IS NULL OR status = $5)"
     );
-    type Columns = (
-        Column<i64>,
-        Column<i64>,
-        Column<OrderStatus>,
-        Column<i64>,
-        Column<i64>,
-        Column<DateTime<Utc>>,
-        Column<Option<DateTime<Utc>>>,
-        Column<Option<DateTime<Utc>>>,
-    );
-    let sql = sqlx::AssertSqlSafe(format!(
-        "SELECT array_agg(id) AS ids, array_agg(user_id) AS user_ids,
-                array_agg(status) AS statuses, array_agg(total_amount) AS total_amounts,
-                array_agg(discount_amount) AS discount_amounts,
-                array_agg(created_at) AS created_ats, array_agg(paid_at) AS paid_ats,
-                array_agg(cancelled_at) AS cancelled_ats
-           FROM ({}) page",
-        req.sql(BASE).0
-    ));
-    let (
-        id,
-        user_id,
-        status,
-        total_amount,
-        discount_amount,
-        created_at,
-        paid_at,
-        cancelled_at,
-    ): Columns = req
-        .bind(sqlx::query_as(sql))
+    let rows = req
+        .bind(sqlx::query_as(req.sql(BASE)))
         .bind(user_id)
         .bind(status.map(OrderStatus::as_str))
-        .fetch_one(db)
+        .fetch_all(db)
         .await?;
-    let rows = zip_columns!(OrderRecord {
-        id,
-        user_id,
-        status,
-        total_amount,
-        discount_amount,
-        created_at,
-        paid_at,
-        cancelled_at
-    })?;
-    Ok(req.finish_unordered(rows, |o| o.id))
+    Ok(req.finish(rows))
 }
 
 /// How many orders a user has, optionally of one status.

@@ -55,17 +55,6 @@ impl PageRequest {
             .bind(self.limit + 1)
     }
 
-    /// [`PageRequest::finish`] for rows fetched in no particular order (a
-    /// columnar read): puts them in query order by their `id` first.
-    pub fn finish_unordered<T>(&self, mut rows: Vec<T>, id: impl Fn(&T) -> i64) -> Page<T> {
-        if self.backward {
-            rows.sort_unstable_by_key(|row| id(row));
-        } else {
-            rows.sort_unstable_by_key(|row| std::cmp::Reverse(id(row)));
-        }
-        self.finish(rows)
-    }
-
     /// Turns the fetched rows (up to `limit + 1`, in query order) into a page.
     pub fn finish<T>(&self, mut rows: Vec<T>) -> Page<T> {
         let more = rows.len() as i64 > self.limit;
@@ -104,29 +93,6 @@ mod tests {
         assert!(page.has_next && !page.has_previous);
         let last = req.finish(vec![2, 1]);
         assert!(!last.has_next);
-    }
-
-    #[test]
-    fn unordered_rows_are_put_in_query_order_first() {
-        let forward = PageRequest {
-            limit: 2,
-            after: None,
-            before: None,
-            backward: false,
-        };
-        let page = forward.finish_unordered(vec![3, 5, 4], |n| *n);
-        assert_eq!(page.items, vec![5, 4]);
-        assert!(page.has_next);
-        // Backward, the query takes the oldest rows after `before`: 10 and
-        // 11 of 10, 11, 12 (12 is the extra one).
-        let backward = PageRequest {
-            before: Some(9),
-            backward: true,
-            ..forward
-        };
-        let page = backward.finish_unordered(vec![12, 10, 11], |n| *n);
-        assert_eq!(page.items, vec![11, 10]);
-        assert!(page.has_previous);
     }
 
     #[test]
