@@ -28,6 +28,16 @@ impl Run {
         self.requests as f64 / self.wall.as_secs_f64()
     }
 
+    /// Adds `other`'s requests to this run, as if they had run back to back.
+    pub fn absorb(&mut self, other: Run) {
+        self.requests += other.requests;
+        self.wall += other.wall;
+        self.latencies.extend(other.latencies);
+        for (name, count) in other.outcomes {
+            *self.outcomes.entry(name).or_default() += count;
+        }
+    }
+
     /// The latency at quantile `q` (0..=1), in milliseconds.
     pub fn percentile_ms(&self, q: f64) -> f64 {
         if self.latencies.is_empty() {

@@ -128,6 +128,13 @@ fn print(r: Report) -> Report {
     for note in &r.notes {
         println!("note    : {note}");
     }
+    if !r.rounds.is_empty() {
+        let rounds: Vec<String> = r.rounds.iter().map(|x| format!("{x:.2}x")).collect();
+        println!(
+            "rounds  : {} (server then pgbench, in turn; the ratio is their median)",
+            rounds.join(", ")
+        );
+    }
     println!(
         "ratio   : {:.2}x (target >= {:.1}x) {}",
         r.ratio(),

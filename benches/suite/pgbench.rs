@@ -16,6 +16,19 @@ pub struct Baseline {
     pub latency_ms: f64,
 }
 
+impl Baseline {
+    /// The mean of runs of equal length (`None` for no runs).
+    pub fn mean(runs: &[Baseline]) -> Option<Baseline> {
+        let n = runs.len() as f64;
+        (!runs.is_empty()).then(|| Baseline {
+            tps: runs.iter().map(|r| r.tps).sum::<f64>() / n,
+            failed: runs.iter().map(|r| r.failed).sum(),
+            retried: runs.iter().map(|r| r.retried).sum(),
+            latency_ms: runs.iter().map(|r| r.latency_ms).sum::<f64>() / n,
+        })
+    }
+}
+
 /// How long or how much pgbench runs.
 pub enum Amount {
     /// `-t`: transactions per client.
