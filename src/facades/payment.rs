@@ -101,30 +101,33 @@ pub async fn pay_order(
     order_id: i64,
     user_coupon_id: Option<i64>,
 ) -> AppResult<PaidOrder> {
-    // What needs no transaction is answered at once: a missing or foreign
-    // order, the retries of paid or cancelled ones and, once a product has
-    // run out, whatever the settlement's rule refuses over a fresh read.
-    // The transaction checks all of it again. One connection for these
-    // reads, returned before the payment waits for its batch.
+    // Until a product of this instance has run out, a payment goes straight
+    // to its batch, whose transaction checks everything (a missing or
+    // foreign order, a paid or cancelled one, the coupon, the stock, the
+    // balance). A read before the queue cost every payment a round trip and
+    // a pooled connection's return, on the same two cores that the batch
+    // everyone waits on needs (docs/benchmarks.md, hot-product p99). Once
+    // one has run out, most payments of the rush are refused: whatever the
+    // settlement's rule refuses over a fresh read is answered at once,
+    // without waiting for a batch; the transaction checks the rest again.
     let payments = &services.payments;
-    let request = {
+    let request = if payments.sold_out.any() {
         let mut conn = services.db.pool.acquire().await?;
-        let user_id = identity::user_id_in(services, &mut conn, caller).await?;
         let request = PaymentRequest {
-            user_id,
+            user_id: identity::user_id_in(services, &mut conn, caller).await?,
             order_id,
             user_coupon_id,
         };
-        if payments.sold_out.any() {
-            Snapshot::load(&mut conn, &[request])
-                .await?
-                .settle(&request, Utc::now())?;
-        } else {
-            order::owned(&mut *conn, order_id, user_id)
-                .await?
-                .check_pending()?;
-        }
+        Snapshot::load(&mut conn, &[request])
+            .await?
+            .settle(&request, Utc::now())?;
         request
+    } else {
+        PaymentRequest {
+            user_id: identity::user_id(services, caller).await?,
+            order_id,
+            user_coupon_id,
+        }
     };
     payments.queue.submit(request).await
 }
