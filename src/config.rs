@@ -28,6 +28,11 @@ pub struct Config {
     pub database_url: String,
     /// `DATABASE_MAX_CONNECTIONS`: the size of the connection pool.
     pub database_max_connections: u32,
+    /// `DATABASE_MIN_CONNECTIONS`: how many pool connections are opened at
+    /// startup and kept open (default: all of them, a fixed-size pool), so
+    /// that the first burst after a start does not wait for connections
+    /// to be made.
+    pub database_min_connections: u32,
     /// `DATABASE_ACQUIRE_TIMEOUT_MS`: how long a request waits for a pooled connection.
     pub database_acquire_timeout: Duration,
     /// `DATABASE_STATEMENT_TIMEOUT_MS`: PostgreSQL's `statement_timeout` for every connection.
@@ -109,12 +114,25 @@ impl Config {
             ));
         }
         let listen_addr: SocketAddr = parse(&get, "LISTEN_ADDR", "127.0.0.1:8080")?;
+        let database_max_connections: u32 = parse(&get, "DATABASE_MAX_CONNECTIONS", "16")?;
+        let database_min_connections: u32 = parse(
+            &get,
+            "DATABASE_MIN_CONNECTIONS",
+            &database_max_connections.to_string(),
+        )?;
+        if database_max_connections == 0 || database_min_connections > database_max_connections {
+            return Err(ConfigError(format!(
+                "DATABASE_MAX_CONNECTIONS must be at least 1 and DATABASE_MIN_CONNECTIONS at most it, \
+                 not {database_max_connections} and {database_min_connections}"
+            )));
+        }
         let public_base_url = get("PUBLIC_BASE_URL").map(|u| u.trim_end_matches('/').to_owned());
         Ok(Self {
             app_env,
             database_url: get("DATABASE_URL")
                 .unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432/commerce".into()),
-            database_max_connections: parse(&get, "DATABASE_MAX_CONNECTIONS", "16")?,
+            database_max_connections,
+            database_min_connections,
             database_acquire_timeout: millis(&get, "DATABASE_ACQUIRE_TIMEOUT_MS", "3000")?,
             database_statement_timeout: millis(&get, "DATABASE_STATEMENT_TIMEOUT_MS", "5000")?,
             nats_url: get("NATS_URL").unwrap_or_else(|| "nats://127.0.0.1:4222".into()),
@@ -233,6 +251,35 @@ mod tests {
         assert!(!ok.is_development());
         assert!(!ok.seed_demo_data, "no demo catalog in production");
         assert!(config(&[]).unwrap().seed_demo_data, "but in development");
+    }
+
+    #[test]
+    fn the_pool_is_fixed_in_size_unless_told_otherwise() {
+        let c = config(&[]).unwrap();
+        assert_eq!(
+            (c.database_max_connections, c.database_min_connections),
+            (16, 16)
+        );
+        let c = config(&[("DATABASE_MAX_CONNECTIONS", "8")]).unwrap();
+        assert_eq!(c.database_min_connections, 8);
+        let c = config(&[("DATABASE_MIN_CONNECTIONS", "2")]).unwrap();
+        assert_eq!(
+            (c.database_max_connections, c.database_min_connections),
+            (16, 2)
+        );
+        for bad in [
+            [
+                ("DATABASE_MAX_CONNECTIONS", "4"),
+                ("DATABASE_MIN_CONNECTIONS", "5"),
+            ],
+            [
+                ("DATABASE_MAX_CONNECTIONS", "0"),
+                ("DATABASE_MIN_CONNECTIONS", "0"),
+            ],
+        ] {
+            let err = config(&bad).unwrap_err();
+            assert!(err.0.contains("DATABASE_MIN_CONNECTIONS"), "{}", err.0);
+        }
     }
 
     #[test]

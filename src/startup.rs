@@ -56,6 +56,7 @@ impl Application {
         db::ensure_database(&config.database_url).await?;
         db::migrate(&config.database_url).await?;
         let pool = db::connect(&config)?;
+        db::open_min_connections(&pool);
 
         let listener = TcpListener::bind(config.listen_addr).await?;
         let base_url = config.base_url(listener.local_addr()?);

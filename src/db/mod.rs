@@ -94,6 +94,9 @@ pub fn connect(config: &Config) -> Result<PgPool, sqlx::Error> {
         .options([("statement_timeout", statement_timeout.as_str())]);
     Ok(PgPoolOptions::new()
         .max_connections(config.database_max_connections)
+        // Opened in the background from startup on (the pool is lazy, so a
+        // database that is down does not stop the server from starting).
+        .min_connections(config.database_min_connections)
         .acquire_timeout(config.database_acquire_timeout)
         // sqlx pings every connection it hands out by default: a round trip
         // per statement, a third of a nested read's time. A connection in
@@ -109,6 +112,33 @@ pub fn connect(config: &Config) -> Result<PgPool, sqlx::Error> {
             })
         })
         .connect_lazy_with(options))
+}
+
+/// Opens the pool's `min_connections` now, in the background, rather than
+/// when the first burst of requests needs them.
+///
+/// sqlx's lazy pool opens them only once its reaper has closed an idle
+/// connection (after `idle_timeout`), so a fresh instance made its first
+/// burst wait for connections to be made: the coupon rush's slowest
+/// requests were all among its first 200 (docs/benchmarks.md). A database
+/// that is down is logged here and left to the pool, which connects when
+/// asked.
+pub fn open_min_connections(pool: &PgPool) {
+    let pool = pool.clone();
+    tokio::spawn(async move {
+        let min = pool.options().get_min_connections();
+        // Held until all are open, so that each acquire opens a new one.
+        let mut held = Vec::with_capacity(min as usize);
+        while pool.size() < min {
+            match pool.acquire().await {
+                Ok(conn) => held.push(conn),
+                Err(err) => {
+                    tracing::warn!(error = %err, "the pool's connections could not be opened at startup");
+                    break;
+                }
+            }
+        }
+    });
 }
 
 /// Applies the migrations in `migrations/` (embedded at build time).

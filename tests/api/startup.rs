@@ -1,5 +1,5 @@
-//! Startup: the database is created and migrated, and an empty catalog gets
-//! the demo data, once.
+//! Startup: the database is created and migrated, an empty catalog gets
+//! the demo data, once, and the pool opens its connections.
 
 use serde_json::json;
 
@@ -59,4 +59,37 @@ async fn the_previous_release_still_starts_on_a_database_migrated_by_the_next() 
         .gql(None, "{ products { totalCount } }", json!({}))
         .await;
     assert_eq!(r.data()["products"]["totalCount"], 0, "it serves");
+}
+
+/// The pool opens `DATABASE_MIN_CONNECTIONS` connections from startup on,
+/// before any request, so that the first burst after a start does not wait
+/// for them to be made.
+#[tokio::test]
+async fn the_pool_opens_its_connections_at_startup() {
+    let app = spawn_app_with(Options {
+        env: vec![
+            ("DATABASE_MAX_CONNECTIONS", "6".into()),
+            ("DATABASE_MIN_CONNECTIONS", "4".into()),
+        ],
+        ..Default::default()
+    })
+    .await;
+    let open = || async {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT count(*) FROM pg_stat_activity
+              WHERE datname = current_database() AND application_name = 'commerce'",
+        )
+        .fetch_one(&app.pool)
+        .await
+        .unwrap()
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while open().await < 4 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        open().await,
+        4,
+        "4 connections open, none more, no request made"
+    );
 }
