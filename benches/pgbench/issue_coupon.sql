@@ -8,7 +8,14 @@ SELECT total_quantity - issued_quantity AS remaining,
   FROM coupons WHERE id = :cid \gset
 SELECT count(*) AS held FROM user_coupons WHERE user_id = :uid AND coupon_id = :cid \gset
 \if :remaining > 0 AND :held = 0 AND :open = 1
-INSERT INTO user_coupons (user_id, coupon_id) VALUES (:uid, :cid);
+-- A repeat of the same user in a concurrent transaction can commit the
+-- same coupon after this one's snapshot: a plain INSERT then fails with a
+-- unique violation, which pgbench does not retry (it aborts the run). With
+-- ON CONFLICT DO NOTHING, PostgreSQL reports a conflict with a row that
+-- this snapshot cannot see as a serialization failure, which pgbench
+-- retries; a row it could see, the SELECT above would have seen, so the
+-- insert never does nothing here and the counter stays right.
+INSERT INTO user_coupons (user_id, coupon_id) VALUES (:uid, :cid) ON CONFLICT DO NOTHING;
 UPDATE coupons SET issued_quantity = issued_quantity + 1 WHERE id = :cid;
 \endif
 COMMIT;

@@ -269,6 +269,16 @@ impl Bench<'_> {
                 "SELECT issued_quantity::BIGINT FROM coupons WHERE id = {naive}"
             ))
             .await;
+        let naive_rows = self
+            .scalar(&format!(
+                "SELECT count(*) FROM user_coupons WHERE coupon_id = {naive}"
+            ))
+            .await;
+        let mut checks = checks;
+        checks.push((
+            format!("pgbench's campaign: issuedQuantity {naive_issued} = rows {naive_rows}"),
+            naive_issued == naive_rows,
+        ));
         Report {
             name: "coupon rush",
             description: format!(
