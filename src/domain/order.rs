@@ -142,18 +142,6 @@ pub struct OrderItemRecord {
     pub unit_price: i64,
 }
 
-impl FromRow<'_, PgRow> for OrderItemRecord {
-    fn from_row(row: &PgRow) -> Result<Self, sqlx::Error> {
-        // In the order the reads list them: `order_id, product_id, quantity, unit_price`.
-        Ok(Self {
-            order_id: get(row, 0, "order_id")?,
-            product_id: get(row, 1, "product_id")?,
-            quantity: get(row, 2, "quantity")?,
-            unit_price: get(row, 3, "unit_price")?,
-        })
-    }
-}
-
 impl OrderItemRecord {
     /// quantity × unit price. Cannot overflow: a quantity is at most
     /// [`MAX_QUANTITY`] and a price at most [`product::MAX_PRICE`].
