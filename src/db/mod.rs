@@ -94,8 +94,9 @@ pub fn connect(config: &Config) -> Result<PgPool, sqlx::Error> {
         .options([("statement_timeout", statement_timeout.as_str())]);
     Ok(PgPoolOptions::new()
         .max_connections(config.database_max_connections)
-        // Opened in the background from startup on (the pool is lazy, so a
-        // database that is down does not stop the server from starting).
+        // Kept open once opened; `open_min_connections` opens them at
+        // startup (the pool is lazy, so a database that is down does not
+        // stop the server from starting).
         .min_connections(config.database_min_connections)
         .acquire_timeout(config.database_acquire_timeout)
         // sqlx pings every connection it hands out by default: a round trip
