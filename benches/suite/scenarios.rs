@@ -554,14 +554,18 @@ impl Bench<'_> {
         let server = server.expect("at least one round");
         let baseline = Baseline::mean(&baselines).expect("at least one round");
         let ok = server.run.outcomes.get("ok").copied().unwrap_or(0);
+        let counted_ok = counted.outcomes.get("ok").copied().unwrap_or(0);
         let checks = vec![
             (
                 format!("{ok} of {} reads returned 20 orders", server.run.requests),
                 ok == server.run.requests,
             ),
             (
-                format!("{statements:.2} SQL statements per request <= 4"),
-                statements <= 4.0,
+                format!(
+                    "{statements:.2} SQL statements per request <= 4 ({counted_ok} of {} counted reads returned 20 orders)",
+                    counted.requests
+                ),
+                statements <= 4.0 && counted_ok == counted.requests,
             ),
         ];
         Report {
