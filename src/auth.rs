@@ -164,6 +164,11 @@ impl Authenticator {
         if subject.is_empty() || subject.len() > MAX_SUBJECT_LEN {
             return Err(AuthError::InvalidToken("sub must be 1 to 255 bytes".into()));
         }
+        if !crate::domain::is_storable(&subject) {
+            return Err(AuthError::InvalidToken(
+                "sub must not hold a NUL character".into(),
+            ));
+        }
         let principal = Principal {
             subject,
             is_admin: data.claims.role.as_deref() == Some("admin"),

@@ -126,11 +126,6 @@ async fn serve(config: Config) -> ExitCode {
         println!("Demo user token:  Bearer {user}");
         println!("Demo admin token: Bearer {admin}\n");
     }
-    match app.run_until(shutdown_signal()).await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            tracing::error!(error = %e, "server error");
-            ExitCode::FAILURE
-        }
-    }
+    app.run_until(shutdown_signal()).await;
+    ExitCode::SUCCESS
 }

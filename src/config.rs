@@ -69,6 +69,68 @@ pub struct Config {
     /// `SEED_DEMO_DATA`: seed a demo catalog and coupon into an empty
     /// catalog; on by default in development only.
     pub seed_demo_data: bool,
+    /// `DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS`: PostgreSQL's
+    /// `idle_in_transaction_session_timeout` for every pool connection, the
+    /// backstop that ends a transaction nobody finishes.
+    pub database_idle_in_transaction_timeout: Duration,
+    /// What one client may ask of the server (every `HTTP_`, `QUERY_`,
+    /// `RESPONSE_` and `RATE_LIMIT_` variable).
+    pub limits: Limits,
+}
+
+/// What one client may ask of an instance: the guards against requests
+/// that would take it down or crowd out everyone else. Each is a variable
+/// (docs/operations.md lists them with their defaults).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Limits {
+    /// `HTTP_MAX_BODY_BYTES`: the largest request body (413 beyond).
+    pub max_body_bytes: usize,
+    /// `HTTP_MAX_CONNECTIONS`: open connections per instance; one more is
+    /// closed as soon as it is accepted.
+    pub max_connections: usize,
+    /// `HTTP_HEADER_TIMEOUT_MS`: how long a connection may take to send a
+    /// request's headers, counted from when the server is ready to read
+    /// them (so also how long a kept-alive connection may sit idle).
+    pub header_timeout: Duration,
+    /// `HTTP_BODY_TIMEOUT_MS`: how long a request's body may take to arrive.
+    pub body_timeout: Duration,
+    /// `HTTP_WRITE_TIMEOUT_MS`: how long a write to a client may stall (a
+    /// client that does not read its response) before the connection is
+    /// closed.
+    pub write_timeout: Duration,
+    /// `SHUTDOWN_GRACE_MS`: how long a graceful shutdown waits for open
+    /// connections before closing them.
+    pub shutdown_grace: Duration,
+    /// `QUERY_MAX_NESTING`: the deepest nesting of `{`, `[` and `(` in a
+    /// document's text (and of lists and objects in its variables), and of
+    /// selections through fragments; checked before the document is parsed.
+    pub max_nesting: usize,
+    /// `QUERY_MAX_FIELDS`: the most fields a document may hold once every
+    /// fragment spread is expanded.
+    pub max_fields: usize,
+    /// `QUERY_MAX_DEPTH`: the deepest selection of fields.
+    pub max_depth: usize,
+    /// `QUERY_MAX_COMPLEXITY`: the largest complexity: every field counts 1,
+    /// times the items of each list around it (a page's size, a `nodes`
+    /// call's ids, an order's or a cart's most lines).
+    pub max_complexity: usize,
+    /// `QUERY_MAX_DIRECTIVES`: the most directives on one field.
+    pub max_directives: usize,
+    /// `QUERY_MAX_BATCH`: the most operations in one JSON-array batch.
+    pub max_batch: usize,
+    /// `QUERY_MAX_MUTATIONS`: the most mutation fields in one operation
+    /// (each is a transaction).
+    pub max_mutations: usize,
+    /// `RESPONSE_MAX_BYTES`: the largest response body.
+    pub max_response_bytes: usize,
+    /// `RATE_LIMIT_PER_SECOND`: the operations a caller (a user, or a
+    /// client address without a token) may run per second, sustained; a
+    /// mutation counts once per mutation field. 0 turns the limit off (the
+    /// default in development).
+    pub rate_per_second: u32,
+    /// `RATE_LIMIT_BURST`: how many a caller may run at once above the
+    /// sustained rate.
+    pub rate_burst: u32,
 }
 
 /// A variable that is set but cannot be used.
@@ -127,6 +189,16 @@ impl Config {
             )));
         }
         let public_base_url = get("PUBLIC_BASE_URL").map(|u| u.trim_end_matches('/').to_owned());
+        if app_env == AppEnv::Development
+            && jwt_secret == DEFAULT_JWT_SECRET
+            && !listen_addr.ip().is_loopback()
+        {
+            return Err(ConfigError(format!(
+                "JWT_SECRET is the published development default, which lets anyone mint tokens: \
+                 it is only accepted on a loopback LISTEN_ADDR, not {listen_addr}"
+            )));
+        }
+        let limits = Limits::from_lookup(&get, app_env)?;
         Ok(Self {
             app_env,
             database_url: get("DATABASE_URL")
@@ -162,7 +234,19 @@ impl Config {
                     "false"
                 },
             )?,
+            database_idle_in_transaction_timeout: millis(
+                &get,
+                "DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS",
+                "10000",
+            )?,
+            limits,
         })
+    }
+
+    /// Whether `JWT_SECRET` is the published development default (which
+    /// the server warns about at startup).
+    pub fn uses_default_secret(&self) -> bool {
+        self.jwt_secret == DEFAULT_JWT_SECRET
     }
 
     /// The base of public URLs: `PUBLIC_BASE_URL`, or else `http://` and the
@@ -183,6 +267,65 @@ impl Config {
     /// Development mode: playground, introspection, demo tokens.
     pub fn is_development(&self) -> bool {
         self.app_env == AppEnv::Development
+    }
+}
+
+impl Limits {
+    fn from_lookup(
+        get: &impl Fn(&str) -> Option<String>,
+        app_env: AppEnv,
+    ) -> Result<Self, ConfigError> {
+        let positive = |name: &str, default: &str| -> Result<usize, ConfigError> {
+            match parse::<usize>(get, name, default)? {
+                0 => Err(ConfigError(format!("{name} must be at least 1"))),
+                n => Ok(n),
+            }
+        };
+        // Rate limiting protects a public instance; a developer's own
+        // scripts (and the tests that race one user against itself) would
+        // only trip on it.
+        let rate_default = match app_env {
+            AppEnv::Production => "20",
+            AppEnv::Development => "0",
+        };
+        let limits = Self {
+            max_body_bytes: positive("HTTP_MAX_BODY_BYTES", "65536")?,
+            max_connections: positive("HTTP_MAX_CONNECTIONS", "1024")?,
+            header_timeout: millis(get, "HTTP_HEADER_TIMEOUT_MS", "10000")?,
+            body_timeout: millis(get, "HTTP_BODY_TIMEOUT_MS", "10000")?,
+            write_timeout: millis(get, "HTTP_WRITE_TIMEOUT_MS", "30000")?,
+            shutdown_grace: millis(get, "SHUTDOWN_GRACE_MS", "15000")?,
+            max_nesting: positive("QUERY_MAX_NESTING", "32")?,
+            max_fields: positive("QUERY_MAX_FIELDS", "2000")?,
+            max_depth: positive("QUERY_MAX_DEPTH", "15")?,
+            max_complexity: positive("QUERY_MAX_COMPLEXITY", "20000")?,
+            max_directives: positive("QUERY_MAX_DIRECTIVES", "20")?,
+            max_batch: positive("QUERY_MAX_BATCH", "10")?,
+            max_mutations: positive("QUERY_MAX_MUTATIONS", "10")?,
+            max_response_bytes: positive("RESPONSE_MAX_BYTES", "4194304")?,
+            rate_per_second: parse(get, "RATE_LIMIT_PER_SECOND", rate_default)?,
+            rate_burst: positive("RATE_LIMIT_BURST", "100")?
+                .try_into()
+                .map_err(|_| ConfigError("RATE_LIMIT_BURST is too large".into()))?,
+        };
+        // The costliest request allowed (a full batch of operations each
+        // holding the most mutations) must fit in a full bucket, or it
+        // could never pass however long its caller waited.
+        let costliest = limits.max_batch.saturating_mul(limits.max_mutations);
+        if limits.rate_per_second > 0 && (limits.rate_burst as usize) < costliest {
+            return Err(ConfigError(format!(
+                "RATE_LIMIT_BURST must be at least QUERY_MAX_BATCH x QUERY_MAX_MUTATIONS ({costliest})"
+            )));
+        }
+        Ok(limits)
+    }
+}
+
+impl Default for Limits {
+    /// The development defaults.
+    fn default() -> Self {
+        Self::from_lookup(&|_| None, AppEnv::Development)
+            .unwrap_or_else(|e| unreachable!("the default limits parse: {e}"))
     }
 }
 
@@ -280,6 +423,38 @@ mod tests {
             let err = config(&bad).unwrap_err();
             assert!(err.0.contains("DATABASE_MIN_CONNECTIONS"), "{}", err.0);
         }
+    }
+
+    #[test]
+    fn the_default_secret_serves_loopback_only() {
+        assert!(config(&[]).unwrap().uses_default_secret());
+        let err = config(&[("LISTEN_ADDR", "0.0.0.0:8080")]).unwrap_err();
+        assert!(err.0.contains("loopback"), "{}", err.0);
+        assert!(config(&[("LISTEN_ADDR", "[::1]:8080")]).is_ok());
+        let own = config(&[("LISTEN_ADDR", "0.0.0.0:8080"), ("JWT_SECRET", "mine")]).unwrap();
+        assert!(!own.uses_default_secret());
+    }
+
+    #[test]
+    fn the_rate_limit_is_on_in_production_only_unless_told_otherwise() {
+        let secret = "x".repeat(32);
+        let production = config(&[("APP_ENV", "production"), ("JWT_SECRET", &secret)]).unwrap();
+        assert_eq!(
+            (
+                production.limits.rate_per_second,
+                production.limits.rate_burst
+            ),
+            (20, 100)
+        );
+        assert_eq!(config(&[]).unwrap().limits.rate_per_second, 0);
+        let on = config(&[("RATE_LIMIT_PER_SECOND", "5")]).unwrap();
+        assert_eq!(on.limits.rate_per_second, 5);
+        // A burst too small for the largest batch of mutations could never
+        // let it through.
+        let err =
+            config(&[("RATE_LIMIT_PER_SECOND", "5"), ("RATE_LIMIT_BURST", "99")]).unwrap_err();
+        assert!(err.0.contains("RATE_LIMIT_BURST"), "{}", err.0);
+        assert!(config(&[("QUERY_MAX_NESTING", "0")]).is_err());
     }
 
     #[test]

@@ -20,6 +20,7 @@ use crate::facades::{Services, demo};
 use crate::graphql;
 use crate::graphql::operation::Operations;
 use crate::http;
+use crate::http::rate_limit::RateLimiter;
 use crate::metrics::Metrics;
 
 /// A boxed startup error: startup failures are reported and end the process.
@@ -39,6 +40,8 @@ pub struct AppState {
     pub auth: Arc<Authenticator>,
     /// This instance's metrics.
     pub metrics: Arc<Metrics>,
+    /// The per-caller rate limit; `None` when it is off.
+    pub rate_limiter: Option<Arc<RateLimiter>>,
     /// The Authorization header GraphiQL starts with; `None` turns the
     /// playground off (production).
     pub playground_authorization: Option<String>,
@@ -53,6 +56,12 @@ pub struct Application {
 impl Application {
     /// Prepares the database and binds the listener.
     pub async fn build(config: Config) -> Result<Self, StartupError> {
+        if config.uses_default_secret() {
+            tracing::warn!(
+                "JWT_SECRET is the published development default: anyone can sign tokens for \
+                 this server, admin ones included. Set JWT_SECRET before it serves anyone but you."
+            );
+        }
         db::ensure_database(&config.database_url).await?;
         db::migrate(&config.database_url).await?;
         let pool = db::connect(&config)?;
@@ -81,9 +90,11 @@ impl Application {
             None
         };
         let public = !config.is_development();
+        let limits = &config.limits;
         let operations = Operations::new(
-            graphql::build_schema(Some(services.clone()), public),
-            graphql::build_prevalidated_schema(Some(services.clone()), public),
+            graphql::build_schema(Some(services.clone()), public, limits),
+            graphql::build_prevalidated_schema(Some(services.clone()), public, limits),
+            limits,
             metrics.clone(),
         );
         let state = AppState {
@@ -92,6 +103,7 @@ impl Application {
             auth,
             metrics,
             playground_authorization,
+            rate_limiter: RateLimiter::new(limits).map(Arc::new),
         };
         Ok(Self { listener, state })
     }
@@ -109,10 +121,7 @@ impl Application {
     /// Starts the outbox relay (unless `OUTBOX_RELAY=false`) and serves
     /// until `shutdown` resolves; then drains in-flight requests, stops the
     /// relay after its current round, and closes the pool.
-    pub async fn run_until(
-        self,
-        shutdown: impl Future<Output = ()> + Send + 'static,
-    ) -> std::io::Result<()> {
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) {
         let services = &self.state.services;
         let pool = services.db.pool.clone();
         let relay = if services.config.outbox_relay {
@@ -132,17 +141,16 @@ impl Application {
         };
         let warm_reads = services.db.warm_reads.clone();
         tokio::spawn(warm_reads.clone().sweep_until_closed());
+        let limits = services.config.limits.clone();
+        let metrics = self.state.metrics.clone();
         let router = http::router(self.state);
-        let served = axum::serve(self.listener, router)
-            .with_graceful_shutdown(shutdown)
-            .await;
+        http::serve(self.listener, router, &limits, metrics, shutdown).await;
         if let Some(relay) = relay {
             relay.stop().await;
         }
         // The pool closes once every connection is back in it.
         warm_reads.close();
         pool.close().await;
-        served
     }
 }
 

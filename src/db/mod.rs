@@ -89,9 +89,22 @@ pub(crate) const PING_IF_IDLE_FOR: std::time::Duration = std::time::Duration::fr
 /// database is back; `/readyz` says when it is reachable.
 pub fn connect(config: &Config) -> Result<PgPool, sqlx::Error> {
     let statement_timeout = config.database_statement_timeout.as_millis().to_string();
+    let idle_in_transaction = config
+        .database_idle_in_transaction_timeout
+        .as_millis()
+        .to_string();
+    // A transaction left open by a request that vanished mid-way is ended
+    // by the retry helper (see `retry.rs`); this is PostgreSQL's backstop
+    // should anything else ever leave one open.
     let options = PgConnectOptions::from_str(&config.database_url)?
         .application_name("commerce")
-        .options([("statement_timeout", statement_timeout.as_str())]);
+        .options([
+            ("statement_timeout", statement_timeout.as_str()),
+            (
+                "idle_in_transaction_session_timeout",
+                idle_in_transaction.as_str(),
+            ),
+        ]);
     Ok(PgPoolOptions::new()
         .max_connections(config.database_max_connections)
         // Kept open once opened; `open_min_connections` opens them at

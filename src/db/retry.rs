@@ -17,7 +17,8 @@ use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 
-use sqlx::{Connection, PgConnection};
+use sqlx::pool::PoolConnection;
+use sqlx::{Connection, PgConnection, Postgres};
 
 use super::{Db, RowKey};
 use crate::error::{AppError, AppResult};
@@ -77,7 +78,7 @@ impl Db {
     /// (so that it never waits for a second one while holding the first).
     pub async fn serializable_in<T, F>(
         &self,
-        conn: &mut PgConnection,
+        conn: &mut PoolConnection<Postgres>,
         use_case: &'static str,
         work: F,
     ) -> AppResult<T>
@@ -91,7 +92,7 @@ impl Db {
     /// attempt when `None`.
     async fn retrying<T, F>(
         &self,
-        mut conn: Option<&mut PgConnection>,
+        mut conn: Option<&mut PoolConnection<Postgres>>,
         use_case: &'static str,
         mut work: F,
     ) -> AppResult<T>
@@ -145,25 +146,58 @@ impl Db {
         self.serializable(use_case, work).await
     }
 
-    async fn attempt<T, F>(conn: &mut PgConnection, work: &mut F) -> AppResult<T>
+    async fn attempt<T, F>(conn: &mut PoolConnection<Postgres>, work: &mut F) -> AppResult<T>
     where
         F: for<'t> FnMut(&'t mut PgConnection) -> TxFuture<'t, T>,
     {
-        let mut tx = conn
-            .begin_with("BEGIN ISOLATION LEVEL SERIALIZABLE")
-            .await?;
-        match work(&mut tx).await {
-            Ok(value) => {
-                // A serialization failure can surface at COMMIT as well.
-                tx.commit().await?;
-                Ok(value)
+        let mut guard = CloseIfAbandoned {
+            conn,
+            finished: false,
+        };
+        let result = async {
+            let mut tx = guard
+                .conn
+                .begin_with("BEGIN ISOLATION LEVEL SERIALIZABLE")
+                .await?;
+            match work(&mut tx).await {
+                Ok(value) => {
+                    // A serialization failure can surface at COMMIT as well.
+                    tx.commit().await?;
+                    Ok(value)
+                }
+                // Dropping the transaction rolls it back; saying so
+                // explicitly returns the connection to the pool in a clean
+                // state sooner.
+                Err(err) => {
+                    let _ = tx.rollback().await;
+                    Err(err)
+                }
             }
-            // Dropping the transaction rolls it back; saying so explicitly
-            // returns the connection to the pool in a clean state sooner.
-            Err(err) => {
-                let _ = tx.rollback().await;
-                Err(err)
-            }
+        }
+        .await;
+        guard.finished = true;
+        result
+    }
+}
+
+/// Closes a connection whose transaction attempt was abandoned half way
+/// (the request that awaited it was dropped: a client gone, the request
+/// timeout), instead of letting it go back to the pool.
+///
+/// sqlx cannot tell what such a connection is in: dropped while `BEGIN` is
+/// on its way, it does not know the transaction began and queues no
+/// ROLLBACK, and the pool would hand out a connection idle in a transaction
+/// that serves stale snapshots. Closing it ends that transaction in
+/// PostgreSQL, whatever point it had reached.
+struct CloseIfAbandoned<'c> {
+    conn: &'c mut PoolConnection<Postgres>,
+    finished: bool,
+}
+
+impl Drop for CloseIfAbandoned<'_> {
+    fn drop(&mut self) {
+        if !self.finished {
+            self.conn.close_on_drop();
         }
     }
 }

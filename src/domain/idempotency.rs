@@ -23,6 +23,12 @@ pub fn validate_key(key: &str, path: &[&str]) -> Result<(), Rejection> {
             format!("idempotencyKey must be 1 to {MAX_KEY_LEN} bytes"),
         ));
     }
+    if !super::is_storable(key) {
+        return Err(Rejection::invalid(
+            path,
+            "idempotencyKey must not hold a NUL character",
+        ));
+    }
     Ok(())
 }
 

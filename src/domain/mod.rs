@@ -40,7 +40,8 @@ pub(crate) fn ensure_written(what: &str, done: usize, checked: usize) -> AppResu
 pub const MAX_NAME_LEN: usize = 200;
 
 /// The rule for a display name, at `input.name`: 1 to [`MAX_NAME_LEN`]
-/// characters once trimmed.
+/// characters once trimmed, none of them a control character (a name is
+/// shown, and PostgreSQL's text cannot hold NUL at all).
 pub(crate) fn check_name(name: &str, errors: &mut Rejections) {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > MAX_NAME_LEN {
@@ -48,5 +49,16 @@ pub(crate) fn check_name(name: &str, errors: &mut Rejections) {
             ["input", "name"],
             format!("name must be 1 to {MAX_NAME_LEN} characters"),
         ));
+    } else if name.chars().any(char::is_control) {
+        errors.push(Rejection::invalid(
+            ["input", "name"],
+            "name must not hold control characters",
+        ));
     }
+}
+
+/// Whether PostgreSQL can store `text`: its `text` type (and `jsonb`'s
+/// strings) cannot hold a NUL character.
+pub fn is_storable(text: &str) -> bool {
+    !text.contains('\0')
 }

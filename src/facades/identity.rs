@@ -4,7 +4,8 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use sqlx::PgConnection;
+use sqlx::Postgres;
+use sqlx::pool::PoolConnection;
 
 use super::Services;
 use crate::auth::Principal;
@@ -48,13 +49,13 @@ pub async fn user_id(services: &Services, caller: &Principal) -> AppResult<i64> 
 /// connection, and one return to the pool, for all of them).
 pub async fn user_id_in(
     services: &Services,
-    conn: &mut PgConnection,
+    conn: &mut PoolConnection<Postgres>,
     caller: &Principal,
 ) -> AppResult<i64> {
     if let Some(id) = services.users.get(&caller.subject) {
         return Ok(id);
     }
-    let id = match user::find_id(&mut *conn, &caller.subject).await? {
+    let id = match user::find_id(&mut **conn, &caller.subject).await? {
         Some(id) => id,
         None => {
             services

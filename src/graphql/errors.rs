@@ -20,6 +20,8 @@ pub mod codes {
     pub const QUERY_TOO_COMPLEX: &str = "QUERY_TOO_COMPLEX";
     pub const SERVICE_UNAVAILABLE: &str = "SERVICE_UNAVAILABLE";
     pub const INTERNAL_SERVER_ERROR: &str = "INTERNAL_SERVER_ERROR";
+    /// Too many requests from one caller (HTTP 429 with `Retry-After`).
+    pub const RATE_LIMITED: &str = "RATE_LIMITED";
 }
 
 /// The stable code of a business failure.
@@ -178,14 +180,20 @@ fn is_limit_error(message: &str) -> bool {
         || message.contains("too many directives")
 }
 
-/// A response holding one top-level error with `code`.
-pub fn error_response(code: &str, message: impl Into<String>) -> Response {
+/// A top-level error with `code`, raised before execution (so with no
+/// position or path).
+pub fn coded_error(code: &str, message: impl Into<String>) -> ServerError {
     let mut error = ServerError::new(message, None);
     error
         .extensions
         .get_or_insert_with(Default::default)
         .set("code", code);
-    Response::from_errors(vec![error])
+    error
+}
+
+/// A response holding one top-level error with `code`.
+pub fn error_response(code: &str, message: impl Into<String>) -> Response {
+    Response::from_errors(vec![coded_error(code, message)])
 }
 
 /// `.gql()` turns a domain result into a resolver result through

@@ -27,30 +27,27 @@ pub mod types;
 
 use async_graphql::{EmptySubscription, Schema, ValidationMode};
 
+use crate::config::Limits;
 use crate::facades::Services;
-
-/// The deepest selection a query may nest.
-pub const MAX_DEPTH: usize = 15;
-/// The largest complexity a query may have: every field counts 1, and a
-/// connection's children count once per item its page may hold.
-pub const MAX_COMPLEXITY: usize = 5_000;
-/// The most operations in one JSON-array batch.
-pub const MAX_BATCH: usize = 10;
 
 /// The server's schema.
 pub type AppSchema = Schema<query::QueryRoot, mutations::MutationRoot, EmptySubscription>;
 
-/// Builds the schema. `public` turns off introspection and field
-/// suggestions (production).
-pub fn build_schema(services: Option<Services>, public: bool) -> AppSchema {
-    schema_builder(services, public).finish()
+/// Builds the schema with its depth, complexity and directive `limits`.
+/// `public` turns off introspection and field suggestions (production).
+pub fn build_schema(services: Option<Services>, public: bool, limits: &Limits) -> AppSchema {
+    schema_builder(services, public, limits).finish()
 }
 
 /// The same schema, but one that checks only the depth and complexity
 /// limits of a document, for documents that passed every validation rule
 /// before ([`operation::Operations`]).
-pub fn build_prevalidated_schema(services: Option<Services>, public: bool) -> AppSchema {
-    schema_builder(services, public)
+pub fn build_prevalidated_schema(
+    services: Option<Services>,
+    public: bool,
+    limits: &Limits,
+) -> AppSchema {
+    schema_builder(services, public, limits)
         .validation_mode(ValidationMode::Fast)
         .finish()
 }
@@ -58,15 +55,19 @@ pub fn build_prevalidated_schema(services: Option<Services>, public: bool) -> Ap
 fn schema_builder(
     services: Option<Services>,
     public: bool,
+    limits: &Limits,
 ) -> async_graphql::SchemaBuilder<query::QueryRoot, mutations::MutationRoot, EmptySubscription> {
     let mut builder = Schema::build(
         query::QueryRoot::default(),
         mutations::MutationRoot::default(),
         EmptySubscription,
     )
-    .limit_depth(MAX_DEPTH)
-    .limit_complexity(MAX_COMPLEXITY)
-    .limit_directives(20);
+    .limit_depth(limits.max_depth)
+    .limit_complexity(limits.max_complexity)
+    .limit_directives(limits.max_directives)
+    // The guards of `limits` bound nesting before this runs; this is
+    // async-graphql's own bound, kept above them so that theirs speak.
+    .limit_recursive_depth(limits.max_nesting.saturating_add(1));
     if let Some(services) = services {
         builder = builder.data(services);
     }
@@ -78,5 +79,5 @@ fn schema_builder(
 
 /// The schema in SDL, as checked in at `schema.graphql`.
 pub fn sdl() -> String {
-    build_schema(None, false).sdl()
+    build_schema(None, false, &Limits::default()).sdl()
 }

@@ -1,8 +1,9 @@
-//! Running one GraphQL operation: its document parsed once per instance
-//! (and validated once, when it has no variables: [`super::documents`]),
-//! checked against the limits async-graphql lacks ([`super::limits`]), then
-//! executed with the request's data, and counted and timed under a label
-//! naming it.
+//! Running one GraphQL operation in two steps: [`Operations::prepare`]
+//! checks it against the limits async-graphql lacks ([`super::limits`]) and
+//! parses its document once per instance (validated once too, when it has
+//! no variables: [`super::documents`]); [`Operations::run`] executes it with
+//! the request's data, counted and timed under a label naming it. Between
+//! the two the HTTP layer may refuse it (a GET mutation, the rate limit).
 //!
 //! The label is the `operationName` when the operation has one, else its
 //! root fields (`payOrder`, `products,viewer`), or `invalid` for a document
@@ -23,13 +24,14 @@ use std::time::Instant;
 use async_graphql::parser::types::{
     DocumentOperations, ExecutableDocument, OperationDefinition, OperationType, Selection,
 };
-use async_graphql::{Request, Response, Value};
+use async_graphql::{Request, Response, ServerError, Value};
 
 use super::AppSchema;
 use super::context::RequestData;
-use super::documents::Documents;
-use super::limits;
+use super::documents::{Documents, Kept};
+use super::limits::{self, Cost};
 use crate::auth::Principal;
+use crate::config::Limits;
 use crate::db::{Db, Reads};
 use crate::metrics::Metrics;
 
@@ -43,67 +45,93 @@ pub struct Operations {
     prevalidated: AppSchema,
     documents: Documents,
     metrics: Arc<Metrics>,
+    limits: Limits,
+}
+
+/// An operation whose document parsed and passed the limits, ready to run.
+pub struct Prepared {
+    request: Request,
+    kept: Arc<Kept>,
+}
+
+impl Prepared {
+    /// How the operation counts against the limits (and the rate limit).
+    pub fn cost(&self) -> Cost {
+        self.kept.cost(self.request.operation_name.as_deref())
+    }
+
+    /// Whether the operation the request selects is a mutation.
+    pub fn is_mutation(&self) -> bool {
+        selected(self.kept.document(), self.request.operation_name.as_deref())
+            .is_some_and(|(_, operation)| operation.ty == OperationType::Mutation)
+    }
 }
 
 impl Operations {
     /// Operations over `schema` and `prevalidated` (the same schema built
-    /// with [`super::build_prevalidated_schema`]), counted in `metrics`.
-    pub fn new(schema: AppSchema, prevalidated: AppSchema, metrics: Arc<Metrics>) -> Self {
+    /// with [`super::build_prevalidated_schema`]), within `limits`, counted
+    /// in `metrics`.
+    pub fn new(
+        schema: AppSchema,
+        prevalidated: AppSchema,
+        limits: &Limits,
+        metrics: Arc<Metrics>,
+    ) -> Self {
         Self {
             schema,
             prevalidated,
-            documents: Documents::default(),
+            documents: Documents::new(limits.clone()),
             metrics,
+            limits: limits.clone(),
         }
     }
 
-    /// Whether the operation `request` selects is a mutation. A document
-    /// that does not parse is not one (execution reports its syntax error);
-    /// the parsed document stays in the request, so it is parsed once.
-    pub fn selects_mutation(&self, request: &mut Request) -> bool {
-        self.documents.prepare(request);
-        let name = request.operation_name.clone();
-        let Ok(document) = request.parsed_query() else {
-            return false;
-        };
-        selected(document, name.as_deref())
-            .is_some_and(|(_, operation)| operation.ty == OperationType::Mutation)
+    /// Parses `request`'s document (or finds it parsed before) and checks
+    /// it and its variables against the limits; a document that fails is
+    /// never handed to async-graphql (see [`super::limits`]).
+    pub fn prepare(&self, mut request: Request) -> Result<Prepared, ServerError> {
+        limits::check_variables(&request.variables, self.limits.max_nesting)?;
+        let kept = self.documents.prepare(&mut request)?;
+        Ok(Prepared { request, kept })
     }
 
-    /// Runs `request` for `caller`, counted and timed; its reads go to
+    /// Answers a request that [`Operations::prepare`] refused, counted as
+    /// `invalid`.
+    pub fn refuse(&self, error: ServerError) -> Response {
+        let _record = Record {
+            metrics: &self.metrics,
+            label: "invalid".into(),
+            started: Instant::now(),
+            outcome: "error",
+        };
+        Response::from_errors(vec![error])
+    }
+
+    /// Runs `prepared` for `caller`, counted and timed; its reads go to
     /// `db` ([`Reads`]: one shared connection unless it is a mutation).
-    pub async fn run(&self, db: &Db, mut request: Request, caller: Option<Principal>) -> Response {
+    pub async fn run(&self, db: &Db, prepared: Prepared, caller: Option<Principal>) -> Response {
+        let Prepared { request, kept } = prepared;
+        let name = request.operation_name.as_deref();
         // Recorded when dropped, so that an operation abandoned mid-way (the
         // request timeout, a client gone) is counted too, as `cancelled`.
         let mut record = Record {
             metrics: &self.metrics,
-            label: "invalid".into(),
+            label: self.metrics.client_label(&label(kept.document(), name)),
             started: Instant::now(),
             outcome: "cancelled",
         };
-        let kept = self.documents.prepare(&mut request);
-        // A document that does not parse is left to the schema, which
-        // reports the syntax error.
-        let name = request.operation_name.clone();
-        let mut reads = Reads::pooled(&db.pool);
-        if let Ok(document) = request.parsed_query() {
-            if let Err(error) = limits::check_mutations(document) {
-                record.outcome = "error";
-                return Response::from_errors(vec![error]);
-            }
-            record.label = self.metrics.client_label(&label(document, name.as_deref()));
-            tracing::Span::current().record("operation", record.label.as_str());
-            let is_query = selected(document, name.as_deref())
-                .is_some_and(|(_, operation)| operation.ty != OperationType::Mutation);
-            if is_query {
-                reads = Reads::shared(&db.pool, &db.warm_reads);
-            }
-        }
+        tracing::Span::current().record("operation", record.label.as_str());
+        let is_query = selected(kept.document(), name)
+            .is_some_and(|(_, operation)| operation.ty != OperationType::Mutation);
+        let reads = if is_query {
+            Reads::shared(&db.pool, &db.warm_reads)
+        } else {
+            Reads::pooled(&db.pool)
+        };
         // Without variables, a document's validity is a property of its
         // text: once valid, always valid on this schema.
         let without_variables = request.variables.is_empty();
-        let known_valid = without_variables && kept.as_ref().is_some_and(|k| k.is_valid());
-        let schema = if known_valid {
+        let schema = if without_variables && kept.is_valid() {
             &self.prevalidated
         } else {
             &self.schema
@@ -113,7 +141,7 @@ impl Operations {
         data.reads.finish(response.errors.is_empty()).await;
         if refused_before_execution(&response) {
             record.label = "invalid".into();
-        } else if without_variables && let Some(kept) = kept {
+        } else if without_variables {
             kept.mark_valid();
         }
         record.outcome = if response.errors.is_empty() {

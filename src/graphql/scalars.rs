@@ -1,7 +1,7 @@
 //! The contract's custom scalars: `Money` and `DateTime`.
 
 use async_graphql::{InputValueError, InputValueResult, Scalar, ScalarType, Value};
-use chrono::{SecondsFormat, Utc};
+use chrono::{Datelike, SecondsFormat, Utc};
 
 /// An exact amount of money in the store currency's smallest unit, serialized
 /// as a string of decimal digits, e.g. "15000". Inputs accept the same string
@@ -54,16 +54,22 @@ pub struct DateTime(pub chrono::DateTime<Utc>);
 #[Scalar(name = "DateTime")]
 impl ScalarType for DateTime {
     fn parse(value: Value) -> InputValueResult<Self> {
-        match &value {
-            Value::String(s) => chrono::DateTime::parse_from_rfc3339(s)
-                .map(|t| DateTime(t.with_timezone(&Utc)))
-                .map_err(|_| {
-                    InputValueError::custom(
-                        "DateTime must be RFC 3339, e.g. \"2026-11-23T09:30:00Z\"",
-                    )
-                }),
-            _ => Err(InputValueError::expected_type(value)),
+        let Value::String(s) = &value else {
+            return Err(InputValueError::expected_type(value));
+        };
+        let instant = chrono::DateTime::parse_from_rfc3339(s)
+            .map(|t| t.with_timezone(&Utc))
+            .map_err(|_| {
+                InputValueError::custom("DateTime must be RFC 3339, e.g. \"2026-11-23T09:30:00Z\"")
+            })?;
+        // An offset can carry an instant past the years RFC 3339 can write
+        // (0001-9999 in UTC), and it is written back in UTC.
+        if !(1..=9999).contains(&instant.year()) {
+            return Err(InputValueError::custom(
+                "DateTime must fall between the years 0001 and 9999 in UTC",
+            ));
         }
+        Ok(DateTime(instant))
     }
 
     fn to_value(&self) -> Value {
@@ -102,5 +108,20 @@ mod tests {
         let t = DateTime::parse(Value::String("2026-11-23T18:30:00+09:00".into())).unwrap();
         assert_eq!(t.to_value(), Value::String("2026-11-23T09:30:00Z".into()));
         assert!(DateTime::parse(Value::String("yesterday".into())).is_err());
+        for outside in [
+            "9999-12-31T23:59:59-23:59",
+            "0000-06-01T00:00:00Z",
+            "0001-01-01T00:00:00+01:00",
+        ] {
+            assert!(
+                DateTime::parse(Value::String(outside.into())).is_err(),
+                "{outside}"
+            );
+        }
+        let last = DateTime::parse(Value::String("9999-12-31T23:59:59.999999Z".into())).unwrap();
+        assert_eq!(
+            last.to_value(),
+            Value::String("9999-12-31T23:59:59.999999Z".into())
+        );
     }
 }

@@ -5,7 +5,11 @@ mod graphql;
 mod health;
 mod media_type;
 mod playground;
+pub mod rate_limit;
 mod request_id;
+mod server;
+
+pub use server::serve;
 
 use axum::Router;
 use axum::extract::Request;
@@ -13,13 +17,11 @@ use axum::http::HeaderName;
 use axum::routing::get;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::RequestBodyTimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
 use crate::startup::AppState;
-
-/// The largest request body accepted.
-pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// The header that carries a request's id: the caller's if it sent one,
 /// else a fresh UUID; echoed in the response and on every log line.
@@ -27,6 +29,9 @@ pub const REQUEST_ID: &str = "x-request-id";
 
 /// The server's routes.
 pub fn router(state: AppState) -> Router {
+    let limits = &state.services.config.limits;
+    let body_limit = RequestBodyLimitLayer::new(limits.max_body_bytes);
+    let body_timeout = RequestBodyTimeoutLayer::new(limits.body_timeout);
     let header = HeaderName::from_static(REQUEST_ID);
     // Every log line of a request carries its id, and (once known) its
     // GraphQL operation, recorded by `graphql::operation`.
@@ -52,7 +57,8 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(health::alive))
         .route("/readyz", get(health::ready))
         .route("/metrics", get(health::metrics))
-        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(body_limit)
+        .layer(body_timeout)
         .layer(trace)
         .layer(PropagateRequestIdLayer::new(header.clone()))
         // Outermost, so that the id exists before anything else runs.

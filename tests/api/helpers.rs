@@ -41,6 +41,7 @@ pub struct TestApp {
     auth: Arc<Authenticator>,
     client: reqwest::Client,
     shutdown: Option<oneshot::Sender<()>>,
+    served: Option<tokio::task::JoinHandle<()>>,
     owns_database: bool,
 }
 
@@ -105,7 +106,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     let address = format!("http://127.0.0.1:{}", app.port());
     let state = app.state().clone();
     let (tx, rx) = oneshot::channel::<()>();
-    tokio::spawn(app.run_until(async move {
+    let served = tokio::spawn(app.run_until(async move {
         let _ = rx.await;
     }));
     let pool = PgPool::connect(&database_url).await.expect("test pool");
@@ -117,6 +118,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         auth: Arc::new(Authenticator::new(&secret)),
         client: reqwest::Client::new(),
         shutdown: Some(tx),
+        served: Some(served),
         owns_database,
     }
 }
@@ -222,6 +224,16 @@ impl Gql {
 }
 
 impl TestApp {
+    /// Shuts the app down gracefully and waits until it has stopped.
+    pub async fn stop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(served) = self.served.take() {
+            served.await.expect("the app stopped without panicking");
+        }
+    }
+
     /// A token for `sub`.
     pub fn token(&self, sub: &str) -> String {
         self.auth.issue(sub, false, 3600).expect("token")

@@ -227,7 +227,7 @@ async fn deep_and_complex_queries_are_refused() {
         .await;
     assert_eq!(r.error_code(), "QUERY_TOO_COMPLEX", "{}", r.body);
 
-    let aliases: String = (0..60)
+    let aliases: String = (0..120)
         .map(|i| format!("a{i}: products(first: 100) {{ nodes {{ id name }} }} "))
         .collect();
     let r = app.gql(None, &format!("{{ {aliases} }}"), json!({})).await;

@@ -1,0 +1,118 @@
+//! The accept loop: hyper's HTTP/1.1 connections with the limits that
+//! `axum::serve` does not offer, so that slow or idle clients cannot hold
+//! an instance's sockets and descriptors forever.
+//!
+//! - At most `HTTP_MAX_CONNECTIONS` connections: one more is closed as soon
+//!   as it is accepted (the client sees a reset and may retry elsewhere),
+//!   so the process never runs out of descriptors for the ones it serves.
+//! - A request's headers must arrive within `HTTP_HEADER_TIMEOUT_MS`,
+//!   counted from when the server is ready to read them: this also closes
+//!   a kept-alive connection left idle that long (hyper's own timer).
+//! - A write that stalls for `HTTP_WRITE_TIMEOUT_MS` (a client that does not
+//!   read its response) closes the connection. The body's own timeout is a
+//!   layer of the router ([`super::router`]).
+//! - Graceful shutdown stops accepting, lets open connections finish their
+//!   request, and closes whatever is still open after `SHUTDOWN_GRACE_MS`.
+//!
+//! Every request carries the client's address ([`ConnectInfo`]) for the
+//! rate limit.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::ConnectInfo;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+use tokio_io_timeout::TimeoutStream;
+use tower::ServiceExt;
+
+use crate::config::Limits;
+use crate::metrics::Metrics;
+
+/// How long to pause accepting after an accept error (such as running out
+/// of descriptors), rather than spinning on it.
+const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(50);
+
+/// Serves `router` on `listener` within `limits` until `shutdown` resolves,
+/// then shuts down gracefully.
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    limits: &Limits,
+    metrics: Arc<Metrics>,
+    shutdown: impl Future<Output = ()>,
+) {
+    let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let graceful = GracefulShutdown::new();
+    let mut builder = auto::Builder::new(TokioExecutor::new()).http1_only();
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_timeout);
+    let mut connections = JoinSet::new();
+    tokio::pin!(shutdown);
+    loop {
+        // Forget the connections that have ended.
+        while connections.try_join_next().is_some() {}
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(error) => {
+                    tracing::warn!(%error, "cannot accept a connection");
+                    tokio::time::sleep(ACCEPT_ERROR_PAUSE).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let Ok(slot) = slots.clone().try_acquire_owned() else {
+            metrics.inc("http_connections_refused_total", &[]);
+            drop(stream);
+            continue;
+        };
+        // Small responses go out at once rather than after Nagle's delay.
+        let _ = stream.set_nodelay(true);
+        let mut stream = TimeoutStream::new(stream);
+        stream.set_write_timeout(Some(limits.write_timeout));
+        let router = router.clone();
+        let service = TowerToHyperService::new(router.map_request(
+            move |mut request: axum::http::Request<Incoming>| {
+                request.extensions_mut().insert(ConnectInfo(peer));
+                request
+            },
+        ));
+        let connection = builder
+            .serve_connection_with_upgrades(TokioIo::new(Box::pin(stream)), service)
+            .into_owned();
+        let connection = graceful.watch(connection);
+        connections.spawn(async move {
+            if let Err(error) = connection.await {
+                tracing::debug!(%error, %peer, "connection ended with an error");
+            }
+            drop(slot);
+        });
+    }
+    drop(listener);
+    if tokio::time::timeout(limits.shutdown_grace, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            open = connections.len(),
+            grace = ?limits.shutdown_grace,
+            "connections still open after the shutdown grace period are closed"
+        );
+        // Dropping a connection drops the request it serves: a transaction
+        // in it is rolled back (`db::retry`); a payment already queued is
+        // settled all the same (`db::batcher`).
+        connections.shutdown().await;
+    }
+}

@@ -1,0 +1,114 @@
+//! The per-caller rate limit: a real user's burst passes, a script
+//! hammering the server gets 429 with `Retry-After`, and a refused request
+//! changes nothing.
+
+use std::sync::Arc;
+
+use async_graphql::futures_util::future::join_all;
+use serde_json::json;
+
+use crate::helpers::{Options, TestApp, spawn_app_with};
+
+async fn limited_app(per_second: &str, burst: &str) -> Arc<TestApp> {
+    Arc::new(
+        spawn_app_with(Options {
+            env: vec![
+                ("RATE_LIMIT_PER_SECOND", per_second.into()),
+                ("RATE_LIMIT_BURST", burst.into()),
+            ],
+            ..Default::default()
+        })
+        .await,
+    )
+}
+
+const CHARGE: &str =
+    "mutation { chargeBalance(input: { amount: \"1\" }) { user { balance } userErrors { code } } }";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_burst_of_fifty_passes_and_a_flood_is_turned_away() {
+    let app = limited_app("5", "100").await;
+    let token = app.token("ann");
+    let charges = |n: usize| {
+        join_all((0..n).map(|_| {
+            let (app, token) = (app.clone(), token.clone());
+            async move { app.gql(Some(&token), CHARGE, json!({})).await }
+        }))
+    };
+    // A real user's burst: 50 racing mutations, all served.
+    let burst = charges(50).await;
+    assert!(
+        burst
+            .iter()
+            .all(|r| r.status == 200 && r.body["errors"].is_null())
+    );
+    // A flood: what is left of the bucket passes, the rest is refused.
+    let flood = charges(300).await;
+    let refused: Vec<_> = flood.iter().filter(|r| r.status == 429).collect();
+    let served = flood.len() - refused.len();
+    assert!(!refused.is_empty(), "the flood was not limited");
+    assert!(served <= 60, "{served} served beyond the burst");
+    for r in &refused {
+        assert_eq!(r.error_code(), "RATE_LIMITED", "{}", r.body);
+    }
+    // Each refused request changed nothing: one ledger entry per served one.
+    let (balance, ledger) = app.balance_and_ledger("ann").await;
+    assert_eq!(
+        (balance, ledger),
+        ((50 + served) as i64, (50 + served) as i64)
+    );
+    // Another user has a bucket of their own.
+    let r = app.gql(Some(&app.token("bob")), CHARGE, json!({})).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+}
+
+#[tokio::test]
+async fn a_refusal_says_when_to_retry() {
+    let app = limited_app("1", "100").await;
+    let client = reqwest::Client::new();
+    let send = || {
+        client
+            .post(format!("{}/graphql", app.address))
+            .bearer_auth(app.token("ann"))
+            .json(&json!({ "query": CHARGE }))
+            .send()
+    };
+    // A batch of 10 operations, each of 10 mutation fields, takes 100.
+    let fields: String = (0..10)
+        .map(|i| {
+            format!("c{i}: chargeBalance(input: {{ amount: \"1\" }}) {{ userErrors {{ code }} }} ")
+        })
+        .collect();
+    let batch: Vec<_> = (0..10)
+        .map(|_| json!({ "query": format!("mutation {{ {fields} }}") }))
+        .collect();
+    let r = app.post_json(Some(&app.token("ann")), &json!(batch)).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let refused = send().await.unwrap();
+    assert_eq!(refused.status(), 429);
+    let retry_after: u64 = refused.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=2).contains(&retry_after), "{retry_after}");
+    tokio::time::sleep(std::time::Duration::from_secs(retry_after)).await;
+    assert_eq!(send().await.unwrap().status(), 200, "served again");
+    assert_eq!(app.balance_and_ledger("ann").await.0, 101);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn callers_without_a_token_are_limited_by_their_address() {
+    let app = limited_app("1", "100").await;
+    let queries = join_all((0..150).map(|_| {
+        let app = app.clone();
+        async move {
+            app.gql(None, "{ products { totalCount } }", json!({}))
+                .await
+                .status
+        }
+    }))
+    .await;
+    let refused = queries.iter().filter(|&&s| s == 429).count();
+    assert!((40..=50).contains(&refused), "{refused} of 150 refused");
+}
