@@ -12,10 +12,10 @@ mod server;
 pub use server::serve;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::extract::Request;
 use axum::http::HeaderName;
 use axum::routing::get;
-use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::RequestBodyTimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
@@ -30,7 +30,9 @@ pub const REQUEST_ID: &str = "x-request-id";
 /// The server's routes.
 pub fn router(state: AppState) -> Router {
     let limits = &state.services.config.limits;
-    let body_limit = RequestBodyLimitLayer::new(limits.max_body_bytes);
+    // Enforced where the body is read, so that a body over it (declared or
+    // not) is answered as a GraphQL error (`graphql::reject_body`).
+    let body_limit = DefaultBodyLimit::max(limits.max_body_bytes);
     let body_timeout = RequestBodyTimeoutLayer::new(limits.body_timeout);
     let header = HeaderName::from_static(REQUEST_ID);
     // Every log line of a request carries its id, and (once known) its

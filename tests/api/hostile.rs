@@ -253,3 +253,318 @@ async fn datetimes_rfc_3339_cannot_write_back_are_refused() {
     }
     assert_eq!(app.count("SELECT count(*) FROM coupons").await, 0);
 }
+
+/// Generated hostile requests: deep nesting, fragment webs, huge alias
+/// lists, odd Unicode and NUL bytes in every string a client controls, and
+/// generated variables. Each must be answered, soon, with data or coded
+/// errors, never an internal error; and the process must live through all.
+mod generated {
+    use std::io::{Read, Write};
+    use std::net::TcpStream;
+    use std::time::{Duration, Instant};
+
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config, TestRunner};
+    use serde_json::{Value, json};
+
+    use crate::helpers::spawn_app;
+
+    /// Far above what any request takes; a request stuck in CPU or lost in
+    /// a crash exceeds it.
+    const ANSWER_WITHIN: Duration = Duration::from_secs(3);
+
+    /// Any text, weighted towards the characters that break things.
+    fn text() -> impl Strategy<Value = String> {
+        let odd = prop_oneof![
+            Just('\u{0}'),
+            Just('\u{7f}'),
+            Just('\u{202e}'),
+            Just('\u{feff}'),
+            Just('\u{fffd}'),
+            Just('\u{10ffff}'),
+            Just('"'),
+            Just('\\'),
+            Just('%'),
+            Just('_'),
+            Just('\''),
+            Just('😀'),
+            any::<char>(),
+        ];
+        prop::collection::vec(odd, 0..300).prop_map(|chars| chars.into_iter().collect())
+    }
+
+    /// `text` as a GraphQL string literal (JSON's escaping is a subset).
+    fn literal(text: &str) -> String {
+        serde_json::to_string(text).unwrap_or_default()
+    }
+
+    fn nesting() -> impl Strategy<Value = String> {
+        (
+            prop::collection::vec(prop::sample::select(vec!['[', '{', '(']), 0..4000),
+            any::<bool>(),
+        )
+            .prop_map(|(openers, balanced)| {
+                let closers: String = if balanced {
+                    openers
+                        .iter()
+                        .rev()
+                        .map(|c| match c {
+                            '[' => ']',
+                            '{' => '}',
+                            _ => ')',
+                        })
+                        .collect()
+                } else {
+                    String::new()
+                };
+                let openers: String = openers.into_iter().collect();
+                format!("{{ product(id: {openers}\"x\"{closers}) {{ id }} }}")
+            })
+    }
+
+    fn fragment_web() -> impl Strategy<Value = String> {
+        (1usize..40, 1usize..5).prop_map(|(levels, fan_out)| {
+            let mut text = String::from("query { ...L0 }");
+            for level in 0..levels - 1 {
+                let spreads = format!(" ...L{}", level + 1).repeat(fan_out);
+                text += &format!(" fragment L{level} on Query {{{spreads} }}");
+            }
+            text + &format!(" fragment L{} on Query {{ __typename }}", levels - 1)
+        })
+    }
+
+    fn aliases() -> impl Strategy<Value = String> {
+        let field = prop::sample::select(vec![
+            "products(first: 100) { nodes { id name } }",
+            "viewer { id balance }",
+            "nodes(ids: [\"VXNlcjox\", \"UHJvZHVjdDox\"]) { id }",
+            "__typename",
+            "chargeBalance(input: { amount: \"1\" }) { userErrors { code } }",
+        ]);
+        (0usize..3000, field, any::<bool>()).prop_map(|(n, field, mutation)| {
+            let fields: String = (0..n).map(|i| format!("a{i}: {field} ")).collect();
+            let kind = if mutation { "mutation" } else { "query" };
+            format!("{kind} {{ {fields} }}")
+        })
+    }
+
+    fn strings_everywhere() -> impl Strategy<Value = String> {
+        (text(), text(), 0usize..6).prop_map(|(a, b, which)| {
+            let (a, b) = (literal(&a), literal(&b));
+            match which {
+                0 => format!("{{ product(id: {a}) {{ id name }} node(id: {b}) {{ id }} }}"),
+                1 => format!(
+                    "mutation {{ chargeBalance(input: {{ amount: {a}, idempotencyKey: {b} }}) {{ userErrors {{ code }} }} }}"
+                ),
+                2 => format!(
+                    "mutation {{ createProduct(input: {{ name: {a}, price: \"1\", stock: 1 }}) {{ userErrors {{ code }} }} }}"
+                ),
+                3 => format!(
+                    "mutation {{ createCoupon(input: {{ name: {a}, discountType: FIXED_AMOUNT, discountValue: 1, totalQuantity: 1, validFrom: {b} }}) {{ userErrors {{ code }} }} }}"
+                ),
+                4 => format!("{{ products(first: 5, after: {a}) {{ nodes {{ id }} }} }}"),
+                _ => format!(
+                    "mutation {{ createOrder(input: {{ items: [{{ productId: {a}, quantity: 1 }}], idempotencyKey: {b} }}) {{ userErrors {{ code }} }} }}"
+                ),
+            }
+        })
+    }
+
+    fn noise() -> impl Strategy<Value = String> {
+        let token = prop::sample::select(vec![
+            "{",
+            "}",
+            "[",
+            "]",
+            "(",
+            ")",
+            "...",
+            "...F",
+            "fragment F on Query",
+            "query",
+            "mutation",
+            "subscription",
+            "$v",
+            ":",
+            "@include(if: true)",
+            "\"",
+            "\"\"\"",
+            "#",
+            "\n",
+            "viewer",
+            "products",
+            "id",
+            "on",
+            "1",
+            "-",
+            "=",
+            "!",
+            "|",
+            "&",
+        ]);
+        prop::collection::vec(token, 0..2000).prop_map(|tokens| tokens.join(" "))
+    }
+
+    fn json_value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            any::<f64>().prop_map(|f| json!(f)),
+            text().prop_map(Value::from),
+        ];
+        let wide = leaf.prop_recursive(8, 500, 8, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..8).prop_map(Value::from),
+                prop::collection::hash_map("[a-z]{1,3}", inner, 0..8)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        });
+        // Deep values are built in a loop: proptest's own recursion would
+        // run out of the test thread's stack first.
+        let deep =
+            (text(), prop::collection::vec(any::<bool>(), 0..120)).prop_map(|(s, levels)| {
+                levels.into_iter().fold(Value::from(s), |value, list| {
+                    if list {
+                        json!([value])
+                    } else {
+                        json!({ "productId": value })
+                    }
+                })
+            });
+        prop_oneof![3 => wide, 1 => deep]
+    }
+
+    fn variables() -> impl Strategy<Value = (String, Value)> {
+        let document = prop::sample::select(vec![
+            "query($v: ID!) { product(id: $v) { id } }",
+            "query($v: [ID!]!) { nodes(ids: $v) { id } }",
+            "query($v: Int) { products(first: $v) { totalCount } }",
+            "mutation($v: ChargeBalanceInput!) { chargeBalance(input: $v) { userErrors { code } } }",
+            "mutation($v: CreateOrderInput!) { createOrder(input: $v) { userErrors { code } } }",
+        ]);
+        (document, json_value()).prop_map(|(d, v)| (d.to_owned(), json!({ "v": v })))
+    }
+
+    /// One request: a body and the token it carries.
+    fn request() -> impl Strategy<Value = (Value, usize)> {
+        let document = prop_oneof![
+            nesting(),
+            fragment_web(),
+            aliases(),
+            strings_everywhere(),
+            noise(),
+        ]
+        .prop_map(|query| json!({ "query": query }));
+        let with_variables = variables()
+            .prop_map(|(query, variables)| json!({ "query": query, "variables": variables }));
+        let body = prop_oneof![4 => document, 1 => with_variables];
+        let batch = prop::collection::vec(body.clone(), 0..12).prop_map(Value::from);
+        (prop_oneof![8 => body, 1 => batch], 0usize..4)
+    }
+
+    /// Posts `body` over a connection of its own and reads the answer:
+    /// (status, body, how long it took), or why there was none.
+    fn post(
+        address: &str,
+        token: Option<&str>,
+        body: &Value,
+    ) -> Result<(u16, Value, Duration), String> {
+        let started = Instant::now();
+        let mut stream = TcpStream::connect(address).map_err(|e| e.to_string())?;
+        stream
+            .set_read_timeout(Some(ANSWER_WITHIN))
+            .map_err(|e| e.to_string())?;
+        let body = body.to_string();
+        let authorization = token
+            .map(|t| format!("Authorization: Bearer {t}\r\n"))
+            .unwrap_or_default();
+        let request = format!(
+            "POST /graphql HTTP/1.1\r\nHost: shop\r\nContent-Type: application/json\r\n\
+             {authorization}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        stream
+            .write_all(request.as_bytes())
+            .map_err(|e| e.to_string())?;
+        let mut answer = Vec::new();
+        stream
+            .read_to_end(&mut answer)
+            .map_err(|e| format!("no answer within {ANSWER_WITHIN:?}: {e}"))?;
+        let took = started.elapsed();
+        let answer = String::from_utf8_lossy(&answer);
+        let status = answer
+            .get(9..12)
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| format!("not HTTP: {answer}"))?;
+        let (_, body) = answer
+            .split_once("\r\n\r\n")
+            .ok_or_else(|| format!("no body: {answer}"))?;
+        let body = serde_json::from_str(body).map_err(|e| format!("{e}: {body}"))?;
+        Ok((status, body, took))
+    }
+
+    /// Every result of a response: the object, or each of a batch's.
+    fn results(body: &Value) -> Vec<&Value> {
+        match body {
+            Value::Array(results) => results.iter().collect(),
+            single => vec![single],
+        }
+    }
+
+    #[test]
+    fn hostile_requests_never_take_the_server_down() {
+        let runtime = tokio::runtime::Runtime::new().expect("a runtime");
+        let app = runtime.block_on(spawn_app());
+        let address = app.address.trim_start_matches("http://").to_owned();
+        let tokens = [
+            None,
+            Some(app.token("mallory")),
+            Some(app.admin_token("mallory-admin")),
+            Some("not.a.token".to_owned()),
+        ];
+        let cases = std::env::var("HOSTILE_CASES")
+            .ok()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(2_000);
+        let mut runner = TestRunner::new(Config {
+            cases,
+            failure_persistence: None,
+            // The cases are large: shrinking one that fails stops early,
+            // with a case small enough to read.
+            max_shrink_iters: 256,
+            ..Config::default()
+        });
+        let outcome = runner.run(&request(), |(body, token)| {
+            let (status, answer, took) =
+                post(&address, tokens[token].as_deref(), &body).map_err(TestCaseError::fail)?;
+            prop_assert!(took < ANSWER_WITHIN, "took {took:?}");
+            prop_assert!(
+                matches!(status, 200 | 400 | 401 | 405 | 413),
+                "status {status}: {answer}"
+            );
+            for result in results(&answer) {
+                prop_assert!(
+                    result.get("data").is_some() || result.get("errors").is_some(),
+                    "{answer}"
+                );
+                for error in result["errors"].as_array().into_iter().flatten() {
+                    let code = error["extensions"]["code"].as_str();
+                    prop_assert!(
+                        code.is_some() && code != Some("INTERNAL_SERVER_ERROR"),
+                        "{answer}"
+                    );
+                }
+            }
+            Ok(())
+        });
+        let alive = post(&address, None, &json!({ "query": "{ __typename }" }));
+        runtime.block_on(async { app.assert_invariants().await });
+        drop(app);
+        if let Err(failure) = outcome {
+            panic!("{failure}");
+        }
+        let (status, _, _) = alive.expect("the server answers after every case");
+        assert_eq!(status, 200);
+    }
+}
