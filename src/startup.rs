@@ -96,7 +96,7 @@ impl Application {
             graphql::build_prevalidated_schema(Some(services.clone()), public, limits),
             limits,
             metrics.clone(),
-        );
+        )?;
         let state = AppState {
             operations: Arc::new(operations),
             services,

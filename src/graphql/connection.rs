@@ -197,23 +197,6 @@ impl PageArgs {
     }
 }
 
-/// The complexity of a connection field: its children, once per item the
-/// page may hold.
-pub fn complexity(first: Option<i32>, last: Option<i32>, child_complexity: usize) -> usize {
-    let size = first
-        .or(last)
-        .unwrap_or(DEFAULT_PAGE_SIZE)
-        .clamp(1, MAX_PAGE_SIZE) as usize;
-    list_complexity(size, child_complexity)
-}
-
-/// The complexity of a list field of at most `items` items: its children,
-/// once per item, so that a response's size is bounded by every list that
-/// multiplies it.
-pub fn list_complexity(items: usize, child_complexity: usize) -> usize {
-    items.saturating_mul(child_complexity).saturating_add(1)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

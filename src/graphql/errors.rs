@@ -144,9 +144,8 @@ pub fn to_graphql(err: &AppError) -> async_graphql::Error {
 
 /// Gives every error in a response an `extensions.code`.
 ///
-/// Errors from our resolvers already carry one. The rest come from
-/// async-graphql: its limit checks become `QUERY_TOO_COMPLEX`, everything
-/// else (syntax, validation, bad variables or arguments) `BAD_REQUEST`.
+/// Errors from our resolvers and guards already carry one. The rest come
+/// from async-graphql's validation and variable coercion: `BAD_REQUEST`.
 pub fn assign_codes(response: &mut Response) {
     for error in &mut response.errors {
         assign_code(error);
@@ -161,23 +160,10 @@ fn assign_code(error: &mut ServerError) {
     {
         return;
     }
-    let code = if is_limit_error(&error.message) {
-        codes::QUERY_TOO_COMPLEX
-    } else {
-        codes::BAD_REQUEST
-    };
     error
         .extensions
         .get_or_insert_with(Default::default)
-        .set("code", code);
-}
-
-/// async-graphql's messages for its depth, complexity and recursion limits.
-fn is_limit_error(message: &str) -> bool {
-    message.contains("too complex")
-        || message.contains("nested too deep")
-        || message.contains("recursion depth")
-        || message.contains("too many directives")
+        .set("code", codes::BAD_REQUEST);
 }
 
 /// A top-level error with `code`, raised before execution (so with no

@@ -5,7 +5,7 @@
 //! again wherever it is spread; so a few kilobytes of `[[[[...` overflow the
 //! stack (which aborts the process), and a web of fragments that each
 //! spread the next twice takes exponential time (CPU that no timeout can
-//! interrupt). Its own depth and complexity limits only run after both.
+//! interrupt).
 //! So every document is first
 //!
 //! 1. scanned as text, in one pass, for the nesting of `{`, `[` and `(`
@@ -17,7 +17,9 @@
 //!    one small document).
 //!
 //! Each refusal carries its own `extensions.code` (`QUERY_TOO_COMPLEX`, or
-//! `BAD_REQUEST` for a fragment that spreads itself).
+//! `BAD_REQUEST` for a fragment that spreads itself). The depth and
+//! complexity of the operation that runs are measured next, with the
+//! request's variables ([`super::complexity`]).
 
 use std::collections::HashMap;
 
@@ -107,6 +109,7 @@ pub fn check_variables(variables: &Variables, max: usize) -> Result<(), ServerEr
 pub struct Expansion<'d> {
     document: &'d ExecutableDocument,
     max_nesting: usize,
+    max_directives: usize,
     /// Per fragment: the fields it expands to and how deep it nests, or
     /// `None` while it is being expanded (a spread of it then is a cycle).
     fragments: HashMap<&'d str, Option<Shape>>,
@@ -141,6 +144,7 @@ impl<'d> Expansion<'d> {
         let mut walk = Self {
             document,
             max_nesting: limits.max_nesting,
+            max_directives: limits.max_directives,
             fragments: HashMap::new(),
             top_fields: HashMap::new(),
         };
@@ -188,6 +192,17 @@ impl<'d> Expansion<'d> {
             height: 1,
         };
         for item in &set.items {
+            let directives = match &item.node {
+                Selection::Field(f) => f.node.directives.len(),
+                Selection::InlineFragment(f) => f.node.directives.len(),
+                Selection::FragmentSpread(f) => f.node.directives.len(),
+            };
+            if directives > self.max_directives {
+                return Err(too_complex(format!(
+                    "a selection holds {directives} directives, at most {} are allowed",
+                    self.max_directives
+                )));
+            }
             let inner = match &item.node {
                 Selection::Field(field) => {
                     let below = &field.node.selection_set.node;

@@ -10,6 +10,7 @@
 //! - [`errors`]: the one mapping from errors to GraphQL;
 //! - [`context`]: what a resolver may ask of its request.
 
+pub mod complexity;
 pub mod connection;
 pub mod context;
 pub mod documents;
@@ -33,15 +34,15 @@ use crate::facades::Services;
 /// The server's schema.
 pub type AppSchema = Schema<query::QueryRoot, mutations::MutationRoot, EmptySubscription>;
 
-/// Builds the schema with its depth, complexity and directive `limits`.
-/// `public` turns off introspection and field suggestions (production).
+/// Builds the schema. `public` turns off introspection and field
+/// suggestions (production). The limits on what a document may ask are
+/// checked before it reaches the schema ([`limits`], [`complexity`]).
 pub fn build_schema(services: Option<Services>, public: bool, limits: &Limits) -> AppSchema {
     schema_builder(services, public, limits).finish()
 }
 
-/// The same schema, but one that checks only the depth and complexity
-/// limits of a document, for documents that passed every validation rule
-/// before ([`operation::Operations`]).
+/// The same schema, but one that skips the validation rules, for documents
+/// that passed every one of them before ([`operation::Operations`]).
 pub fn build_prevalidated_schema(
     services: Option<Services>,
     public: bool,
@@ -62,11 +63,8 @@ fn schema_builder(
         mutations::MutationRoot::default(),
         EmptySubscription,
     )
-    .limit_depth(limits.max_depth)
-    .limit_complexity(limits.max_complexity)
-    .limit_directives(limits.max_directives)
-    // The guards of `limits` bound nesting before this runs; this is
-    // async-graphql's own bound, kept above them so that theirs speak.
+    // async-graphql's own bound on nesting, above that of `limits`, which
+    // refuses any document that would reach it.
     .limit_recursive_depth(limits.max_nesting.saturating_add(1));
     if let Some(services) = services {
         builder = builder.data(services);

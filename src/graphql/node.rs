@@ -8,7 +8,6 @@
 use async_graphql::futures_util::future::join_all;
 use async_graphql::{Context, ID, Interface, Object};
 
-use super::connection;
 use super::context::{can_see, loaders};
 use super::errors::{IntoGraphQL, to_graphql};
 use super::types::coupon::{Coupon, UserCoupon};
@@ -46,7 +45,6 @@ impl NodeQuery {
     }
 
     /// Fetches up to 100 entities by global id, in order; null for each one that does not exist or is hidden.
-    #[graphql(complexity = "connection::list_complexity(ids.len(), child_complexity)")]
     async fn nodes(
         &self,
         ctx: &Context<'_>,

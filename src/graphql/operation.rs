@@ -27,6 +27,7 @@ use async_graphql::parser::types::{
 use async_graphql::{Request, Response, ServerError, Value};
 
 use super::AppSchema;
+use super::complexity::{self, Shape};
 use super::context::RequestData;
 use super::documents::{Documents, Kept};
 use super::limits::{self, Cost};
@@ -46,6 +47,8 @@ pub struct Operations {
     documents: Documents,
     metrics: Arc<Metrics>,
     limits: Limits,
+    /// What the depth and complexity measure knows of the schema.
+    shape: Shape,
 }
 
 /// An operation whose document parsed and passed the limits, ready to run.
@@ -71,19 +74,24 @@ impl Operations {
     /// Operations over `schema` and `prevalidated` (the same schema built
     /// with [`super::build_prevalidated_schema`]), within `limits`, counted
     /// in `metrics`.
+    ///
+    /// Fails when the schema has a list whose bound the complexity measure
+    /// does not know ([`complexity::Shape::of`]).
     pub fn new(
         schema: AppSchema,
         prevalidated: AppSchema,
         limits: &Limits,
         metrics: Arc<Metrics>,
-    ) -> Self {
-        Self {
+    ) -> Result<Self, String> {
+        let shape = Shape::of(&schema.sdl())?;
+        Ok(Self {
             schema,
             prevalidated,
             documents: Documents::new(limits.clone()),
             metrics,
             limits: limits.clone(),
-        }
+            shape,
+        })
     }
 
     /// Parses `request`'s document (or finds it parsed before) and checks
@@ -92,6 +100,13 @@ impl Operations {
     pub fn prepare(&self, mut request: Request) -> Result<Prepared, ServerError> {
         limits::check_variables(&request.variables, self.limits.max_nesting)?;
         let kept = self.documents.prepare(&mut request)?;
+        let name = request.operation_name.as_deref();
+        if let Some(measure) = self
+            .shape
+            .measure(kept.document(), name, &request.variables)
+        {
+            complexity::check(measure, &self.limits)?;
+        }
         Ok(Prepared { request, kept })
     }
 

@@ -47,7 +47,6 @@ impl CatalogQuery {
     }
 
     /// The catalog, newest first.
-    #[graphql(complexity = "connection::complexity(first, last, child_complexity)")]
     async fn products(
         &self,
         ctx: &Context<'_>,
@@ -76,7 +75,6 @@ pub struct CouponQuery;
 #[Object]
 impl CouponQuery {
     /// Coupon campaigns, newest first. With availableOnly, only those still issuable now.
-    #[graphql(complexity = "connection::complexity(first, last, child_complexity)")]
     async fn coupons(
         &self,
         ctx: &Context<'_>,

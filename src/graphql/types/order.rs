@@ -5,9 +5,9 @@ use async_graphql::{Context, Enum, ID, Object};
 use super::coupon::UserCoupon;
 use super::payment::Payment;
 use super::product::Product;
-use crate::domain::order::{self, OrderItemRecord, OrderRecord};
+use crate::domain::order::{OrderItemRecord, OrderRecord};
 use crate::global_id::types;
-use crate::graphql::connection::{self, connection};
+use crate::graphql::connection::connection;
 use crate::graphql::context::{loaders, services};
 use crate::graphql::errors::IntoGraphQL;
 use crate::graphql::ids;
@@ -45,7 +45,6 @@ impl Order {
     }
 
     /// The lines, by product.
-    #[graphql(complexity = "connection::list_complexity(order::MAX_LINES, child_complexity)")]
     async fn items(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Inline<OrderItem>>> {
         let lines = loaders(ctx).gql()?.order_lines(self.0.id).await.gql()?;
         Ok(lines.iter().map(|l| Inline(OrderItem(l.clone()))).collect())

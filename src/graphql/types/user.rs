@@ -57,7 +57,6 @@ impl User {
     }
 
     /// The user's orders, newest first.
-    #[graphql(complexity = "connection::complexity(first, last, child_complexity)")]
     async fn orders(
         &self,
         ctx: &Context<'_>,
@@ -100,7 +99,6 @@ impl User {
     }
 
     /// The coupons issued to the user, newest first.
-    #[graphql(complexity = "connection::complexity(first, last, child_complexity)")]
     async fn coupons(
         &self,
         ctx: &Context<'_>,
