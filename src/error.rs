@@ -117,30 +117,6 @@ impl AppError {
             _ => false,
         }
     }
-
-    /// An equivalent error for another request that shared this one's
-    /// transaction (a batch): business failures are copied as they are;
-    /// a driver error, which cannot be cloned, becomes an internal error
-    /// carrying its text (logged, never sent).
-    pub fn duplicate(&self) -> Self {
-        match self {
-            Self::Rejected(r) => Self::Rejected(r.clone()),
-            Self::Unauthenticated => Self::Unauthenticated,
-            Self::Forbidden => Self::Forbidden,
-            Self::BadRequest(m) => Self::BadRequest(m.clone()),
-            Self::Unavailable(m) => Self::Unavailable(m.clone()),
-            Self::Database(e) => Self::Internal(format!("database: {e}")),
-            Self::Internal(m) => Self::Internal(m.clone()),
-        }
-    }
-
-    /// The name of the violated constraint, if this is a constraint violation.
-    pub fn constraint(&self) -> Option<&str> {
-        match self {
-            Self::Database(sqlx::Error::Database(db)) => db.constraint(),
-            _ => None,
-        }
-    }
 }
 
 impl From<sqlx::Error> for AppError {
@@ -178,7 +154,8 @@ impl From<Vec<Rejection>> for AppError {
 }
 
 /// Collects every failing input before giving up, so a client sees all of
-/// its mistakes at once (DESIGN: "Validation reports every failing input").
+/// its mistakes at once (as the design brief asks: validation reports every
+/// failing input, not only the first).
 #[derive(Debug, Default, Clone)]
 pub struct Rejections(Vec<Rejection>);
 
@@ -198,11 +175,6 @@ impl Rejections {
         if let Err(r) = check {
             self.0.push(r);
         }
-    }
-
-    /// Records several failures.
-    pub fn extend(&mut self, rejections: impl IntoIterator<Item = Rejection>) {
-        self.0.extend(rejections);
     }
 
     /// Whether nothing has failed so far.

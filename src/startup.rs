@@ -19,8 +19,9 @@ use crate::events::Relay;
 use crate::facades::{Services, demo};
 use crate::graphql;
 use crate::graphql::operation::Operations;
-use crate::http;
-use crate::http::rate_limit::RateLimiter;
+use crate::http::{self, RateLimiter};
+
+pub use crate::http::AppState;
 use crate::metrics::Metrics;
 
 /// A boxed startup error: startup failures are reported and end the process.
@@ -28,24 +29,6 @@ pub type StartupError = Box<dyn std::error::Error + Send + Sync>;
 
 /// How long the tokens printed in development stay valid (30 days).
 pub const DEMO_TOKEN_TTL_SECS: u64 = 30 * 24 * 3600;
-
-/// Shared by every request handler. Cheap to clone.
-#[derive(Clone)]
-pub struct AppState {
-    /// Runs GraphQL operations on the schema (with [`Services`] in its data).
-    pub operations: Arc<Operations>,
-    /// The database, configuration and caches.
-    pub services: Services,
-    /// Verifies bearer tokens.
-    pub auth: Arc<Authenticator>,
-    /// This instance's metrics.
-    pub metrics: Arc<Metrics>,
-    /// The per-caller rate limit; `None` when it is off.
-    pub rate_limiter: Option<Arc<RateLimiter>>,
-    /// The Authorization header GraphiQL starts with; `None` turns the
-    /// playground off (production).
-    pub playground_authorization: Option<String>,
-}
 
 /// A built server, bound to its port but not yet serving.
 pub struct Application {

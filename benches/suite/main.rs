@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a benchmark fails loudly
 //! The benchmark suite: `cargo bench --bench suite`.
 //!
 //! In one run, on a release build and a fresh database, it starts the server

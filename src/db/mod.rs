@@ -6,7 +6,7 @@
 //! [`columns`] (many rows read as one row of arrays).
 
 mod batcher;
-pub mod columns;
+pub(crate) mod columns;
 mod reads;
 mod retry;
 pub mod row;

@@ -6,8 +6,8 @@
 //! ([`crate::domain::outbox`]); NATS is never on a request's path, so a NATS
 //! outage delays events and never fails or slows a payment.
 
-pub mod relay;
+pub(crate) mod relay;
 pub mod stream;
-pub mod tail;
+pub(crate) mod tail;
 
 pub use relay::Relay;

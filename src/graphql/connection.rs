@@ -5,7 +5,6 @@ use async_graphql::{Context, SimpleObject};
 use sqlx::PgConnection;
 
 use super::context::reads;
-use super::errors::IntoGraphQL;
 use super::ids::{decode_cursor, encode_cursor};
 use crate::domain::page::{Page, PageRequest};
 use crate::error::{AppError, AppResult};
@@ -76,11 +75,11 @@ pub async fn resolve<R, T, C: From<Parts<T>>>(
     id: impl Fn(&R) -> i64,
     wrap: impl Fn(R) -> T,
 ) -> async_graphql::Result<C> {
-    let request = args.to_request().gql()?;
-    let mut conn = reads(ctx).gql()?.connection().await.gql()?;
-    let rows = page(&mut conn, &request).await.gql()?;
+    let request = args.to_request()?;
+    let mut conn = reads(ctx)?.connection().await?;
+    let rows = page(&mut conn, &request).await?;
     let total = if ctx.look_ahead().field("totalCount").exists() {
-        count(&mut conn).await.gql()?
+        count(&mut conn).await?
     } else {
         0
     };

@@ -126,11 +126,13 @@ impl Documents {
     }
 
     /// How many documents are kept.
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         sync::lock(&self.cache).len()
     }
 
     /// Whether no document is kept.
+    #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }

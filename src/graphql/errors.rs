@@ -10,6 +10,7 @@
 
 use async_graphql::{Enum, ErrorExtensions, Response, ServerError, SimpleObject};
 
+use super::loaders::LoadError;
 use crate::error::{AppError, Rejection};
 
 /// The contract's top-level error codes (`extensions.code`).
@@ -182,21 +183,119 @@ pub fn error_response(code: &str, message: impl Into<String>) -> Response {
     Response::from_errors(vec![coded_error(code, message)])
 }
 
-/// `.gql()` turns a domain result into a resolver result through
-/// [`to_graphql`], so resolvers never format errors themselves.
-pub trait IntoGraphQL<T> {
-    /// The resolver result.
-    fn gql(self) -> async_graphql::Result<T>;
-}
-
-impl<T> IntoGraphQL<T> for Result<T, AppError> {
-    fn gql(self) -> async_graphql::Result<T> {
-        self.map_err(|e| to_graphql(&e))
+/// `?` on a domain result in a resolver goes through [`to_graphql`], so
+/// resolvers never format errors themselves. (`AppError` has no `Display`,
+/// so async-graphql's blanket conversion of displayable errors, which would
+/// send their text to the client, cannot apply to it.)
+impl From<AppError> for async_graphql::Error {
+    fn from(err: AppError) -> Self {
+        to_graphql(&err)
     }
 }
 
-impl<T> IntoGraphQL<T> for Result<T, std::sync::Arc<AppError>> {
-    fn gql(self) -> async_graphql::Result<T> {
-        self.map_err(|e| to_graphql(&e))
+/// The same for the error a DataLoader shares among the fields it served.
+impl From<LoadError> for async_graphql::Error {
+    fn from(err: LoadError) -> Self {
+        to_graphql(&err.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorCode;
+    use async_graphql::Value;
+
+    /// The code and message a client sees for `err`.
+    fn seen(err: AppError) -> (String, String) {
+        let error = async_graphql::Error::from(err);
+        let code = match error.extensions.as_ref().and_then(|e| e.get("code")) {
+            Some(Value::String(code)) => code.clone(),
+            other => panic!("no code: {other:?}"),
+        };
+        (code, error.message)
+    }
+
+    #[test]
+    fn each_error_maps_to_its_code_and_says_nothing_internal() {
+        assert_eq!(seen(AppError::Unauthenticated).0, codes::UNAUTHENTICATED);
+        assert_eq!(seen(AppError::Forbidden).0, codes::FORBIDDEN);
+        assert_eq!(
+            seen(AppError::BadRequest("first must be 0 to 100".into())),
+            (codes::BAD_REQUEST.into(), "first must be 0 to 100".into())
+        );
+        let (code, message) = seen(AppError::Unavailable("pool timed out on db-3".into()));
+        assert_eq!(code, codes::SERVICE_UNAVAILABLE);
+        assert!(!message.contains("db-3"), "{message}");
+        let rejected = Rejection::new(ErrorCode::OrderNotFound, "no such order");
+        assert_eq!(
+            seen(AppError::reject(rejected)),
+            (codes::BAD_REQUEST.into(), "no such order".into())
+        );
+        let sql = sqlx::Error::Protocol("SELECT secret FROM users".into());
+        for err in [
+            AppError::Database(sql),
+            AppError::Internal("invariant broken: order 7".into()),
+        ] {
+            let (code, message) = seen(err);
+            assert_eq!(code, codes::INTERNAL_SERVER_ERROR);
+            assert_eq!(message, "internal server error");
+        }
+    }
+
+    #[test]
+    fn business_failures_become_user_errors_and_the_rest_top_level_errors() {
+        struct Payload(Vec<UserError>);
+        impl super::Payload for Payload {
+            fn from_user_errors(errors: Vec<UserError>) -> Self {
+                Self(errors)
+            }
+        }
+        let rejections = vec![
+            Rejection::invalid(["input", "amount"], "amount must be positive"),
+            Rejection::new(ErrorCode::InsufficientBalance, "too little"),
+        ];
+        let payload =
+            respond::<(), Payload>(
+                Err(AppError::Rejected(rejections)),
+                |()| Payload(Vec::new()),
+            )
+            .unwrap_or_else(|_| panic!("a payload"));
+        let codes: Vec<_> = payload.0.iter().map(|e| e.code).collect();
+        assert_eq!(
+            codes,
+            [
+                ErrorCode::InvalidInput.into(),
+                ErrorCode::InsufficientBalance.into()
+            ]
+        );
+        assert_eq!(
+            payload.0[0].field.as_deref(),
+            Some(&["input".to_owned(), "amount".to_owned()][..])
+        );
+        assert!(
+            respond::<(), Payload>(Err(AppError::Forbidden), |()| Payload(Vec::new())).is_err()
+        );
+    }
+
+    #[test]
+    fn errors_of_async_graphql_get_bad_request_and_ours_keep_theirs() {
+        let mut response = Response::from_errors(vec![
+            ServerError::new("Unknown field \"nope\"", None),
+            coded_error(codes::QUERY_TOO_COMPLEX, "too deep"),
+        ]);
+        assign_codes(&mut response);
+        let codes: Vec<_> = response
+            .errors
+            .iter()
+            .map(|e| e.extensions.as_ref().and_then(|x| x.get("code")).cloned())
+            .collect();
+        assert_eq!(
+            codes,
+            [
+                Some(Value::String(codes::BAD_REQUEST.into())),
+                Some(Value::String(codes::QUERY_TOO_COMPLEX.into()))
+            ]
+        );
     }
 }

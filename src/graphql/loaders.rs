@@ -24,7 +24,14 @@ use crate::sync::lock;
 
 /// A loader's error: shared, because one failed batch fails every field
 /// that waited on it.
-pub type LoadError = Arc<AppError>;
+#[derive(Debug, Clone)]
+pub struct LoadError(pub Arc<AppError>);
+
+impl From<AppError> for LoadError {
+    fn from(err: AppError) -> Self {
+        Self(Arc::new(err))
+    }
+}
 
 /// A request's loader. Its cache is on for a query (rows fetched once per
 /// request), off for a mutation, whose writes would make cached rows stale.
@@ -53,8 +60,10 @@ impl<V: Clone + Send + Sync + 'static> Loader<i64> for ByKey<V> {
     type Error = LoadError;
 
     async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, V>, LoadError> {
-        let mut conn = self.reads.connection().await.map_err(Arc::new)?;
-        let rows = (self.fetch)(&mut conn, keys).await.map_err(Arc::new)?;
+        let mut conn = self.reads.connection().await.map_err(LoadError::from)?;
+        let rows = (self.fetch)(&mut conn, keys)
+            .await
+            .map_err(LoadError::from)?;
         Ok(rows
             .into_iter()
             .map(|row| ((self.key)(&row), row))
@@ -74,8 +83,10 @@ impl<V: Clone + Send + Sync + 'static> Loader<i64> for Grouped<V> {
     type Error = LoadError;
 
     async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, Vec<V>>, LoadError> {
-        let mut conn = self.reads.connection().await.map_err(Arc::new)?;
-        let rows = (self.fetch)(&mut conn, keys).await.map_err(Arc::new)?;
+        let mut conn = self.reads.connection().await.map_err(LoadError::from)?;
+        let rows = (self.fetch)(&mut conn, keys)
+            .await
+            .map_err(LoadError::from)?;
         let mut groups: HashMap<i64, Vec<V>> = HashMap::new();
         for row in rows {
             groups.entry((self.key)(&row)).or_default().push(row);

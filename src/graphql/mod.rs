@@ -10,21 +10,21 @@
 //! - [`errors`]: the one mapping from errors to GraphQL;
 //! - [`context`]: what a resolver may ask of its request.
 
-pub mod complexity;
-pub mod connection;
-pub mod context;
-pub mod documents;
-pub mod errors;
-pub mod ids;
-pub mod inline;
-pub mod limits;
-pub mod loaders;
-pub mod mutations;
-pub mod node;
-pub mod operation;
-pub mod query;
-pub mod scalars;
-pub mod types;
+pub(crate) mod complexity;
+pub(crate) mod connection;
+pub(crate) mod context;
+pub(crate) mod documents;
+pub(crate) mod errors;
+pub(crate) mod ids;
+pub(crate) mod inline;
+pub(crate) mod limits;
+pub(crate) mod loaders;
+pub(crate) mod mutations;
+pub(crate) mod node;
+pub(crate) mod operation;
+pub(crate) mod query;
+pub(crate) mod scalars;
+pub(crate) mod types;
 
 use async_graphql::{EmptySubscription, Schema, ValidationMode};
 

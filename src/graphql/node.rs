@@ -9,7 +9,6 @@ use async_graphql::futures_util::future::join_all;
 use async_graphql::{Context, ID, Interface, Object};
 
 use super::context::{can_see, loaders};
-use super::errors::{IntoGraphQL, to_graphql};
 use super::types::coupon::{Coupon, UserCoupon};
 use super::types::order::Order;
 use super::types::payment::Payment;
@@ -51,9 +50,9 @@ impl NodeQuery {
         ids: Vec<ID>,
     ) -> async_graphql::Result<Vec<Option<Node>>> {
         if ids.len() > MAX_NODES {
-            return Err(to_graphql(&AppError::BadRequest(format!(
-                "nodes takes at most {MAX_NODES} ids"
-            ))));
+            return Err(
+                AppError::BadRequest(format!("nodes takes at most {MAX_NODES} ids")).into(),
+            );
         }
         // Loads of one type batch through the DataLoaders, so join them.
         let fetched = join_all(ids.iter().map(|id| fetch(ctx, id))).await;
@@ -65,30 +64,32 @@ async fn fetch(ctx: &Context<'_>, id: &ID) -> async_graphql::Result<Option<Node>
     let Some((type_name, id)) = global_id::decode_any(id) else {
         return Ok(None);
     };
-    let loaders = loaders(ctx).gql()?;
+    let loaders = loaders(ctx)?;
     // Public entities answer at once; owned ones with their owner's id.
-    let owned: Option<(i64, Node)> =
-        match type_name.as_str() {
-            types::PRODUCT => {
-                let found = loaders.product(id).await.gql()?;
-                return Ok(found.map(|r| Node::Product(Product(r))));
-            }
-            types::COUPON => {
-                let found = loaders.coupons.load_one(id).await.gql()?;
-                return Ok(found.map(|r| Node::Coupon(Coupon(r))));
-            }
-            types::USER => (loaders.users.load_one(id).await.gql()?)
-                .map(|r| (r.id, Node::User(User { id: r.id }))),
-            types::ORDER => (loaders.orders.load_one(id).await.gql()?)
-                .map(|r| (r.user_id, Node::Order(Order(r)))),
-            types::PAYMENT => (loaders.payments.load_one(id).await.gql()?)
-                .map(|r| (r.user_id, Node::Payment(Payment(r)))),
-            types::USER_COUPON => (loaders.user_coupons.load_one(id).await.gql()?)
-                .map(|r| (r.user_id, Node::UserCoupon(UserCoupon(r)))),
-            _ => None,
-        };
+    let owned: Option<(i64, Node)> = match type_name.as_str() {
+        types::PRODUCT => {
+            let found = loaders.product(id).await?;
+            return Ok(found.map(|r| Node::Product(Product(r))));
+        }
+        types::COUPON => {
+            let found = loaders.coupons.load_one(id).await?;
+            return Ok(found.map(|r| Node::Coupon(Coupon(r))));
+        }
+        types::USER => {
+            (loaders.users.load_one(id).await?).map(|r| (r.id, Node::User(User { id: r.id })))
+        }
+        types::ORDER => {
+            (loaders.orders.load_one(id).await?).map(|r| (r.user_id, Node::Order(Order(r))))
+        }
+        types::PAYMENT => {
+            (loaders.payments.load_one(id).await?).map(|r| (r.user_id, Node::Payment(Payment(r))))
+        }
+        types::USER_COUPON => (loaders.user_coupons.load_one(id).await?)
+            .map(|r| (r.user_id, Node::UserCoupon(UserCoupon(r)))),
+        _ => None,
+    };
     match owned {
-        Some((owner, node)) if can_see(ctx, owner).await.gql()? => Ok(Some(node)),
+        Some((owner, node)) if can_see(ctx, owner).await? => Ok(Some(node)),
         _ => Ok(None),
     }
 }

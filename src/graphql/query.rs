@@ -4,7 +4,6 @@ use async_graphql::{Context, ID, MergedObject, Object};
 
 use super::connection::{self, PageArgs};
 use super::context::{loaders, viewer_id};
-use super::errors::IntoGraphQL;
 use super::node::NodeQuery;
 use super::types::coupon::{Coupon, CouponConnection};
 use super::types::product::{Product, ProductConnection};
@@ -26,7 +25,7 @@ impl ViewerQuery {
     /// The authenticated caller. Errors with UNAUTHENTICATED without a valid token.
     async fn viewer(&self, ctx: &Context<'_>) -> async_graphql::Result<User> {
         Ok(User {
-            id: viewer_id(ctx).await.gql()?,
+            id: viewer_id(ctx).await?,
         })
     }
 }
@@ -42,7 +41,7 @@ impl CatalogQuery {
         let Some(id) = global_id::decode(types::PRODUCT, &id) else {
             return Ok(None);
         };
-        let record = loaders(ctx).gql()?.product(id).await.gql()?;
+        let record = loaders(ctx)?.product(id).await?;
         Ok(record.map(Product))
     }
 

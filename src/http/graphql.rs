@@ -41,12 +41,12 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use tower_http::timeout::TimeoutError;
 
+use super::AppState;
 use super::media_type::{JSON, MediaType};
 use super::rate_limit::Caller;
 use crate::config::Limits;
 use crate::graphql::errors::{assign_codes, codes, error_response};
 use crate::graphql::operation::{self, Prepared};
-use crate::startup::AppState;
 
 /// The client's address, put on every request by [`super::server`].
 type Client = Option<Extension<ConnectInfo<SocketAddr>>>;

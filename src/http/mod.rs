@@ -5,11 +5,14 @@ mod graphql;
 mod health;
 mod media_type;
 mod playground;
-pub mod rate_limit;
+mod rate_limit;
 mod request_id;
 mod server;
+mod state;
 
+pub use rate_limit::RateLimiter;
 pub use server::serve;
+pub use state::AppState;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -20,8 +23,6 @@ use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::RequestBodyTimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
-
-use crate::startup::AppState;
 
 /// The header that carries a request's id: the caller's if it sent one,
 /// else a fresh UUID; echoed in the response and on every log line.

@@ -4,7 +4,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 
-use crate::startup::AppState;
+use super::AppState;
 
 /// Serves GraphiQL with the Authorization header ready to fill in (in
 /// development, already filled with the demo user's token).

@@ -83,13 +83,9 @@ impl RateLimiter {
     }
 
     /// How many callers have a bucket.
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.buckets.len()
-    }
-
-    /// Whether no caller has a bucket.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 }
 

@@ -107,7 +107,7 @@ async fn fifty_racing_charges_are_all_counted() {
     assert_eq!(rows, 50);
     let giveups = app
         .state
-        .metrics
+        .metrics()
         .counter("tx_giveups_total", &[("use_case", "chargeBalance")]);
     assert_eq!(giveups, 0, "no charge was given up");
 }

@@ -136,16 +136,13 @@ async fn stock_moves_by_delta_and_never_below_zero() {
 #[tokio::test]
 async fn adjusting_a_missing_or_mistyped_product_is_a_user_error() {
     let app = spawn_app().await;
-    let missing = commerce::graphql::ids::encode("Product", 999).0;
+    let missing = commerce::global_id::encode("Product", 999);
     let r = app
         .as_admin(ADJUST, json!({"i": {"productId": missing, "delta": 1}}))
         .await;
     assert_eq!(r.user_error_codes("adjustStock"), ["PRODUCT_NOT_FOUND"]);
     assert_eq!(r.user_error_fields("adjustStock"), ["input.productId"]);
-    for bad in [
-        commerce::graphql::ids::encode("User", 1).0,
-        "garbage".to_owned(),
-    ] {
+    for bad in [commerce::global_id::encode("User", 1), "garbage".to_owned()] {
         let r = app
             .as_admin(ADJUST, json!({"i": {"productId": bad, "delta": 1}}))
             .await;
@@ -257,7 +254,7 @@ async fn unknown_and_foreign_ids_read_as_null() {
     let q = "query($id: ID!) { product(id: $id) { id } node(id: $id) { id } }";
     for id in [
         json!("garbage"),
-        json!(commerce::graphql::ids::encode("Product", 42).0),
+        json!(commerce::global_id::encode("Product", 42)),
         user_id.clone(),
     ] {
         let r = app.gql(None, q, json!({"id": id})).await;
@@ -333,7 +330,7 @@ async fn a_clean_query_keeps_its_connection_warm_for_a_short_while() {
     // (skipping the pool's release ping); one that failed gives it back to
     // the pool; a kept connection goes back after a second unused.
     let app = spawn_app().await;
-    let warm = &app.state.services.db.warm_reads;
+    let warm = &app.state.db().warm_reads;
     let reads = "{ products(first: 1) { totalCount } }";
     for _ in 0..3 {
         let r = app.gql(None, reads, json!({})).await;

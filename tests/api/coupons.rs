@@ -410,7 +410,7 @@ async fn a_thousand_users_rush_a_hundred_coupons() {
     // other: the contention never reaches the database as conflicts.
     let retries = |name| {
         app.state
-            .metrics
+            .metrics()
             .counter(name, &[("use_case", "issueCoupon")])
     };
     assert_eq!(
@@ -471,7 +471,7 @@ async fn two_instances_sharing_a_database_still_issue_exactly_a_hundred() {
         .iter()
         .map(|a| {
             a.state
-                .metrics
+                .metrics()
                 .counter("tx_retries_total", &[("use_case", "issueCoupon")])
         })
         .sum();

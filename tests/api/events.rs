@@ -92,7 +92,7 @@ async fn assert_each_event_once(app: &TestApp, nats: &NatsServer) -> Vec<Value> 
 }
 
 fn published(app: &TestApp, name: &'static str) -> u64 {
-    app.state.metrics.counter(name, &[])
+    app.state.metrics().counter(name, &[])
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -258,7 +258,7 @@ async fn malformed_operations_are_bad_requests() {
 async fn an_unreachable_database_is_service_unavailable_and_not_ready() {
     let app = spawn_app().await;
     assert_eq!(app.get("/readyz").await.status(), 200);
-    app.state.services.db.pool.close().await;
+    app.state.db().pool.close().await;
     assert_eq!(app.get("/readyz").await.status(), 503);
     let r = app
         .gql(None, "{ products { totalCount } }", json!({}))

@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a failing test panics by design
 //! Integration tests: the real server over HTTP, a real PostgreSQL (a fresh
 //! database per test) and, for events, a real NATS.
 

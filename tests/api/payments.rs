@@ -372,7 +372,7 @@ async fn one_payment_failing_in_the_database_does_not_fail_its_batch() {
     }
     let splits = app
         .state
-        .metrics
+        .metrics()
         .counter("tx_batch_splits_total", &[("use_case", "payOrder")]);
     assert_eq!(
         splits, 1,

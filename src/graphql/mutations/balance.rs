@@ -4,7 +4,7 @@ use async_graphql::{Context, InputObject, Object};
 
 use crate::facades::balance;
 use crate::graphql::context::{caller, services};
-use crate::graphql::errors::{IntoGraphQL, respond};
+use crate::graphql::errors::respond;
 use crate::graphql::scalars::Money;
 use crate::graphql::types::user::User;
 
@@ -37,8 +37,8 @@ impl BalanceMutation {
         ctx: &Context<'_>,
         input: ChargeBalanceInput,
     ) -> async_graphql::Result<ChargeBalancePayload> {
-        let services = services(ctx).gql()?;
-        let caller = caller(ctx).gql()?;
+        let services = services(ctx)?;
+        let caller = caller(ctx)?;
         let result = balance::charge(services, caller, input.amount.0, input.idempotency_key).await;
         respond(result, |id| ChargeBalancePayload {
             user: Some(User { id }),

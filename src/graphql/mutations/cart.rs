@@ -7,7 +7,7 @@ use crate::error::AppResult;
 use crate::facades::cart;
 use crate::global_id::types;
 use crate::graphql::context::{caller, services};
-use crate::graphql::errors::{IntoGraphQL, respond};
+use crate::graphql::errors::respond;
 use crate::graphql::ids;
 use crate::graphql::types::cart::Cart;
 
@@ -63,8 +63,8 @@ impl CartMutation {
         product_id: &ID,
         change: Change,
     ) -> async_graphql::Result<CartPayload> {
-        let services = services(ctx).gql()?;
-        let caller = caller(ctx).gql()?;
+        let services = services(ctx)?;
+        let caller = caller(ctx)?;
         let result: AppResult<_> = async {
             let id = ids::decode_input(types::PRODUCT, product_id, &PRODUCT_PATH)?;
             cart::change(services, caller, id, change).await
@@ -100,8 +100,8 @@ impl CartMutation {
         ctx: &Context<'_>,
         input: RemoveCartItemInput,
     ) -> async_graphql::Result<CartPayload> {
-        let services = services(ctx).gql()?;
-        let caller = caller(ctx).gql()?;
+        let services = services(ctx)?;
+        let caller = caller(ctx)?;
         let result: AppResult<_> = async {
             let id = ids::decode_input(types::PRODUCT, &input.product_id, &PRODUCT_PATH)?;
             cart::remove(services, caller, id).await

@@ -6,7 +6,7 @@ use crate::domain::product::{NewProduct, ProductRecord};
 use crate::facades::catalog;
 use crate::global_id::types;
 use crate::graphql::context::{caller, services};
-use crate::graphql::errors::{IntoGraphQL, respond};
+use crate::graphql::errors::respond;
 use crate::graphql::ids;
 use crate::graphql::scalars::Money;
 use crate::graphql::types::product::Product;
@@ -60,8 +60,8 @@ impl CatalogMutation {
         ctx: &Context<'_>,
         input: CreateProductInput,
     ) -> async_graphql::Result<ProductPayload> {
-        let services = services(ctx).gql()?;
-        let caller = caller(ctx).gql()?;
+        let services = services(ctx)?;
+        let caller = caller(ctx)?;
         let new = NewProduct {
             name: input.name,
             price: input.price.0,
@@ -79,8 +79,8 @@ impl CatalogMutation {
         ctx: &Context<'_>,
         input: AdjustStockInput,
     ) -> async_graphql::Result<ProductPayload> {
-        let services = services(ctx).gql()?;
-        let caller = caller(ctx).gql()?;
+        let services = services(ctx)?;
+        let caller = caller(ctx)?;
         let result = async {
             let id = ids::decode_input(types::PRODUCT, &input.product_id, &PRODUCT_PATH)?;
             catalog::adjust_stock(services, caller, id, input.delta).await

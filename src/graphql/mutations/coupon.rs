@@ -6,7 +6,7 @@ use crate::domain::coupon::NewCoupon;
 use crate::facades::coupon;
 use crate::global_id::types;
 use crate::graphql::context::{caller, services};
-use crate::graphql::errors::{IntoGraphQL, respond};
+use crate::graphql::errors::respond;
 use crate::graphql::ids;
 use crate::graphql::scalars::DateTime;
 use crate::graphql::types::coupon::{Coupon, DiscountType, UserCoupon};
@@ -63,8 +63,8 @@ impl CouponMutation {
         ctx: &Context<'_>,
         input: IssueCouponInput,
     ) -> async_graphql::Result<IssueCouponPayload> {
-        let services = services(ctx).gql()?;
-        let caller = caller(ctx).gql()?;
+        let services = services(ctx)?;
+        let caller = caller(ctx)?;
         let result = async {
             let id = ids::decode_input(types::COUPON, &input.coupon_id, &["input", "couponId"])?;
             coupon::issue_coupon(services, caller, id).await
@@ -82,8 +82,8 @@ impl CouponMutation {
         ctx: &Context<'_>,
         input: CreateCouponInput,
     ) -> async_graphql::Result<CouponPayload> {
-        let services = services(ctx).gql()?;
-        let caller = caller(ctx).gql()?;
+        let services = services(ctx)?;
+        let caller = caller(ctx)?;
         let new = NewCoupon {
             name: input.name,
             discount_type: input.discount_type.into(),

@@ -6,7 +6,7 @@ use crate::domain::order::LineRequest;
 use crate::facades::order;
 use crate::global_id::{self, types};
 use crate::graphql::context::{caller, services};
-use crate::graphql::errors::{IntoGraphQL, respond};
+use crate::graphql::errors::respond;
 use crate::graphql::ids;
 use crate::graphql::types::order::Order;
 
@@ -63,8 +63,8 @@ impl OrderMutation {
         ctx: &Context<'_>,
         input: CreateOrderInput,
     ) -> async_graphql::Result<CreateOrderPayload> {
-        let services = services(ctx).gql()?;
-        let caller = caller(ctx).gql()?;
+        let services = services(ctx)?;
+        let caller = caller(ctx)?;
         // An id that does not decode is reported with the line's other
         // failures, by the line validation.
         let lines: Vec<LineRequest> = input
@@ -88,8 +88,8 @@ impl OrderMutation {
         ctx: &Context<'_>,
         input: CancelOrderInput,
     ) -> async_graphql::Result<CancelOrderPayload> {
-        let services = services(ctx).gql()?;
-        let caller = caller(ctx).gql()?;
+        let services = services(ctx)?;
+        let caller = caller(ctx)?;
         let result = async {
             let id = ids::decode_input(types::ORDER, &input.order_id, &["input", "orderId"])?;
             order::cancel_order(services, caller, id).await

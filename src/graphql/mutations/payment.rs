@@ -6,7 +6,7 @@ use crate::error::AppError;
 use crate::facades::payment;
 use crate::global_id::types;
 use crate::graphql::context::{caller, services};
-use crate::graphql::errors::{IntoGraphQL, respond};
+use crate::graphql::errors::respond;
 use crate::graphql::ids;
 use crate::graphql::types::order::Order;
 use crate::graphql::types::payment::Payment;
@@ -42,8 +42,8 @@ impl PaymentMutation {
         ctx: &Context<'_>,
         input: PayOrderInput,
     ) -> async_graphql::Result<PayOrderPayload> {
-        let services = services(ctx).gql()?;
-        let caller = caller(ctx).gql()?;
+        let services = services(ctx)?;
+        let caller = caller(ctx)?;
         let result = async {
             let order_id = ids::decode_input(types::ORDER, &input.order_id, &["input", "orderId"]);
             let coupon_id = (input.user_coupon_id.as_ref())

@@ -10,7 +10,6 @@ use crate::domain::user_coupon::UserCouponRecord;
 use crate::global_id::types;
 use crate::graphql::connection::connection;
 use crate::graphql::context::loaders;
-use crate::graphql::errors::IntoGraphQL;
 use crate::graphql::ids;
 use crate::graphql::scalars::DateTime;
 
@@ -130,7 +129,7 @@ impl UserCoupon {
         let Some(order_id) = self.0.order_id else {
             return Ok(None);
         };
-        let order = loaders(ctx).gql()?.orders.load_one(order_id).await.gql()?;
+        let order = loaders(ctx)?.orders.load_one(order_id).await?;
         Ok(order.map(Order))
     }
 }

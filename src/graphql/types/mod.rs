@@ -12,7 +12,6 @@ use async_graphql::Context;
 use async_graphql::dataloader::Loader;
 
 use super::context::loaders;
-use super::errors::IntoGraphQL;
 use super::loaders::{LoadError, Loaders, RequestLoader};
 use crate::error::AppError;
 
@@ -28,14 +27,12 @@ where
     L: Loader<i64, Value = V, Error = LoadError>,
     V: Send + Sync + Clone + 'static,
 {
-    let loaders = loaders(ctx).gql()?;
-    required(loader(loaders).load_one(id).await.gql()?, what, id)
+    let loaders = loaders(ctx)?;
+    required(loader(loaders).load_one(id).await?, what, id)
 }
 
 /// A row that must exist (a foreign key points at it): its absence is a
 /// bug, not a null.
 pub(crate) fn required<V>(found: Option<V>, what: &str, id: i64) -> async_graphql::Result<V> {
-    found
-        .ok_or_else(|| AppError::Internal(format!("{what} {id} is missing")))
-        .gql()
+    Ok(found.ok_or_else(|| AppError::Internal(format!("{what} {id} is missing")))?)
 }

@@ -9,7 +9,6 @@ use crate::domain::order::{OrderItemRecord, OrderRecord};
 use crate::global_id::types;
 use crate::graphql::connection::connection;
 use crate::graphql::context::{loaders, services};
-use crate::graphql::errors::IntoGraphQL;
 use crate::graphql::ids;
 use crate::graphql::inline::Inline;
 use crate::graphql::scalars::{DateTime, Money};
@@ -46,7 +45,7 @@ impl Order {
 
     /// The lines, by product.
     async fn items(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Inline<OrderItem>>> {
-        let lines = loaders(ctx).gql()?.order_lines(self.0.id).await.gql()?;
+        let lines = loaders(ctx)?.order_lines(self.0.id).await?;
         Ok(lines.iter().map(|l| Inline(OrderItem(l.clone()))).collect())
     }
 
@@ -67,22 +66,22 @@ impl Order {
 
     /// The coupon used to pay, if any.
     async fn coupon(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<UserCoupon>> {
-        let loaders = loaders(ctx).gql()?;
-        let used = loaders.order_coupons.load_one(self.0.id).await.gql()?;
+        let loaders = loaders(ctx)?;
+        let used = loaders.order_coupons.load_one(self.0.id).await?;
         Ok(used.map(UserCoupon))
     }
 
     /// The payment, once paid.
     async fn payment(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Payment>> {
-        let loaders = loaders(ctx).gql()?;
-        let payment = loaders.order_payments.load_one(self.0.id).await.gql()?;
+        let loaders = loaders(ctx)?;
+        let payment = loaders.order_payments.load_one(self.0.id).await?;
         Ok(payment.map(Payment))
     }
 
     /// Where the order form (payment page) lives: the seed's Location header.
     /// Built from `PUBLIC_BASE_URL`; the page belongs to the shop's frontend.
     async fn payment_url(&self, ctx: &Context<'_>) -> async_graphql::Result<String> {
-        let base = &services(ctx).gql()?.public_base_url;
+        let base = &services(ctx)?.public_base_url;
         let id = ids::encode(types::ORDER, self.0.id).0;
         Ok(format!("{base}/orders/{id}/payment"))
     }

@@ -7,7 +7,6 @@ use crate::domain::product::ProductRecord;
 use crate::global_id::types;
 use crate::graphql::connection::connection;
 use crate::graphql::context::loaders;
-use crate::graphql::errors::IntoGraphQL;
 use crate::graphql::ids;
 use crate::graphql::scalars::{DateTime, Money};
 
@@ -21,7 +20,7 @@ impl Product {
     /// The product a line (of an order or of the cart) points at: it must
     /// exist, since a foreign key points at it.
     pub(crate) async fn of_line(ctx: &Context<'_>, id: i64) -> async_graphql::Result<Self> {
-        let found = loaders(ctx).gql()?.product(id).await.gql()?;
+        let found = loaders(ctx)?.product(id).await?;
         required(found, "product", id).map(Self)
     }
 }

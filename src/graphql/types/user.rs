@@ -16,7 +16,6 @@ use crate::domain::{cart, order, user_coupon};
 use crate::global_id::types;
 use crate::graphql::connection::{self, PageArgs};
 use crate::graphql::context::{loaders, reads};
-use crate::graphql::errors::IntoGraphQL;
 use crate::graphql::ids;
 use crate::graphql::scalars::Money;
 
@@ -52,8 +51,8 @@ impl User {
 
     /// What the user means to buy, at today's prices.
     async fn cart(&self, ctx: &Context<'_>) -> async_graphql::Result<Cart> {
-        let mut conn = reads(ctx).gql()?.connection().await.gql()?;
-        Ok(Cart(cart::lines(&mut *conn, self.id).await.gql()?))
+        let mut conn = reads(ctx)?.connection().await?;
+        Ok(Cart(cart::lines(&mut *conn, self.id).await?))
     }
 
     /// The user's orders, newest first.
@@ -76,7 +75,7 @@ impl User {
             look.field("nodes").field("items"),
             look.field("edges").field("node").field("items"),
         ];
-        let prefetch = reads(ctx).gql()?.is_shared() && lines.iter().any(|l| l.exists());
+        let prefetch = reads(ctx)?.is_shared() && lines.iter().any(|l| l.exists());
         let products = lines.iter().any(|l| l.field("product").exists());
         connection::resolve(
             ctx,
