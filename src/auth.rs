@@ -4,20 +4,9 @@
 //! honoured when present; `role: "admin"` unlocks the catalog mutations.
 //! Anything else (another algorithm, `alg: none`, a bad signature, an expired
 //! or not-yet-valid token, garbage) is rejected as `UNAUTHENTICATED`.
-//!
-//! A client sends the same token with every request until it expires, and
-//! checking its signature (base64, JSON, HMAC-SHA256) is a visible share of
-//! a small query's CPU. So the tokens verified recently are remembered, by
-//! their whole text (signature included), and a remembered token is only
-//! checked for expiry again (see [`VerifiedTokens`]).
 
-use std::num::NonZeroUsize;
-use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use lru::LruCache;
-
-use crate::sync;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
@@ -65,54 +54,6 @@ pub struct Authenticator {
     decoding: DecodingKey,
     encoding: EncodingKey,
     validation: Validation,
-    verified: VerifiedTokens,
-}
-
-/// Tokens that passed verification, with the second after which each is
-/// expired. Bounded: the most recently used are kept, and long texts are not
-/// kept at all. Only `exp` needs checking again: the signature, the
-/// algorithm and the claims cannot change for the same text, and a token
-/// past its `nbf` stays past it.
-struct VerifiedTokens {
-    tokens: Mutex<LruCache<Box<str>, (Principal, u64)>>,
-}
-
-impl VerifiedTokens {
-    /// How many tokens are remembered.
-    const CAPACITY: usize = 4096;
-    /// The longest token remembered.
-    const MAX_TOKEN_LEN: usize = 1024;
-
-    fn new() -> Self {
-        let capacity = NonZeroUsize::new(Self::CAPACITY).unwrap_or(NonZeroUsize::MIN);
-        Self {
-            tokens: Mutex::new(LruCache::new(capacity)),
-        }
-    }
-
-    /// The caller of a remembered token still valid at `now`.
-    fn get(&self, token: &str, now: u64) -> Option<Principal> {
-        let mut tokens = self.lock();
-        match tokens.get(token) {
-            Some((principal, expires)) if now <= *expires => Some(principal.clone()),
-            Some(_) => {
-                tokens.pop(token);
-                None
-            }
-            None => None,
-        }
-    }
-
-    /// Remembers a verified token until `expires`.
-    fn put(&self, token: &str, principal: &Principal, expires: u64) {
-        if token.len() <= Self::MAX_TOKEN_LEN {
-            self.lock().put(token.into(), (principal.clone(), expires));
-        }
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, LruCache<Box<str>, (Principal, u64)>> {
-        sync::lock(&self.tokens)
-    }
 }
 
 /// Seconds since the epoch.
@@ -135,7 +76,6 @@ impl Authenticator {
             decoding: DecodingKey::from_secret(secret.as_bytes()),
             encoding: EncodingKey::from_secret(secret.as_bytes()),
             validation,
-            verified: VerifiedTokens::new(),
         }
     }
 
@@ -153,11 +93,8 @@ impl Authenticator {
         self.verify(token).map(Some)
     }
 
-    /// Verifies one token (or finds it verified before and not expired).
+    /// Verifies one token.
     pub fn verify(&self, token: &str) -> Result<Principal, AuthError> {
-        if let Some(principal) = self.verified.get(token, now_secs()) {
-            return Ok(principal);
-        }
         let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
             .map_err(|e| AuthError::InvalidToken(e.to_string()))?;
         let subject = data.claims.sub;
@@ -169,15 +106,10 @@ impl Authenticator {
                 "sub must not hold a NUL character".into(),
             ));
         }
-        let principal = Principal {
+        Ok(Principal {
             subject,
             is_admin: data.claims.role.as_deref() == Some("admin"),
-        };
-        // Valid while `exp` is not more than the leeway in the past, as
-        // jsonwebtoken decides it.
-        let expires = data.claims.exp.saturating_add(LEEWAY_SECS);
-        self.verified.put(token, &principal, expires);
-        Ok(principal)
+        })
     }
 
     /// Signs a token for `subject`, valid for `ttl_secs`.
@@ -222,26 +154,6 @@ mod tests {
         );
         let user = auth.issue("bob", false, 60).unwrap();
         assert!(!auth.verify(&user).unwrap().is_admin);
-    }
-
-    #[test]
-    fn a_remembered_token_expires_like_any_other() {
-        let auth = Authenticator::new("secret");
-        let token = auth.issue("carol", false, 60).unwrap();
-        let expires = now_secs() + 60 + LEEWAY_SECS;
-        assert_eq!(auth.verify(&token).unwrap().subject, "carol");
-        let remembered = |now| auth.verified.get(&token, now).map(|p| p.subject);
-        assert_eq!(remembered(expires), Some("carol".to_owned()));
-        assert_eq!(remembered(expires + 1), None, "expired");
-        assert_eq!(remembered(now_secs()), None, "and forgotten");
-        // A token that failed is not remembered, nor a forged one that
-        // shares a valid token's claims.
-        let at = token.len() - 10;
-        let other = if &token[at..=at] == "A" { "B" } else { "A" };
-        let forged = format!("{}{other}{}", &token[..at], &token[at + 1..]);
-        assert!(auth.verify(&forged).is_err());
-        assert!(auth.verify(&forged).is_err());
-        assert!(auth.verified.get(&forged, now_secs()).is_none());
     }
 
     #[test]

@@ -76,7 +76,6 @@ impl Application {
         let limits = &config.limits;
         let operations = Operations::new(
             graphql::build_schema(Some(services.clone()), public, limits),
-            graphql::build_prevalidated_schema(Some(services.clone()), public, limits),
             limits,
             metrics.clone(),
         )?;
@@ -122,8 +121,6 @@ impl Application {
         } else {
             None
         };
-        let warm_reads = services.db.warm_reads.clone();
-        tokio::spawn(warm_reads.clone().sweep_until_closed());
         let limits = services.config.limits.clone();
         let metrics = self.state.metrics.clone();
         let router = http::router(self.state);
@@ -132,7 +129,6 @@ impl Application {
             relay.stop().await;
         }
         // The pool closes once every connection is back in it.
-        warm_reads.close();
         pool.close().await;
     }
 }

@@ -13,7 +13,7 @@ pub mod row;
 mod row_locks;
 
 pub use batcher::{BatchResult, Batcher};
-pub use reads::{ReadConnection, Reads, WarmReads};
+pub use reads::Reads;
 pub use retry::{RetryPolicy, TxFuture};
 pub use row_locks::{RowKey, RowLocks};
 
@@ -32,8 +32,6 @@ use crate::metrics::Metrics;
 pub struct Db {
     /// The connection pool; reads use it directly.
     pub pool: PgPool,
-    /// Connections of finished queries, kept for the next ones.
-    pub warm_reads: Arc<WarmReads>,
     metrics: Arc<Metrics>,
     retry: RetryPolicy,
     row_locks: Arc<RowLocks>,
@@ -43,7 +41,6 @@ impl Db {
     /// Wraps a pool.
     pub fn new(pool: PgPool, metrics: Arc<Metrics>) -> Self {
         Self {
-            warm_reads: Arc::new(WarmReads::for_pool(&pool)),
             pool,
             metrics,
             retry: RetryPolicy::default(),

@@ -67,22 +67,23 @@ pub fn build<R, T, C: From<Parts<T>>>(
 /// (`BAD_REQUEST`), reads the page and, only when `totalCount` is asked, the
 /// count, both on the operation's read connection, then builds the
 /// connection.
-pub async fn resolve<R, T, C: From<Parts<T>>>(
+pub async fn resolve<R: 'static, T, C: From<Parts<T>>>(
     ctx: &Context<'_>,
     args: PageArgs,
-    page: impl AsyncFnOnce(&mut PgConnection, &PageRequest) -> AppResult<Page<R>>,
-    count: impl AsyncFnOnce(&mut PgConnection) -> AppResult<i64>,
+    page: impl AsyncFnOnce(&mut PgConnection, &PageRequest) -> AppResult<Page<R>> + 'static,
+    count: impl AsyncFnOnce(&mut PgConnection) -> AppResult<i64> + 'static,
     id: impl Fn(&R) -> i64,
     wrap: impl Fn(R) -> T,
 ) -> async_graphql::Result<C> {
     let request = args.to_request()?;
-    let mut conn = reads(ctx)?.connection().await?;
-    let rows = page(&mut conn, &request).await?;
-    let total = if ctx.look_ahead().field("totalCount").exists() {
-        count(&mut conn).await?
-    } else {
-        0
-    };
+    let counted = ctx.look_ahead().field("totalCount").exists();
+    let (rows, total) = reads(ctx)?
+        .run(async move |conn| {
+            let rows = page(&mut *conn, &request).await?;
+            let total = if counted { count(conn).await? } else { 0 };
+            Ok((rows, total))
+        })
+        .await?;
     Ok(build(rows, total, id, wrap))
 }
 

@@ -13,15 +13,8 @@
 //! Bounded in entries and in the length of the texts it keeps, least
 //! recently used out first: a client sending ever new documents churns the
 //! cache, but never grows it. Only documents that pass are kept.
-//!
-//! A kept document also remembers whether it passed every validation rule
-//! in a request without variables: without variables, validation depends
-//! only on the text and the schema, so such a document need not be
-//! validated again ([`super::operation::Operations`]). With variables it
-//! is, every time, because whether their values fit is part of it.
 
 use std::num::NonZeroUsize;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use async_graphql::parser::parse_query;
@@ -51,21 +44,9 @@ pub struct Kept {
     document: ExecutableDocument,
     /// The cost of each operation, by name.
     costs: Vec<(Option<String>, Cost)>,
-    valid: AtomicBool,
 }
 
 impl Kept {
-    /// Whether the document passed every validation rule before.
-    pub fn is_valid(&self) -> bool {
-        self.valid.load(Ordering::Relaxed)
-    }
-
-    /// Records that the document passed every validation rule in a request
-    /// without variables.
-    pub fn mark_valid(&self) {
-        self.valid.store(true, Ordering::Relaxed);
-    }
-
     /// The parsed document.
     pub fn document(&self) -> &ExecutableDocument {
         &self.document
@@ -114,11 +95,7 @@ impl Documents {
             .map(|(name, cost)| (name.map(str::to_owned), cost))
             .collect();
         request.set_parsed_query(document.clone());
-        let kept = Arc::new(Kept {
-            document,
-            costs,
-            valid: AtomicBool::new(false),
-        });
+        let kept = Arc::new(Kept { document, costs });
         if cached {
             sync::lock(&self.cache).put(request.query.as_str().into(), kept.clone());
         }
@@ -152,10 +129,9 @@ mod tests {
         let mut first = Request::new("{ products(first: 1) { totalCount } }");
         let kept = documents.prepare(&mut first).expect("kept");
         assert_eq!(documents.len(), 1);
-        kept.mark_valid();
         let mut second = Request::new("{ products(first: 1) { totalCount } }");
-        let kept = documents.prepare(&mut second).expect("kept");
-        assert!(kept.is_valid(), "the same document, remembered as valid");
+        let again = documents.prepare(&mut second).expect("kept");
+        assert!(Arc::ptr_eq(&kept, &again), "the same document, parsed once");
         assert_eq!(documents.len(), 1);
         let (Ok(a), Ok(b)) = (first.parsed_query(), second.parsed_query()) else {
             panic!("both requests hold a parsed document");

@@ -6,7 +6,6 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use async_graphql::futures_util::future::BoxFuture;
@@ -48,6 +47,18 @@ type FastHash = foldhash::fast::RandomState;
 /// A domain read of the rows matching some keys.
 type Fetch<V> = for<'a> fn(&'a mut PgConnection, &'a [i64]) -> BoxFuture<'a, AppResult<Vec<V>>>;
 
+/// Runs `fetch` for `keys` on the request's reads.
+async fn read<V: Send + 'static>(
+    reads: &Reads,
+    fetch: Fetch<V>,
+    keys: &[i64],
+) -> Result<Vec<V>, LoadError> {
+    let keys = keys.to_vec();
+    Ok(reads
+        .run(async move |conn| fetch(conn, &keys).await)
+        .await?)
+}
+
 /// Loads one row per key.
 pub struct ByKey<V> {
     reads: Arc<Reads>,
@@ -60,10 +71,7 @@ impl<V: Clone + Send + Sync + 'static> Loader<i64> for ByKey<V> {
     type Error = LoadError;
 
     async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, V>, LoadError> {
-        let mut conn = self.reads.connection().await.map_err(LoadError::from)?;
-        let rows = (self.fetch)(&mut conn, keys)
-            .await
-            .map_err(LoadError::from)?;
+        let rows = read(&self.reads, self.fetch, keys).await?;
         Ok(rows
             .into_iter()
             .map(|row| ((self.key)(&row), row))
@@ -83,10 +91,7 @@ impl<V: Clone + Send + Sync + 'static> Loader<i64> for Grouped<V> {
     type Error = LoadError;
 
     async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, Vec<V>>, LoadError> {
-        let mut conn = self.reads.connection().await.map_err(LoadError::from)?;
-        let rows = (self.fetch)(&mut conn, keys)
-            .await
-            .map_err(LoadError::from)?;
+        let rows = read(&self.reads, self.fetch, keys).await?;
         let mut groups: HashMap<i64, Vec<V>> = HashMap::new();
         for row in rows {
             groups.entry((self.key)(&row)).or_default().push(row);
@@ -161,37 +166,11 @@ fn grouped<V: Clone + Send + Sync + 'static>(
     )
 }
 
-/// How many times a batch lets the request's other resolvers run before it
-/// fetches (see [`loader`]).
-const BATCH_YIELDS: usize = 4;
-
-/// A DataLoader that fetches once the resolvers waiting on it have all
-/// asked, without a timer.
-///
-/// async-graphql resolves a list of more than 30 items through
-/// `FuturesUnordered`, which hands control back to the runtime part-way
-/// through the list; a batch that ran then would fetch for the first part
-/// only, and the rest would make a second query. So the batch yields a few
-/// times first, each time letting the request poll its next part of the
-/// list (32 items): enough for the largest page (100). The default 1 ms
-/// timer would split such lists as well, and add a millisecond per nested
-/// level to every request.
-///
-/// Its cache is on only when `cache` (see [`RequestLoader`]).
+/// A DataLoader on tokio, with async-graphql's batching delay (the fields
+/// of a list ask within it, and make one batch). Its cache is on only when
+/// `cache` (see [`RequestLoader`]).
 fn loader<L: Send + Sync + 'static>(inner: L, cache: bool) -> RequestLoader<L> {
-    let loader = DataLoader::with_cache(
-        inner,
-        |batch| {
-            tokio::spawn(async move {
-                for _ in 0..BATCH_YIELDS {
-                    tokio::task::yield_now().await;
-                }
-                batch.await
-            })
-        },
-        HashMapCache::<FastHash>::new(),
-    )
-    .delay(Duration::ZERO);
+    let loader = DataLoader::with_cache(inner, tokio::spawn, HashMapCache::<FastHash>::new());
     loader.enable_all_cache(cache);
     loader
 }

@@ -26,7 +26,7 @@ pub(crate) mod query;
 pub(crate) mod scalars;
 pub(crate) mod types;
 
-use async_graphql::{EmptySubscription, Schema, ValidationMode};
+use async_graphql::{EmptySubscription, Schema};
 
 use crate::config::Limits;
 use crate::facades::Services;
@@ -39,18 +39,6 @@ pub type AppSchema = Schema<query::QueryRoot, mutations::MutationRoot, EmptySubs
 /// checked before it reaches the schema ([`limits`], [`complexity`]).
 pub fn build_schema(services: Option<Services>, public: bool, limits: &Limits) -> AppSchema {
     schema_builder(services, public, limits).finish()
-}
-
-/// The same schema, but one that skips the validation rules, for documents
-/// that passed every one of them before ([`operation::Operations`]).
-pub fn build_prevalidated_schema(
-    services: Option<Services>,
-    public: bool,
-    limits: &Limits,
-) -> AppSchema {
-    schema_builder(services, public, limits)
-        .validation_mode(ValidationMode::Fast)
-        .finish()
 }
 
 fn schema_builder(

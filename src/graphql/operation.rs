@@ -1,7 +1,7 @@
 //! Running one GraphQL operation in two steps: [`Operations::prepare`]
-//! checks it against the limits async-graphql lacks ([`super::limits`]) and
-//! parses its document once per instance (validated once too, when it has
-//! no variables: [`super::documents`]); [`Operations::run`] executes it with
+//! checks it against the limits async-graphql lacks ([`super::limits`],
+//! [`super::complexity`]) and parses its document once per instance
+//! ([`super::documents`]); [`Operations::run`] executes it with
 //! the request's data, counted and timed under a label naming it. Between
 //! the two the HTTP layer may refuse it (a GET mutation, the rate limit).
 //!
@@ -38,12 +38,8 @@ use crate::metrics::Metrics;
 
 /// Runs this instance's GraphQL operations.
 pub struct Operations {
-    /// The schema, validating every rule.
+    /// The schema.
     schema: AppSchema,
-    /// The same schema checking only the limits, for documents known to be
-    /// valid (see [`Documents`]): validation was the largest single cost of
-    /// a small query after parsing (docs/benchmarks.md).
-    prevalidated: AppSchema,
     documents: Documents,
     metrics: Arc<Metrics>,
     limits: Limits,
@@ -71,22 +67,14 @@ impl Prepared {
 }
 
 impl Operations {
-    /// Operations over `schema` and `prevalidated` (the same schema built
-    /// with [`super::build_prevalidated_schema`]), within `limits`, counted
-    /// in `metrics`.
+    /// Operations over `schema`, within `limits`, counted in `metrics`.
     ///
     /// Fails when the schema has a list whose bound the complexity measure
     /// does not know ([`complexity::Shape::of`]).
-    pub fn new(
-        schema: AppSchema,
-        prevalidated: AppSchema,
-        limits: &Limits,
-        metrics: Arc<Metrics>,
-    ) -> Result<Self, String> {
+    pub fn new(schema: AppSchema, limits: &Limits, metrics: Arc<Metrics>) -> Result<Self, String> {
         let shape = Shape::of(&schema.sdl())?;
         Ok(Self {
             schema,
-            prevalidated,
             documents: Documents::new(limits.clone()),
             metrics,
             limits: limits.clone(),
@@ -139,25 +127,14 @@ impl Operations {
         let is_query = selected(kept.document(), name)
             .is_some_and(|(_, operation)| operation.ty != OperationType::Mutation);
         let reads = if is_query {
-            Reads::shared(&db.pool, &db.warm_reads)
+            Reads::shared(&db.pool)
         } else {
             Reads::pooled(&db.pool)
         };
-        // Without variables, a document's validity is a property of its
-        // text: once valid, always valid on this schema.
-        let without_variables = request.variables.is_empty();
-        let schema = if without_variables && kept.is_valid() {
-            &self.prevalidated
-        } else {
-            &self.schema
-        };
-        let data = Arc::new(RequestData::new(caller, reads));
-        let response = schema.execute(request.data(data.clone())).await;
-        data.reads.finish(response.errors.is_empty()).await;
+        let data = RequestData::new(caller, reads);
+        let response = self.schema.execute(request.data(Arc::new(data))).await;
         if refused_before_execution(&response) {
             record.label = "invalid".into();
-        } else if without_variables {
-            kept.mark_valid();
         }
         record.outcome = if response.errors.is_empty() {
             "ok"

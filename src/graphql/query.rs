@@ -58,8 +58,8 @@ impl CatalogQuery {
         connection::resolve(
             ctx,
             args,
-            async |conn, request| product::page(conn, request).await,
-            async |conn| product::count(conn).await,
+            async move |conn, request| product::page(conn, request).await,
+            async move |conn| product::count(conn).await,
             |p| p.id,
             Product,
         )
@@ -89,8 +89,8 @@ impl CouponQuery {
         connection::resolve(
             ctx,
             args,
-            async |conn, request| coupon::page(conn, available_only, request).await,
-            async |conn| coupon::count(conn, available_only).await,
+            async move |conn, request| coupon::page(conn, available_only, request).await,
+            async move |conn| coupon::count(conn, available_only).await,
             |c| c.id,
             Coupon,
         )

@@ -6,7 +6,6 @@ mod health;
 mod media_type;
 mod playground;
 mod rate_limit;
-mod request_id;
 mod server;
 mod state;
 
@@ -19,7 +18,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::extract::Request;
 use axum::http::HeaderName;
 use axum::routing::get;
-use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::RequestBodyTimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
@@ -65,6 +64,6 @@ pub fn router(state: AppState) -> Router {
         .layer(trace)
         .layer(PropagateRequestIdLayer::new(header.clone()))
         // Outermost, so that the id exists before anything else runs.
-        .layer(SetRequestIdLayer::new(header, request_id::FreshRequestId))
+        .layer(SetRequestIdLayer::new(header, MakeRequestUuid))
         .with_state(state)
 }

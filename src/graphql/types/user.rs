@@ -15,7 +15,7 @@ use crate::domain::user::UserRecord;
 use crate::domain::{cart, order, user_coupon};
 use crate::global_id::types;
 use crate::graphql::connection::{self, PageArgs};
-use crate::graphql::context::{loaders, reads};
+use crate::graphql::context::{reads, request};
 use crate::graphql::ids;
 use crate::graphql::scalars::Money;
 
@@ -51,8 +51,11 @@ impl User {
 
     /// What the user means to buy, at today's prices.
     async fn cart(&self, ctx: &Context<'_>) -> async_graphql::Result<Cart> {
-        let mut conn = reads(ctx)?.connection().await?;
-        Ok(Cart(cart::lines(&mut *conn, self.id).await?))
+        let user = self.id;
+        let lines = reads(ctx)?
+            .run(async move |conn| cart::lines(conn, user).await)
+            .await?;
+        Ok(Cart(lines))
     }
 
     /// The user's orders, newest first.
@@ -77,20 +80,21 @@ impl User {
         ];
         let prefetch = reads(ctx)?.is_shared() && lines.iter().any(|l| l.exists());
         let products = lines.iter().any(|l| l.field("product").exists());
+        let (user, data) = (self.id, request(ctx)?.clone());
         connection::resolve(
             ctx,
             args,
-            async |conn, request| {
-                let page = order::page_for_user(&mut *conn, self.id, status, request).await?;
+            async move |conn, request| {
+                let page = order::page_for_user(&mut *conn, user, status, request).await?;
                 if prefetch {
                     let ids: Vec<i64> = page.items.iter().map(|o| o.id).collect();
-                    loaders(ctx)?
+                    data.loaders
                         .prefetch_order_lines(conn, &ids, products)
                         .await?;
                 }
                 Ok(page)
             },
-            async |conn| order::count_for_user(conn, self.id, status).await,
+            async move |conn| order::count_for_user(conn, user, status).await,
             |o| o.id,
             Order,
         )
@@ -108,12 +112,14 @@ impl User {
         #[graphql(desc = "Only coupons with this status now.")] status: Option<UserCouponStatus>,
     ) -> async_graphql::Result<UserCouponConnection> {
         let args = PageArgs::new(first, after, last, before);
-        let status = status.map(Into::into);
+        let (user, status) = (self.id, status.map(Into::into));
         connection::resolve(
             ctx,
             args,
-            async |conn, request| user_coupon::page_for_user(conn, self.id, status, request).await,
-            async |conn| user_coupon::count_for_user(conn, self.id, status).await,
+            async move |conn, request| {
+                user_coupon::page_for_user(conn, user, status, request).await
+            },
+            async move |conn| user_coupon::count_for_user(conn, user, status).await,
             |c| c.id,
             UserCoupon,
         )
