@@ -17,7 +17,7 @@ use sqlx::{PgConnection, PgExecutor, Postgres};
 use super::page::{Page, PageRequest, fetch_page};
 use super::product::{self, ProductRecord};
 use super::stock;
-use crate::db::columns::{Column, zip_columns};
+use crate::db::columns::zip_columns;
 use crate::error::{AppError, AppResult, ErrorCode, Rejection, Rejections};
 
 /// The most lines an order may have.
@@ -388,16 +388,21 @@ pub async fn items_of<'c>(
     db: impl PgExecutor<'c>,
     order_ids: &[i64],
 ) -> AppResult<Vec<OrderItemRecord>> {
-    type Columns = (Column<i64>, Column<i64>, Column<i32>, Column<i64>);
     // A columnar read (see `db::columns`): it comes unordered, so sorted here.
-    let (order_id, product_id, quantity, unit_price): Columns = sqlx::query_as(
-        "SELECT array_agg(order_id) AS order_ids, array_agg(product_id) AS product_ids,
-                array_agg(quantity) AS quantities, array_agg(unit_price) AS unit_prices
-           FROM order_items WHERE order_id = ANY($1)",
+    let columns = sqlx::query!(
+        r#"SELECT array_agg(order_id) AS "order_id?", array_agg(product_id) AS "product_id?",
+                  array_agg(quantity) AS "quantity?", array_agg(unit_price) AS "unit_price?"
+           FROM order_items WHERE order_id = ANY($1)"#,
+        order_ids,
     )
-    .bind(order_ids)
     .fetch_one(db)
     .await?;
+    let (order_id, product_id, quantity, unit_price) = (
+        columns.order_id,
+        columns.product_id,
+        columns.quantity,
+        columns.unit_price,
+    );
     let mut lines = zip_columns!(OrderItemRecord {
         order_id,
         product_id,

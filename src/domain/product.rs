@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgExecutor};
 
 use super::page::{Page, PageRequest, fetch_page};
-use crate::db::columns::{Column, zip_columns};
+use crate::db::columns::zip_columns;
 use crate::error::{AppResult, ErrorCode, Rejection, Rejections};
 
 /// The highest price of one unit (the database enforces it too).
@@ -85,21 +85,21 @@ pub async fn insert(conn: &mut PgConnection, new: &NewProduct) -> AppResult<Prod
 /// pool or inside a transaction.
 /// A columnar read (see [`crate::db::columns`]), in no particular order.
 pub async fn by_ids<'c>(db: impl PgExecutor<'c>, ids: &[i64]) -> AppResult<Vec<ProductRecord>> {
-    type Columns = (
-        Column<i64>,
-        Column<String>,
-        Column<i64>,
-        Column<i32>,
-        Column<DateTime<Utc>>,
-    );
-    let (id, name, price, stock, created_at): Columns = sqlx::query_as(
-        "SELECT array_agg(id) AS ids, array_agg(name) AS names, array_agg(price) AS prices,
-                array_agg(stock) AS stocks, array_agg(created_at) AS created_ats
-           FROM products WHERE id = ANY($1)",
+    let columns = sqlx::query!(
+        r#"SELECT array_agg(id) AS "id?", array_agg(name) AS "name?", array_agg(price) AS "price?",
+                  array_agg(stock) AS "stock?", array_agg(created_at) AS "created_at?"
+           FROM products WHERE id = ANY($1)"#,
+        ids,
     )
-    .bind(ids)
     .fetch_one(db)
     .await?;
+    let (id, name, price, stock, created_at) = (
+        columns.id,
+        columns.name,
+        columns.price,
+        columns.stock,
+        columns.created_at,
+    );
     Ok(zip_columns!(ProductRecord {
         id,
         name,
