@@ -13,7 +13,8 @@
 //! The arrays line up element by element: every aggregate of one query
 //! level is fed the same input rows in the same order. Their order is
 //! otherwise unspecified, so a read that promises one sorts the records
-//! itself. Over no rows, `array_agg` is NULL, hence [`Column`] is optional.
+//! itself. Over no rows, `array_agg` is NULL, hence [`Column`] is optional
+//! (the statements say so to `query!`: `array_agg(a) AS "a?"`).
 
 /// One column of a columnar read: `None` when no row matched.
 pub type Column<T> = Option<Vec<T>>;

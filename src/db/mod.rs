@@ -2,14 +2,13 @@
 //! migrations at startup, [`Db::serializable`], the one helper through which
 //! every write runs, two ways of lining up writes to hot rows inside an
 //! instance ([`RowLocks`] and [`Batcher`]), where a request's reads run
-//! ([`Reads`], [`WarmReads`]), and decoding hot records: [`row::get`] and
-//! [`columns`] (many rows read as one row of arrays).
+//! ([`Reads`], [`WarmReads`]), and [`columns`]: many rows read as one row
+//! of arrays.
 
 mod batcher;
 pub(crate) mod columns;
 mod reads;
 mod retry;
-pub mod row;
 mod row_locks;
 
 pub use batcher::{BatchResult, Batcher};

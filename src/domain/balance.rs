@@ -31,14 +31,14 @@ pub async fn charge(conn: &mut PgConnection, user_id: i64, amount: i64) -> AppRe
     validate_charge(amount)?;
     // One statement: the condition reads the balance this transaction
     // would update, so SERIALIZABLE keeps the limit exact under races.
-    let id: Option<i64> = sqlx::query_scalar(
+    let id = sqlx::query_scalar!(
         "INSERT INTO balance_ledger (user_id, kind, amount)
-         SELECT id, 'CHARGE', $2 FROM users WHERE id = $1 AND balance <= $3 - $2
+         SELECT id, 'CHARGE', $2::BIGINT FROM users WHERE id = $1 AND balance <= $3::BIGINT - $2
          RETURNING id",
+        user_id,
+        amount,
+        MAX_BALANCE,
     )
-    .bind(user_id)
-    .bind(amount)
-    .bind(MAX_BALANCE)
     .fetch_optional(conn)
     .await?;
     id.ok_or_else(|| {
@@ -86,14 +86,14 @@ pub async fn pay(conn: &mut PgConnection, debits: &[Debit]) -> AppResult<()> {
     let users: Vec<i64> = debits.iter().map(|d| d.user_id).collect();
     let orders: Vec<i64> = debits.iter().map(|d| d.order_id).collect();
     let amounts: Vec<i64> = debits.iter().map(|d| -d.amount).collect();
-    let written = sqlx::query(
+    let written = sqlx::query!(
         "INSERT INTO balance_ledger (user_id, kind, amount, order_id)
          SELECT d.user_id, 'PAYMENT', d.amount, d.order_id
          FROM unnest($1::BIGINT[], $2::BIGINT[], $3::BIGINT[]) AS d(user_id, order_id, amount)",
+        &users,
+        &orders,
+        &amounts,
     )
-    .bind(&users)
-    .bind(&orders)
-    .bind(&amounts)
     .execute(conn)
     .await?
     .rows_affected();

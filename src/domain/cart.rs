@@ -12,7 +12,7 @@ use crate::error::{AppError, AppResult, Rejection};
 pub const MAX_CART_LINES: i64 = 100;
 
 /// A cart line with the product's current price.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct CartLine {
     /// The product.
     pub product_id: i64,
@@ -74,11 +74,11 @@ pub async fn change(
         Change::Set(q) => (q, false),
         Change::Add(q) => (q, true),
     };
-    let others: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM cart_items WHERE user_id = $1 AND product_id <> $2",
+    let others = sqlx::query_scalar!(
+        r#"SELECT count(*) AS "count!" FROM cart_items WHERE user_id = $1 AND product_id <> $2"#,
+        user_id,
+        product_id,
     )
-    .bind(user_id)
-    .bind(product_id)
     .fetch_one(&mut *conn)
     .await?;
     if others >= MAX_CART_LINES {
@@ -88,19 +88,19 @@ pub async fn change(
         )
         .into());
     }
-    let stored: Option<i32> = sqlx::query_scalar(
+    let stored = sqlx::query_scalar!(
         "INSERT INTO cart_items (user_id, product_id, quantity) VALUES ($1, $2, $3)
          ON CONFLICT (user_id, product_id) DO UPDATE
          SET quantity = CASE WHEN $4 THEN cart_items.quantity + EXCLUDED.quantity
                              ELSE EXCLUDED.quantity END
          WHERE NOT $4 OR cart_items.quantity + EXCLUDED.quantity <= $5
          RETURNING quantity",
+        user_id,
+        product_id,
+        quantity,
+        add,
+        MAX_QUANTITY,
     )
-    .bind(user_id)
-    .bind(product_id)
-    .bind(quantity)
-    .bind(add)
-    .bind(MAX_QUANTITY)
     .fetch_optional(conn)
     .await?;
     match stored {
@@ -118,11 +118,13 @@ pub async fn remove(conn: &mut PgConnection, user_id: i64, product_id: i64) -> A
     if !product::exists(&mut *conn, product_id).await? {
         return Err(product::not_found(["input", "productId"]).into());
     }
-    sqlx::query("DELETE FROM cart_items WHERE user_id = $1 AND product_id = $2")
-        .bind(user_id)
-        .bind(product_id)
-        .execute(conn)
-        .await?;
+    sqlx::query!(
+        "DELETE FROM cart_items WHERE user_id = $1 AND product_id = $2",
+        user_id,
+        product_id,
+    )
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
@@ -133,12 +135,12 @@ pub async fn remove_paid(conn: &mut PgConnection, paid: &[(i64, i64)]) -> AppRes
         return Ok(());
     }
     let (users, products): (Vec<i64>, Vec<i64>) = paid.iter().copied().unzip();
-    sqlx::query(
+    sqlx::query!(
         "DELETE FROM cart_items c USING unnest($1::BIGINT[], $2::BIGINT[]) AS p(user_id, product_id)
          WHERE c.user_id = p.user_id AND c.product_id = p.product_id",
+        &users,
+        &products,
     )
-    .bind(&users)
-    .bind(&products)
     .execute(conn)
     .await?;
     Ok(())
@@ -146,12 +148,13 @@ pub async fn remove_paid(conn: &mut PgConnection, paid: &[(i64, i64)]) -> AppRes
 
 /// The user's cart, oldest line first, with current prices.
 pub async fn lines<'c>(db: impl PgExecutor<'c>, user_id: i64) -> AppResult<Vec<CartLine>> {
-    Ok(sqlx::query_as(
+    Ok(sqlx::query_as!(
+        CartLine,
         "SELECT c.product_id, c.quantity, p.price
          FROM cart_items c JOIN products p ON p.id = c.product_id
          WHERE c.user_id = $1 ORDER BY c.added_at, c.product_id",
+        user_id,
     )
-    .bind(user_id)
     .fetch_all(db)
     .await?)
 }

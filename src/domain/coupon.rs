@@ -3,10 +3,11 @@
 //! [`super::user_coupon`]; the issuing rules in [`super::issuance`].
 
 use chrono::{DateTime, Utc};
-use sqlx::postgres::PgRow;
-use sqlx::{FromRow, PgConnection, PgExecutor, Row};
+use sqlx::error::BoxDynError;
+use sqlx::postgres::PgValueRef;
+use sqlx::{PgConnection, PgExecutor, Postgres};
 
-use super::page::{Page, PageRequest};
+use super::page::{Page, PageRequest, fetch_page};
 use crate::error::{AppResult, Rejection, Rejections};
 
 /// The most coupons a campaign may issue.
@@ -29,14 +30,17 @@ impl DiscountType {
             Self::Percentage => "PERCENTAGE",
         }
     }
+}
 
-    pub(crate) fn decode(row: &PgRow) -> Result<Self, sqlx::Error> {
-        match row.try_get::<&str, _>("discount_type")? {
+/// Read from `coupons.discount_type` (TEXT, with a type override in the
+/// statements: `discount_type AS "discount_type: DiscountType"`); any other
+/// value is a decoding error.
+impl<'r> sqlx::Decode<'r, Postgres> for DiscountType {
+    fn decode(value: PgValueRef<'r>) -> Result<Self, BoxDynError> {
+        match <&str as sqlx::Decode<Postgres>>::decode(value)? {
             "FIXED_AMOUNT" => Ok(Self::FixedAmount),
             "PERCENTAGE" => Ok(Self::Percentage),
-            other => Err(sqlx::Error::Decode(
-                format!("unknown discount_type {other:?}").into(),
-            )),
+            other => Err(format!("unknown discount_type {other:?}").into()),
         }
     }
 }
@@ -145,21 +149,6 @@ pub struct CouponRecord {
     pub valid_until: Option<DateTime<Utc>>,
 }
 
-impl FromRow<'_, PgRow> for CouponRecord {
-    fn from_row(row: &PgRow) -> Result<Self, sqlx::Error> {
-        Ok(Self {
-            id: row.try_get("id")?,
-            name: row.try_get("name")?,
-            discount_type: DiscountType::decode(row)?,
-            discount_value: row.try_get("discount_value")?,
-            total_quantity: row.try_get("total_quantity")?,
-            issued_quantity: row.try_get("issued_quantity")?,
-            valid_from: row.try_get("valid_from")?,
-            valid_until: row.try_get("valid_until")?,
-        })
-    }
-}
-
 impl CouponRecord {
     /// Whether `now` lies inside the validity window.
     pub fn is_valid_at(&self, now: DateTime<Utc>) -> bool {
@@ -172,86 +161,77 @@ impl CouponRecord {
     }
 }
 
-/// The columns of a [`CouponRecord`].
-macro_rules! coupon_columns {
-    () => {
-        "id, name, discount_type, discount_value, total_quantity, issued_quantity, valid_from, valid_until"
-    };
-}
-
 /// Inserts a validated campaign.
 pub async fn insert(conn: &mut PgConnection, new: &NewCoupon) -> AppResult<CouponRecord> {
-    Ok(sqlx::query_as(concat!(
-        "INSERT INTO coupons (name, discount_type, discount_value, total_quantity, valid_from, valid_until)
-         VALUES ($1, $2, $3, $4, COALESCE($5, now()), $6)
-         RETURNING ",
-        coupon_columns!()
-    ))
-    .bind(new.name.trim())
-    .bind(new.discount_type.as_str())
-    .bind(new.discount_value)
-    .bind(new.total_quantity)
-    .bind(new.valid_from)
-    .bind(new.valid_until)
+    Ok(sqlx::query_as!(
+        CouponRecord,
+        r#"INSERT INTO coupons (name, discount_type, discount_value, total_quantity, valid_from, valid_until)
+           VALUES ($1, $2, $3, $4, COALESCE($5, now()), $6)
+           RETURNING id, name, discount_type AS "discount_type: DiscountType", discount_value,
+                     total_quantity, issued_quantity, valid_from, valid_until"#,
+        new.name.trim(),
+        new.discount_type.as_str(),
+        new.discount_value,
+        new.total_quantity,
+        new.valid_from,
+        new.valid_until,
+    )
     .fetch_one(conn)
     .await?)
 }
 
 /// Campaigns by id, from the pool or inside a transaction.
 pub async fn by_ids<'c>(db: impl PgExecutor<'c>, ids: &[i64]) -> AppResult<Vec<CouponRecord>> {
-    Ok(sqlx::query_as(concat!(
-        "SELECT ",
-        coupon_columns!(),
-        " FROM coupons WHERE id = ANY($1)"
-    ))
-    .bind(ids)
+    Ok(sqlx::query_as!(
+        CouponRecord,
+        r#"SELECT id, name, discount_type AS "discount_type: DiscountType", discount_value,
+                  total_quantity, issued_quantity, valid_from, valid_until
+           FROM coupons WHERE id = ANY($1)"#,
+        ids,
+    )
     .fetch_all(db)
     .await?)
 }
 
-/// The SQL condition of a campaign still issuable now: inside its window,
-/// with coupons left (the rules of [`CouponRecord::is_valid_at`] and
-/// [`CouponRecord::remaining`]), when the boolean parameter `$p` is true.
-macro_rules! issuable_if {
-    ($p:literal) => {
-        concat!(
-            "(",
-            $p,
-            " = FALSE OR (valid_from <= now()",
-            " AND (valid_until IS NULL OR valid_until > now())",
-            " AND issued_quantity < total_quantity))"
-        )
-    };
-}
-
 /// One page of the campaigns, newest first; only the issuable ones when
-/// `available_only`.
+/// `available_only`: inside their window, with coupons left (the rules of
+/// [`CouponRecord::is_valid_at`] and [`CouponRecord::remaining`], which
+/// [`count`] states alike).
 pub async fn page<'c>(
     db: impl PgExecutor<'c>,
     available_only: bool,
     req: &PageRequest,
 ) -> AppResult<Page<CouponRecord>> {
-    const BASE: &str = concat!(
-        "SELECT ",
-        coupon_columns!(),
-        " FROM coupons WHERE ",
-        issuable_if!("$4")
-    );
-    let rows = req
-        .bind(sqlx::query_as(req.sql(BASE)))
-        .bind(available_only)
-        .fetch_all(db)
-        .await?;
+    let rows = fetch_page!(
+        db,
+        req,
+        CouponRecord,
+        r#"SELECT id, name, discount_type AS "discount_type: DiscountType", discount_value,
+                  total_quantity, issued_quantity, valid_from, valid_until
+           FROM coupons
+           WHERE ($1 = FALSE OR (valid_from <= now()
+                                 AND (valid_until IS NULL OR valid_until > now())
+                                 AND issued_quantity < total_quantity))
+             AND ($2::BIGINT IS NULL OR id < $2) AND ($3::BIGINT IS NULL OR id > $3)
+           ORDER BY id"#,
+        "LIMIT $4",
+        available_only,
+        req.after,
+        req.before,
+        req.fetch_limit(),
+    )?;
     Ok(req.finish(rows))
 }
 
 /// How many campaigns there are (the issuable ones when `available_only`).
 pub async fn count<'c>(db: impl PgExecutor<'c>, available_only: bool) -> AppResult<i64> {
-    Ok(sqlx::query_scalar(concat!(
-        "SELECT count(*) FROM coupons WHERE ",
-        issuable_if!("$1")
-    ))
-    .bind(available_only)
+    Ok(sqlx::query_scalar!(
+        r#"SELECT count(*) AS "count!" FROM coupons
+           WHERE ($1 = FALSE OR (valid_from <= now()
+                                 AND (valid_until IS NULL OR valid_until > now())
+                                 AND issued_quantity < total_quantity))"#,
+        available_only,
+    )
     .fetch_one(db)
     .await?)
 }
@@ -267,13 +247,13 @@ pub async fn add_issued(conn: &mut PgConnection, issued: &[(i64, i32)]) -> AppRe
         return Ok(());
     }
     let (ids, counts): (Vec<i64>, Vec<i32>) = issued.iter().copied().unzip();
-    let updated = sqlx::query(
+    let updated = sqlx::query!(
         "UPDATE coupons c SET issued_quantity = c.issued_quantity + i.count
          FROM unnest($1::BIGINT[], $2::INT[]) AS i(id, count)
          WHERE c.id = i.id AND c.issued_quantity + i.count <= c.total_quantity",
+        &ids,
+        &counts,
     )
-    .bind(&ids)
-    .bind(&counts)
     .execute(conn)
     .await?
     .rows_affected();

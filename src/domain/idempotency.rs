@@ -44,18 +44,18 @@ pub async fn replay(
     fingerprint: &str,
     path: &[&str],
 ) -> AppResult<Option<i64>> {
-    let row: Option<(String, i64)> = sqlx::query_as(
+    let row = sqlx::query!(
         "SELECT fingerprint, result_id FROM idempotency_keys
          WHERE user_id = $1 AND operation = $2 AND key = $3",
+        user_id,
+        operation,
+        key,
     )
-    .bind(user_id)
-    .bind(operation)
-    .bind(key)
     .fetch_optional(&mut *conn)
     .await?;
     match row {
         None => Ok(None),
-        Some((stored, result_id)) if stored == fingerprint => Ok(Some(result_id)),
+        Some(stored) if stored.fingerprint == fingerprint => Ok(Some(stored.result_id)),
         Some(_) => Err(Rejection::new(
             ErrorCode::IdempotencyKeyReused,
             "this idempotencyKey was already used with a different input",
@@ -74,15 +74,15 @@ pub async fn record(
     fingerprint: &str,
     result_id: i64,
 ) -> AppResult<()> {
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO idempotency_keys (user_id, operation, key, fingerprint, result_id)
          VALUES ($1, $2, $3, $4, $5)",
+        user_id,
+        operation,
+        key,
+        fingerprint,
+        result_id,
     )
-    .bind(user_id)
-    .bind(operation)
-    .bind(key)
-    .bind(fingerprint)
-    .bind(result_id)
     .execute(&mut *conn)
     .await?;
     Ok(())

@@ -10,14 +10,14 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use sqlx::postgres::PgRow;
-use sqlx::{FromRow, PgConnection, PgExecutor};
+use sqlx::error::BoxDynError;
+use sqlx::postgres::PgValueRef;
+use sqlx::{PgConnection, PgExecutor, Postgres};
 
-use super::page::{Page, PageRequest};
+use super::page::{Page, PageRequest, fetch_page};
 use super::product::{self, ProductRecord};
 use super::stock;
-use crate::db::columns::{Column, zip_columns};
-use crate::db::row::get;
+use crate::db::columns::zip_columns;
 use crate::error::{AppError, AppResult, ErrorCode, Rejection, Rejections};
 
 /// The most lines an order may have.
@@ -45,15 +45,17 @@ impl OrderStatus {
             Self::Cancelled => "CANCELLED",
         }
     }
+}
 
-    fn decode(s: &str) -> Result<Self, sqlx::Error> {
-        match s {
+/// Read from `orders.status` (TEXT, with a type override in the statements:
+/// `status AS "status: OrderStatus"`); any other value is a decoding error.
+impl<'r> sqlx::Decode<'r, Postgres> for OrderStatus {
+    fn decode(value: PgValueRef<'r>) -> Result<Self, BoxDynError> {
+        match <&str as sqlx::Decode<Postgres>>::decode(value)? {
             "PENDING" => Ok(Self::Pending),
             "PAID" => Ok(Self::Paid),
             "CANCELLED" => Ok(Self::Cancelled),
-            other => Err(sqlx::Error::Decode(
-                format!("unknown order status {other:?}").into(),
-            )),
+            other => Err(format!("unknown order status {other:?}").into()),
         }
     }
 }
@@ -95,29 +97,6 @@ impl OrderRecord {
         };
         Err(Rejection::new(code, message).at(ORDER_PATH))
     }
-}
-
-impl FromRow<'_, PgRow> for OrderRecord {
-    fn from_row(row: &PgRow) -> Result<Self, sqlx::Error> {
-        Ok(Self {
-            // In the order of `order_columns!`.
-            id: get(row, 0, "id")?,
-            user_id: get(row, 1, "user_id")?,
-            status: OrderStatus::decode(get(row, 2, "status")?)?,
-            total_amount: get(row, 3, "total_amount")?,
-            discount_amount: get(row, 4, "discount_amount")?,
-            created_at: get(row, 5, "created_at")?,
-            paid_at: get(row, 6, "paid_at")?,
-            cancelled_at: get(row, 7, "cancelled_at")?,
-        })
-    }
-}
-
-/// The columns of an [`OrderRecord`].
-macro_rules! order_columns {
-    () => {
-        "id, user_id, status, total_amount, discount_amount, created_at, paid_at, cancelled_at"
-    };
 }
 
 /// The input that names the order to pay or cancel.
@@ -310,37 +289,41 @@ pub async fn insert(
     let quantities: Vec<i32> = lines.iter().map(|l| l.quantity).collect();
     let prices: Vec<i64> = lines.iter().map(|l| l.unit_price).collect();
     // One round trip for the order and all its lines.
-    Ok(sqlx::query_as(concat!(
-        "WITH o AS (
+    Ok(sqlx::query_as!(
+        OrderRecord,
+        r#"WITH o AS (
             INSERT INTO orders (user_id, total_amount) VALUES ($1, $2)
-            RETURNING ",
-        order_columns!(),
-        "), lines AS (
+            RETURNING id, user_id, status, total_amount, discount_amount, created_at, paid_at,
+                      cancelled_at
+         ), lines AS (
             INSERT INTO order_items (order_id, product_id, quantity, unit_price)
             SELECT o.id, l.product_id, l.quantity, l.unit_price
             FROM o, unnest($3::BIGINT[], $4::INT[], $5::BIGINT[])
                  AS l(product_id, quantity, unit_price)
          )
-         SELECT * FROM o"
-    ))
-    .bind(user_id)
-    .bind(total)
-    .bind(&products)
-    .bind(&quantities)
-    .bind(&prices)
+         SELECT id, user_id, status AS "status: OrderStatus", total_amount, discount_amount,
+                created_at, paid_at, cancelled_at
+         FROM o"#,
+        user_id,
+        total,
+        &products,
+        &quantities,
+        &prices,
+    )
     .fetch_one(conn)
     .await?)
 }
 
 /// The order `id` if it is `user_id`'s, or `ORDER_NOT_FOUND`.
 pub async fn owned<'c>(db: impl PgExecutor<'c>, id: i64, user_id: i64) -> AppResult<OrderRecord> {
-    let found: Option<OrderRecord> = sqlx::query_as(concat!(
-        "SELECT ",
-        order_columns!(),
-        " FROM orders WHERE id = $1 AND user_id = $2"
-    ))
-    .bind(id)
-    .bind(user_id)
+    let found = sqlx::query_as!(
+        OrderRecord,
+        r#"SELECT id, user_id, status AS "status: OrderStatus", total_amount, discount_amount,
+                  created_at, paid_at, cancelled_at
+           FROM orders WHERE id = $1 AND user_id = $2"#,
+        id,
+        user_id,
+    )
     .fetch_optional(db)
     .await?;
     found.ok_or_else(|| not_found().into())
@@ -348,13 +331,14 @@ pub async fn owned<'c>(db: impl PgExecutor<'c>, id: i64, user_id: i64) -> AppRes
 
 /// Cancels a PENDING order (checked by the caller in this transaction).
 pub async fn mark_cancelled(conn: &mut PgConnection, id: i64) -> AppResult<OrderRecord> {
-    let updated: Option<OrderRecord> = sqlx::query_as(concat!(
-        "UPDATE orders SET status = 'CANCELLED', cancelled_at = now()
-         WHERE id = $1 AND status = 'PENDING'
-         RETURNING ",
-        order_columns!()
-    ))
-    .bind(id)
+    let updated = sqlx::query_as!(
+        OrderRecord,
+        r#"UPDATE orders SET status = 'CANCELLED', cancelled_at = now()
+           WHERE id = $1 AND status = 'PENDING'
+           RETURNING id, user_id, status AS "status: OrderStatus", total_amount, discount_amount,
+                     created_at, paid_at, cancelled_at"#,
+        id,
+    )
     .fetch_optional(conn)
     .await?;
     updated.ok_or_else(|| AppError::Internal(format!("order {id} was not PENDING to cancel")))
@@ -370,15 +354,16 @@ pub async fn mark_paid(
         return Ok(Vec::new());
     }
     let (ids, discounts): (Vec<i64>, Vec<i64>) = paid.iter().copied().unzip();
-    let updated: Vec<OrderRecord> = sqlx::query_as(concat!(
-        "UPDATE orders o SET status = 'PAID', paid_at = now(), discount_amount = p.discount
-         FROM unnest($1::BIGINT[], $2::BIGINT[]) AS p(order_id, discount)
-         WHERE o.id = p.order_id AND o.status = 'PENDING'
-         RETURNING ",
-        order_columns!()
-    ))
-    .bind(&ids)
-    .bind(&discounts)
+    let updated = sqlx::query_as!(
+        OrderRecord,
+        r#"UPDATE orders o SET status = 'PAID', paid_at = now(), discount_amount = p.discount
+           FROM unnest($1::BIGINT[], $2::BIGINT[]) AS p(order_id, discount)
+           WHERE o.id = p.order_id AND o.status = 'PENDING'
+           RETURNING o.id, o.user_id, o.status AS "status: OrderStatus", o.total_amount,
+                     o.discount_amount, o.created_at, o.paid_at, o.cancelled_at"#,
+        &ids,
+        &discounts,
+    )
     .fetch_all(conn)
     .await?;
     super::ensure_written("paid orders", updated.len(), paid.len())?;
@@ -387,12 +372,13 @@ pub async fn mark_paid(
 
 /// Orders by id, from the pool or inside a transaction.
 pub async fn by_ids<'c>(db: impl PgExecutor<'c>, ids: &[i64]) -> AppResult<Vec<OrderRecord>> {
-    Ok(sqlx::query_as(concat!(
-        "SELECT ",
-        order_columns!(),
-        " FROM orders WHERE id = ANY($1)"
-    ))
-    .bind(ids)
+    Ok(sqlx::query_as!(
+        OrderRecord,
+        r#"SELECT id, user_id, status AS "status: OrderStatus", total_amount, discount_amount,
+                  created_at, paid_at, cancelled_at
+           FROM orders WHERE id = ANY($1)"#,
+        ids,
+    )
     .fetch_all(db)
     .await?)
 }
@@ -402,16 +388,21 @@ pub async fn items_of<'c>(
     db: impl PgExecutor<'c>,
     order_ids: &[i64],
 ) -> AppResult<Vec<OrderItemRecord>> {
-    type Columns = (Column<i64>, Column<i64>, Column<i32>, Column<i64>);
     // A columnar read (see `db::columns`): it comes unordered, so sorted here.
-    let (order_id, product_id, quantity, unit_price): Columns = sqlx::query_as(
-        "SELECT array_agg(order_id) AS order_ids, array_agg(product_id) AS product_ids,
-                array_agg(quantity) AS quantities, array_agg(unit_price) AS unit_prices
-           FROM order_items WHERE order_id = ANY($1)",
+    let columns = sqlx::query!(
+        r#"SELECT array_agg(order_id) AS "order_id?", array_agg(product_id) AS "product_id?",
+                  array_agg(quantity) AS "quantity?", array_agg(unit_price) AS "unit_price?"
+           FROM order_items WHERE order_id = ANY($1)"#,
+        order_ids,
     )
-    .bind(order_ids)
     .fetch_one(db)
     .await?;
+    let (order_id, product_id, quantity, unit_price) = (
+        columns.order_id,
+        columns.product_id,
+        columns.quantity,
+        columns.unit_price,
+    );
     let mut lines = zip_columns!(OrderItemRecord {
         order_id,
         product_id,
@@ -429,17 +420,22 @@ pub async fn page_for_user<'c>(
     status: Option<OrderStatus>,
     req: &PageRequest,
 ) -> AppResult<Page<OrderRecord>> {
-    const BASE: &str = concat!(
-        "SELECT ",
-        order_columns!(),
-        " FROM orders WHERE user_id = $4 AND ($5::TEXT IS NULL OR status = $5)"
-    );
-    let rows = req
-        .bind(sqlx::query_as(req.sql(BASE)))
-        .bind(user_id)
-        .bind(status.map(OrderStatus::as_str))
-        .fetch_all(db)
-        .await?;
+    let rows = fetch_page!(
+        db,
+        req,
+        OrderRecord,
+        r#"SELECT id, user_id, status AS "status: OrderStatus", total_amount, discount_amount,
+                  created_at, paid_at, cancelled_at
+           FROM orders WHERE user_id = $1 AND ($2::TEXT IS NULL OR status = $2)
+             AND ($3::BIGINT IS NULL OR id < $3) AND ($4::BIGINT IS NULL OR id > $4)
+           ORDER BY id"#,
+        "LIMIT $5",
+        user_id,
+        status.map(OrderStatus::as_str),
+        req.after,
+        req.before,
+        req.fetch_limit(),
+    )?;
     Ok(req.finish(rows))
 }
 
@@ -449,11 +445,12 @@ pub async fn count_for_user<'c>(
     user_id: i64,
     status: Option<OrderStatus>,
 ) -> AppResult<i64> {
-    Ok(sqlx::query_scalar(
-        "SELECT count(*) FROM orders WHERE user_id = $1 AND ($2::TEXT IS NULL OR status = $2)",
+    Ok(sqlx::query_scalar!(
+        r#"SELECT count(*) AS "count!" FROM orders
+           WHERE user_id = $1 AND ($2::TEXT IS NULL OR status = $2)"#,
+        user_id,
+        status.map(OrderStatus::as_str),
     )
-    .bind(user_id)
-    .bind(status.map(OrderStatus::as_str))
     .fetch_one(db)
     .await?)
 }

@@ -192,23 +192,23 @@ pub async fn insert(conn: &mut PgConnection, events: &[NewEvent]) -> AppResult<(
     let types: Vec<&str> = events.iter().map(|e| e.event_type).collect();
     let orders: Vec<i64> = events.iter().map(|e| e.order_id).collect();
     let payloads: Vec<&str> = events.iter().map(|e| e.payload.as_str()).collect();
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO outbox (event_id, event_type, order_id, payload)
          SELECT e.id, e.event_type, e.order_id, e.payload::JSONB
          FROM unnest($1::UUID[], $2::TEXT[], $3::BIGINT[], $4::TEXT[])
               AS e(id, event_type, order_id, payload)",
+        &ids,
+        &types as &[&str],
+        &orders,
+        &payloads as &[&str],
     )
-    .bind(&ids)
-    .bind(&types)
-    .bind(&orders)
-    .bind(&payloads)
     .execute(conn)
     .await?;
     Ok(())
 }
 
 /// An event claimed by the relay: locked by its transaction until it ends.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct PendingEvent {
     /// The outbox row.
     pub id: i64,
@@ -223,14 +223,16 @@ pub struct PendingEvent {
 /// relays share the backlog and never publish one row concurrently; a
 /// relay that dies releases its rows with its transaction.
 pub async fn claim(conn: &mut PgConnection, limit: i64) -> AppResult<Vec<PendingEvent>> {
-    Ok(sqlx::query_as(
-        "SELECT id, event_id, payload::TEXT AS payload FROM outbox
-         WHERE published_at IS NULL
-         ORDER BY id
-         LIMIT $1
-         FOR UPDATE SKIP LOCKED",
+    // Never NULL: a row keeps its payload until it is published.
+    Ok(sqlx::query_as!(
+        PendingEvent,
+        r#"SELECT id, event_id, payload::TEXT AS "payload!" FROM outbox
+           WHERE published_at IS NULL
+           ORDER BY id
+           LIMIT $1
+           FOR UPDATE SKIP LOCKED"#,
+        limit,
     )
-    .bind(limit)
     .fetch_all(conn)
     .await?)
 }
@@ -240,11 +242,11 @@ pub async fn mark_published(conn: &mut PgConnection, ids: &[i64]) -> AppResult<(
     if ids.is_empty() {
         return Ok(());
     }
-    sqlx::query(
+    sqlx::query!(
         "UPDATE outbox SET published_at = now(), attempts = attempts + 1, last_error = NULL
          WHERE id = ANY($1)",
+        ids,
     )
-    .bind(ids)
     .execute(conn)
     .await?;
     Ok(())
@@ -255,16 +257,18 @@ pub async fn mark_failed(conn: &mut PgConnection, ids: &[i64], error: &str) -> A
     if ids.is_empty() {
         return Ok(());
     }
-    sqlx::query("UPDATE outbox SET attempts = attempts + 1, last_error = $2 WHERE id = ANY($1)")
-        .bind(ids)
-        .bind(error)
-        .execute(conn)
-        .await?;
+    sqlx::query!(
+        "UPDATE outbox SET attempts = attempts + 1, last_error = $2 WHERE id = ANY($1)",
+        ids,
+        error,
+    )
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
 /// The unpublished events: how many, and the age of the oldest in seconds.
-#[derive(Debug, Clone, Copy, PartialEq, sqlx::FromRow)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Backlog {
     /// Unpublished events.
     pub size: i64,
@@ -274,10 +278,12 @@ pub struct Backlog {
 
 /// Measures the backlog (through the partial index of unpublished rows).
 pub async fn backlog(pool: &PgPool) -> AppResult<Backlog> {
-    Ok(sqlx::query_as(
-        "SELECT count(*) AS size,
-                COALESCE(EXTRACT(EPOCH FROM now() - min(created_at)), 0)::FLOAT8 AS oldest_age_secs
-         FROM outbox WHERE published_at IS NULL",
+    Ok(sqlx::query_as!(
+        Backlog,
+        r#"SELECT count(*) AS "size!",
+                  COALESCE(EXTRACT(EPOCH FROM now() - min(created_at)), 0)::FLOAT8
+                    AS "oldest_age_secs!"
+           FROM outbox WHERE published_at IS NULL"#,
     )
     .fetch_one(pool)
     .await?)
@@ -288,16 +294,16 @@ pub async fn backlog(pool: &PgPool) -> AppResult<Backlog> {
 /// the event existed and was published.
 pub async fn compact(pool: &PgPool, retention: std::time::Duration, limit: i64) -> AppResult<u64> {
     let seconds = retention.as_secs_f64();
-    Ok(sqlx::query(
+    Ok(sqlx::query!(
         "UPDATE outbox SET payload = NULL WHERE id IN (
              SELECT id FROM outbox
              WHERE published_at IS NOT NULL AND payload IS NOT NULL
                AND published_at < now() - make_interval(secs => $1)
              LIMIT $2
              FOR UPDATE SKIP LOCKED)",
+        seconds,
+        limit,
     )
-    .bind(seconds)
-    .bind(limit)
     .execute(pool)
     .await?
     .rows_affected())

@@ -5,6 +5,31 @@
 //! A page is asked for as "the `limit` rows after `after`" (forward) or "the
 //! `limit` rows before `before`" (backward); one extra row is fetched to learn
 //! whether more exist, so a page costs one indexed query.
+//!
+//! Every listing has two static statements, one per direction (see
+//! [`fetch_page!`]): both keep the rows between the cursors,
+//! `($n::BIGINT IS NULL OR id < $n)` for `after` and
+//! `($m::BIGINT IS NULL OR id > $m)` for `before` (a missing cursor bounds
+//! nothing), and fetch [`PageRequest::fetch_limit`] rows, forward
+//! `ORDER BY id DESC`, backward `ORDER BY id ASC`; [`PageRequest::finish`]
+//! turns either into a page.
+
+/// Fetches a page's rows with `sqlx::query_as!`, in query order: `$sql` is
+/// the listing's statement up to `ORDER BY id` and `$limit` its `LIMIT $n`
+/// (bound to [`PageRequest::fetch_limit`]); a forward page puts `DESC`
+/// between them, a backward one `ASC`. Two static statements, each checked
+/// at compile time. Evaluates to `Result<Vec<$record>, sqlx::Error>`.
+macro_rules! fetch_page {
+    ($db:expr, $req:expr, $record:path, $sql:literal, $limit:literal, $($arg:expr),+ $(,)?) => {
+        if $req.backward {
+            sqlx::query_as!($record, $sql + " ASC " + $limit, $($arg),+).fetch_all($db).await
+        } else {
+            sqlx::query_as!($record, $sql + " DESC " + $limit, $($arg),+).fetch_all($db).await
+        }
+    };
+}
+
+pub(crate) use fetch_page;
 
 /// One page request, already validated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,28 +56,10 @@ pub struct Page<T> {
 }
 
 impl PageRequest {
-    /// The SQL for this page: `base` (trusted SQL text, never input) must
-    /// select from one table (or a join whose `id` column is unambiguous)
-    /// and end in a `WHERE` clause; `$1`, `$2` and `$3` are bound by
-    /// [`PageRequest::bind`] to after, before and limit + 1, so extra
-    /// parameters of `base` start at `$4`.
-    pub fn sql(&self, base: &str) -> sqlx::AssertSqlSafe<String> {
-        let order = if self.backward { "ASC" } else { "DESC" };
-        sqlx::AssertSqlSafe(format!(
-            "{base} AND ($1::BIGINT IS NULL OR id < $1) AND ($2::BIGINT IS NULL OR id > $2) \
-             ORDER BY id {order} LIMIT $3"
-        ))
-    }
-
-    /// Binds the page parameters (`$1`..`$3`) of [`PageRequest::sql`].
-    pub fn bind<'q, O>(
-        &self,
-        query: sqlx::query::QueryAs<'q, sqlx::Postgres, O, sqlx::postgres::PgArguments>,
-    ) -> sqlx::query::QueryAs<'q, sqlx::Postgres, O, sqlx::postgres::PgArguments> {
-        query
-            .bind(self.after)
-            .bind(self.before)
-            .bind(self.limit + 1)
+    /// How many rows a page's statement fetches: one more than the page
+    /// holds, to learn whether more exist.
+    pub fn fetch_limit(&self) -> i64 {
+        self.limit + 1
     }
 
     /// Turns the fetched rows (up to `limit + 1`, in query order) into a page.

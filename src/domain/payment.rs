@@ -7,7 +7,7 @@ use super::balance::Debit;
 use crate::error::AppResult;
 
 /// A row of `payments`.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct PaymentRecord {
     /// Database id.
     pub id: i64,
@@ -30,14 +30,15 @@ pub async fn insert(conn: &mut PgConnection, debits: &[Debit]) -> AppResult<Vec<
     let orders: Vec<i64> = debits.iter().map(|d| d.order_id).collect();
     let users: Vec<i64> = debits.iter().map(|d| d.user_id).collect();
     let amounts: Vec<i64> = debits.iter().map(|d| d.amount).collect();
-    let rows: Vec<PaymentRecord> = sqlx::query_as(
+    let rows = sqlx::query_as!(
+        PaymentRecord,
         "INSERT INTO payments (order_id, user_id, amount)
          SELECT * FROM unnest($1::BIGINT[], $2::BIGINT[], $3::BIGINT[])
          RETURNING id, order_id, user_id, amount, paid_at",
+        &orders,
+        &users,
+        &amounts,
     )
-    .bind(&orders)
-    .bind(&users)
-    .bind(&amounts)
     .fetch_all(conn)
     .await?;
     super::ensure_written("payments", rows.len(), debits.len())?;
@@ -46,10 +47,11 @@ pub async fn insert(conn: &mut PgConnection, debits: &[Debit]) -> AppResult<Vec<
 
 /// Payments by id.
 pub async fn by_ids<'c>(db: impl PgExecutor<'c>, ids: &[i64]) -> AppResult<Vec<PaymentRecord>> {
-    Ok(sqlx::query_as(
+    Ok(sqlx::query_as!(
+        PaymentRecord,
         "SELECT id, order_id, user_id, amount, paid_at FROM payments WHERE id = ANY($1)",
+        ids,
     )
-    .bind(ids)
     .fetch_all(db)
     .await?)
 }
@@ -59,10 +61,11 @@ pub async fn of_orders<'c>(
     db: impl PgExecutor<'c>,
     order_ids: &[i64],
 ) -> AppResult<Vec<PaymentRecord>> {
-    Ok(sqlx::query_as(
+    Ok(sqlx::query_as!(
+        PaymentRecord,
         "SELECT id, order_id, user_id, amount, paid_at FROM payments WHERE order_id = ANY($1)",
+        order_ids,
     )
-    .bind(order_ids)
     .fetch_all(db)
     .await?)
 }

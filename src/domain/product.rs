@@ -1,22 +1,18 @@
 //! The catalog: products, their prices, and the rules for creating them.
 
 use chrono::{DateTime, Utc};
-use sqlx::postgres::PgRow;
-use sqlx::{FromRow, PgConnection, PgExecutor};
+use sqlx::{PgConnection, PgExecutor};
 
-use super::page::{Page, PageRequest};
-use crate::db::columns::{Column, zip_columns};
-use crate::db::row::get;
+use super::page::{Page, PageRequest, fetch_page};
+use crate::db::columns::zip_columns;
 use crate::error::{AppResult, ErrorCode, Rejection, Rejections};
 
 /// The highest price of one unit (the database enforces it too).
 pub const MAX_PRICE: i64 = 1_000_000_000_000;
 
-/// The columns of a [`ProductRecord`], in the order it decodes them.
-const COLUMNS: &str = "id, name, price, stock, created_at";
-
-/// A row of `products`.
-#[derive(Debug, Clone)]
+/// A row of `products`. The statements here decode it with `query_as!`;
+/// `FromRow` (by column name) serves hand-written SQL, as in the tests.
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ProductRecord {
     /// Database id.
     pub id: i64,
@@ -28,18 +24,6 @@ pub struct ProductRecord {
     pub stock: i32,
     /// When the product was created.
     pub created_at: DateTime<Utc>,
-}
-
-impl FromRow<'_, PgRow> for ProductRecord {
-    fn from_row(row: &PgRow) -> Result<Self, sqlx::Error> {
-        Ok(Self {
-            id: get(row, 0, "id")?,
-            name: get(row, 1, "name")?,
-            price: get(row, 2, "price")?,
-            stock: get(row, 3, "stock")?,
-            created_at: get(row, 4, "created_at")?,
-        })
-    }
 }
 
 /// What an admin provides to create a product.
@@ -85,13 +69,14 @@ where
 
 /// Inserts a validated product.
 pub async fn insert(conn: &mut PgConnection, new: &NewProduct) -> AppResult<ProductRecord> {
-    Ok(sqlx::query_as(
+    Ok(sqlx::query_as!(
+        ProductRecord,
         "INSERT INTO products (name, price, stock) VALUES ($1, $2, $3)
          RETURNING id, name, price, stock, created_at",
+        new.name.trim(),
+        new.price,
+        new.stock,
     )
-    .bind(new.name.trim())
-    .bind(new.price)
-    .bind(new.stock)
     .fetch_one(conn)
     .await?)
 }
@@ -100,21 +85,21 @@ pub async fn insert(conn: &mut PgConnection, new: &NewProduct) -> AppResult<Prod
 /// pool or inside a transaction.
 /// A columnar read (see [`crate::db::columns`]), in no particular order.
 pub async fn by_ids<'c>(db: impl PgExecutor<'c>, ids: &[i64]) -> AppResult<Vec<ProductRecord>> {
-    type Columns = (
-        Column<i64>,
-        Column<String>,
-        Column<i64>,
-        Column<i32>,
-        Column<DateTime<Utc>>,
-    );
-    let (id, name, price, stock, created_at): Columns = sqlx::query_as(
-        "SELECT array_agg(id) AS ids, array_agg(name) AS names, array_agg(price) AS prices,
-                array_agg(stock) AS stocks, array_agg(created_at) AS created_ats
-           FROM products WHERE id = ANY($1)",
+    let columns = sqlx::query!(
+        r#"SELECT array_agg(id) AS "id?", array_agg(name) AS "name?", array_agg(price) AS "price?",
+                  array_agg(stock) AS "stock?", array_agg(created_at) AS "created_at?"
+           FROM products WHERE id = ANY($1)"#,
+        ids,
     )
-    .bind(ids)
     .fetch_one(db)
     .await?;
+    let (id, name, price, stock, created_at) = (
+        columns.id,
+        columns.name,
+        columns.price,
+        columns.stock,
+        columns.created_at,
+    );
     Ok(zip_columns!(ProductRecord {
         id,
         name,
@@ -126,12 +111,12 @@ pub async fn by_ids<'c>(db: impl PgExecutor<'c>, ids: &[i64]) -> AppResult<Vec<P
 
 /// Whether product `id` exists.
 pub async fn exists(conn: &mut PgConnection, id: i64) -> AppResult<bool> {
-    Ok(
-        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM products WHERE id = $1)")
-            .bind(id)
-            .fetch_one(conn)
-            .await?,
+    Ok(sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM products WHERE id = $1) AS "exists!""#,
+        id
     )
+    .fetch_one(conn)
+    .await?)
 }
 
 /// One page of the catalog, newest first.
@@ -139,26 +124,34 @@ pub async fn page<'c>(
     db: impl PgExecutor<'c>,
     req: &PageRequest,
 ) -> AppResult<Page<ProductRecord>> {
-    const BASE: &str = "SELECT id, name, price, stock, created_at FROM products WHERE TRUE";
-    debug_assert!(BASE.contains(COLUMNS));
-    let rows = req
-        .bind(sqlx::query_as(req.sql(BASE)))
-        .fetch_all(db)
-        .await?;
+    let rows = fetch_page!(
+        db,
+        req,
+        ProductRecord,
+        "SELECT id, name, price, stock, created_at FROM products
+         WHERE ($1::BIGINT IS NULL OR id < $1) AND ($2::BIGINT IS NULL OR id > $2)
+         ORDER BY id",
+        "LIMIT $3",
+        req.after,
+        req.before,
+        req.fetch_limit(),
+    )?;
     Ok(req.finish(rows))
 }
 
 /// How many products the catalog holds.
 pub async fn count<'c>(db: impl PgExecutor<'c>) -> AppResult<i64> {
-    Ok(sqlx::query_scalar("SELECT count(*) FROM products")
-        .fetch_one(db)
-        .await?)
+    Ok(
+        sqlx::query_scalar!(r#"SELECT count(*) AS "count!" FROM products"#)
+            .fetch_one(db)
+            .await?,
+    )
 }
 
 /// Whether the catalog is empty (the demo seed only fills an empty one).
 pub async fn is_empty(conn: &mut PgConnection) -> AppResult<bool> {
     Ok(
-        !sqlx::query_scalar::<_, bool>("SELECT EXISTS (SELECT 1 FROM products)")
+        !sqlx::query_scalar!(r#"SELECT EXISTS (SELECT 1 FROM products) AS "exists!""#)
             .fetch_one(conn)
             .await?,
     )

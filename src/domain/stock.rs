@@ -27,13 +27,14 @@ pub async fn adjust(
     product_id: i64,
     delta: i32,
 ) -> AppResult<ProductRecord> {
-    let updated: Option<ProductRecord> = sqlx::query_as(
-        "UPDATE products SET stock = stock + $2
-         WHERE id = $1 AND stock::BIGINT + $2 BETWEEN 0 AND 2147483647
+    let updated = sqlx::query_as!(
+        ProductRecord,
+        "UPDATE products SET stock = stock + $2::INT
+         WHERE id = $1 AND stock::BIGINT + $2::INT BETWEEN 0 AND 2147483647
          RETURNING id, name, price, stock, created_at",
+        product_id,
+        delta,
     )
-    .bind(product_id)
-    .bind(delta)
     .fetch_optional(&mut *conn)
     .await?;
     if let Some(product) = updated {
@@ -63,13 +64,13 @@ pub async fn take(conn: &mut PgConnection, takes: &[(i64, i32)]) -> AppResult<()
         return Ok(());
     }
     let (ids, quantities): (Vec<i64>, Vec<i32>) = takes.iter().copied().unzip();
-    let updated = sqlx::query(
+    let updated = sqlx::query!(
         "UPDATE products p SET stock = p.stock - t.quantity
          FROM unnest($1::BIGINT[], $2::INT[]) AS t(id, quantity)
          WHERE p.id = t.id AND p.stock >= t.quantity",
+        &ids,
+        &quantities,
     )
-    .bind(&ids)
-    .bind(&quantities)
     .execute(conn)
     .await?
     .rows_affected();

@@ -6,7 +6,7 @@ use sqlx::{PgConnection, PgExecutor};
 use crate::error::AppResult;
 
 /// A row of `users`.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct UserRecord {
     /// Database id.
     pub id: i64,
@@ -21,8 +21,7 @@ pub struct UserRecord {
 /// The id of the user named `subject`, if they exist.
 pub async fn find_id<'c>(db: impl PgExecutor<'c>, subject: &str) -> AppResult<Option<i64>> {
     Ok(
-        sqlx::query_scalar("SELECT id FROM users WHERE subject = $1")
-            .bind(subject)
+        sqlx::query_scalar!("SELECT id FROM users WHERE subject = $1", subject)
             .fetch_optional(db)
             .await?,
     )
@@ -32,17 +31,16 @@ pub async fn find_id<'c>(db: impl PgExecutor<'c>, subject: &str) -> AppResult<Op
 /// The UNIQUE constraint on `subject` makes racing first requests create
 /// exactly one row.
 pub async fn create(conn: &mut PgConnection, subject: &str) -> AppResult<i64> {
-    let inserted: Option<i64> = sqlx::query_scalar(
+    let inserted = sqlx::query_scalar!(
         "INSERT INTO users (subject) VALUES ($1) ON CONFLICT (subject) DO NOTHING RETURNING id",
+        subject,
     )
-    .bind(subject)
     .fetch_optional(&mut *conn)
     .await?;
     match inserted {
         Some(id) => Ok(id),
         None => Ok(
-            sqlx::query_scalar("SELECT id FROM users WHERE subject = $1")
-                .bind(subject)
+            sqlx::query_scalar!("SELECT id FROM users WHERE subject = $1", subject)
                 .fetch_one(&mut *conn)
                 .await?,
         ),
@@ -51,10 +49,11 @@ pub async fn create(conn: &mut PgConnection, subject: &str) -> AppResult<i64> {
 
 /// Users by id, from the pool or inside a transaction.
 pub async fn by_ids<'c>(db: impl PgExecutor<'c>, ids: &[i64]) -> AppResult<Vec<UserRecord>> {
-    Ok(
-        sqlx::query_as("SELECT id, subject, balance, created_at FROM users WHERE id = ANY($1)")
-            .bind(ids)
-            .fetch_all(db)
-            .await?,
+    Ok(sqlx::query_as!(
+        UserRecord,
+        "SELECT id, subject, balance, created_at FROM users WHERE id = ANY($1)",
+        ids,
     )
+    .fetch_all(db)
+    .await?)
 }

@@ -2,11 +2,10 @@
 //! status, the rule for paying with one, and their use.
 
 use chrono::{DateTime, Utc};
-use sqlx::postgres::PgRow;
-use sqlx::{FromRow, PgConnection, PgExecutor, Row};
+use sqlx::{PgConnection, PgExecutor};
 
 use super::coupon::{DiscountType, discount, within};
-use super::page::{Page, PageRequest};
+use super::page::{Page, PageRequest, fetch_page};
 use crate::error::{AppResult, ErrorCode, Rejection};
 
 /// Where an issued coupon stands.
@@ -45,35 +44,14 @@ pub struct UserCouponRecord {
     pub valid_until: Option<DateTime<Utc>>,
 }
 
-impl FromRow<'_, PgRow> for UserCouponRecord {
-    fn from_row(row: &PgRow) -> Result<Self, sqlx::Error> {
-        Ok(Self {
-            id: row.try_get("id")?,
-            user_id: row.try_get("user_id")?,
-            coupon_id: row.try_get("coupon_id")?,
-            issued_at: row.try_get("issued_at")?,
-            used_at: row.try_get("used_at")?,
-            order_id: row.try_get("order_id")?,
-            discount_type: DiscountType::decode(row)?,
-            discount_value: row.try_get("discount_value")?,
-            valid_from: row.try_get("valid_from")?,
-            valid_until: row.try_get("valid_until")?,
-        })
-    }
-}
-
 impl UserCouponStatus {
-    /// The SQL condition on `user_coupons` joined with `coupons` (as in
-    /// `user_coupon_select!`) for this status now: the same rule as
-    /// [`UserCouponRecord::status`].
-    fn sql_condition(status: Option<Self>) -> &'static str {
-        match status {
-            None => "TRUE",
-            Some(Self::Used) => "used_at IS NOT NULL",
-            Some(Self::Expired) => "used_at IS NULL AND valid_until <= now()",
-            Some(Self::Available) => {
-                "used_at IS NULL AND (valid_until IS NULL OR valid_until > now())"
-            }
+    /// The parameter of the statements that filter by status (NULL: all),
+    /// which state the rule of [`UserCouponRecord::status`] in SQL.
+    fn sql_name(self) -> &'static str {
+        match self {
+            Self::Available => "AVAILABLE",
+            Self::Used => "USED",
+            Self::Expired => "EXPIRED",
         }
     }
 }
@@ -122,23 +100,19 @@ pub fn not_found() -> Rejection {
     Rejection::new(ErrorCode::CouponNotFound, "no such coupon of yours").at(PAY_WITH_PATH)
 }
 
-/// The columns of a [`UserCouponRecord`], from `user_coupons uc JOIN coupons c`.
-macro_rules! user_coupon_select {
-    () => {
-        "SELECT uc.id, uc.user_id, uc.coupon_id, uc.issued_at, uc.used_at, uc.order_id,
-                c.discount_type, c.discount_value, c.valid_from, c.valid_until
-         FROM user_coupons uc JOIN coupons c ON c.id = uc.coupon_id"
-    };
-}
-
 /// Issued coupons by id.
 pub async fn by_ids<'c>(db: impl PgExecutor<'c>, ids: &[i64]) -> AppResult<Vec<UserCouponRecord>> {
-    Ok(
-        sqlx::query_as(concat!(user_coupon_select!(), " WHERE uc.id = ANY($1)"))
-            .bind(ids)
-            .fetch_all(db)
-            .await?,
+    Ok(sqlx::query_as!(
+        UserCouponRecord,
+        r#"SELECT uc.id, uc.user_id, uc.coupon_id, uc.issued_at, uc.used_at, uc.order_id,
+                  c.discount_type AS "discount_type: DiscountType", c.discount_value,
+                  c.valid_from, c.valid_until
+           FROM user_coupons uc JOIN coupons c ON c.id = uc.coupon_id
+           WHERE uc.id = ANY($1)"#,
+        ids,
     )
+    .fetch_all(db)
+    .await?)
 }
 
 /// The coupons that paid for these orders.
@@ -146,11 +120,15 @@ pub async fn of_orders<'c>(
     db: impl PgExecutor<'c>,
     order_ids: &[i64],
 ) -> AppResult<Vec<UserCouponRecord>> {
-    Ok(sqlx::query_as(concat!(
-        user_coupon_select!(),
-        " WHERE uc.order_id = ANY($1)"
-    ))
-    .bind(order_ids)
+    Ok(sqlx::query_as!(
+        UserCouponRecord,
+        r#"SELECT uc.id, uc.user_id, uc.coupon_id, uc.issued_at, uc.used_at, uc.order_id,
+                  c.discount_type AS "discount_type: DiscountType", c.discount_value,
+                  c.valid_from, c.valid_until
+           FROM user_coupons uc JOIN coupons c ON c.id = uc.coupon_id
+           WHERE uc.order_id = ANY($1)"#,
+        order_ids,
+    )
     .fetch_all(db)
     .await?)
 }
@@ -164,13 +142,13 @@ pub async fn mark_used(conn: &mut PgConnection, uses: &[(i64, i64)]) -> AppResul
         return Ok(());
     }
     let (ids, orders): (Vec<i64>, Vec<i64>) = uses.iter().copied().unzip();
-    let updated = sqlx::query(
+    let updated = sqlx::query!(
         "UPDATE user_coupons uc SET used_at = now(), order_id = u.order_id
          FROM unnest($1::BIGINT[], $2::BIGINT[]) AS u(id, order_id)
          WHERE uc.id = u.id AND uc.used_at IS NULL",
+        &ids,
+        &orders,
     )
-    .bind(&ids)
-    .bind(&orders)
     .execute(conn)
     .await?
     .rows_affected();
@@ -180,24 +158,26 @@ pub async fn mark_used(conn: &mut PgConnection, uses: &[(i64, i64)]) -> AppResul
 /// Which of these (user, campaign) pairs already hold a coupon.
 pub async fn holders(conn: &mut PgConnection, pairs: &[(i64, i64)]) -> AppResult<Vec<(i64, i64)>> {
     let (users, coupons): (Vec<i64>, Vec<i64>) = pairs.iter().copied().unzip();
-    Ok(sqlx::query_as(
+    let held = sqlx::query!(
         "SELECT uc.user_id, uc.coupon_id FROM user_coupons uc
          JOIN unnest($1::BIGINT[], $2::BIGINT[]) AS p(user_id, coupon_id)
            ON uc.user_id = p.user_id AND uc.coupon_id = p.coupon_id",
+        &users,
+        &coupons,
     )
-    .bind(&users)
-    .bind(&coupons)
     .fetch_all(conn)
-    .await?)
+    .await?;
+    Ok(held.into_iter().map(|h| (h.user_id, h.coupon_id)).collect())
 }
 
 /// Whether `user_id` holds a coupon of campaign `coupon_id`.
 pub async fn holds<'c>(db: impl PgExecutor<'c>, user_id: i64, coupon_id: i64) -> AppResult<bool> {
-    Ok(sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM user_coupons WHERE user_id = $1 AND coupon_id = $2)",
+    Ok(sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM user_coupons WHERE user_id = $1 AND coupon_id = $2)
+             AS "exists!""#,
+        user_id,
+        coupon_id,
     )
-    .bind(user_id)
-    .bind(coupon_id)
     .fetch_one(db)
     .await?)
 }
@@ -213,18 +193,20 @@ pub async fn issue(
         return Ok(Vec::new());
     }
     let (users, coupons): (Vec<i64>, Vec<i64>) = grants.iter().copied().unzip();
-    let issued: Vec<UserCouponRecord> = sqlx::query_as(
-        "WITH uc AS (
+    let issued = sqlx::query_as!(
+        UserCouponRecord,
+        r#"WITH uc AS (
             INSERT INTO user_coupons (user_id, coupon_id)
             SELECT * FROM unnest($1::BIGINT[], $2::BIGINT[])
             RETURNING *
          )
          SELECT uc.id, uc.user_id, uc.coupon_id, uc.issued_at, uc.used_at, uc.order_id,
-                c.discount_type, c.discount_value, c.valid_from, c.valid_until
-         FROM uc JOIN coupons c ON c.id = uc.coupon_id",
+                c.discount_type AS "discount_type: DiscountType", c.discount_value,
+                c.valid_from, c.valid_until
+         FROM uc JOIN coupons c ON c.id = uc.coupon_id"#,
+        &users,
+        &coupons,
     )
-    .bind(&users)
-    .bind(&coupons)
     .fetch_all(conn)
     .await?;
     super::ensure_written("issued coupons", issued.len(), grants.len())?;
@@ -238,17 +220,30 @@ pub async fn page_for_user<'c>(
     status: Option<UserCouponStatus>,
     req: &PageRequest,
 ) -> AppResult<Page<UserCouponRecord>> {
-    // The page's `id` is the issued coupon's, so the join is wrapped.
-    let base = format!(
-        "SELECT * FROM ({}) AS uc WHERE user_id = $4 AND {}",
-        user_coupon_select!(),
-        UserCouponStatus::sql_condition(status)
-    );
-    let rows = req
-        .bind(sqlx::query_as(req.sql(&base)))
-        .bind(user_id)
-        .fetch_all(db)
-        .await?;
+    let rows = fetch_page!(
+        db,
+        req,
+        UserCouponRecord,
+        r#"SELECT uc.id, uc.user_id, uc.coupon_id, uc.issued_at, uc.used_at, uc.order_id,
+                  c.discount_type AS "discount_type: DiscountType", c.discount_value,
+                  c.valid_from, c.valid_until
+           FROM user_coupons uc JOIN coupons c ON c.id = uc.coupon_id
+           WHERE uc.user_id = $1
+             AND CASE $2::TEXT
+                   WHEN 'USED' THEN uc.used_at IS NOT NULL
+                   WHEN 'EXPIRED' THEN uc.used_at IS NULL AND c.valid_until <= now()
+                   WHEN 'AVAILABLE' THEN uc.used_at IS NULL
+                                     AND (c.valid_until IS NULL OR c.valid_until > now())
+                   ELSE TRUE END
+             AND ($3::BIGINT IS NULL OR uc.id < $3) AND ($4::BIGINT IS NULL OR uc.id > $4)
+           ORDER BY uc.id"#,
+        "LIMIT $5",
+        user_id,
+        status.map(UserCouponStatus::sql_name),
+        req.after,
+        req.before,
+        req.fetch_limit(),
+    )?;
     Ok(req.finish(rows))
 }
 
@@ -258,15 +253,21 @@ pub async fn count_for_user<'c>(
     user_id: i64,
     status: Option<UserCouponStatus>,
 ) -> AppResult<i64> {
-    let sql = format!(
-        "SELECT count(*) FROM ({}) AS uc WHERE user_id = $1 AND {}",
-        user_coupon_select!(),
-        UserCouponStatus::sql_condition(status)
-    );
-    Ok(sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
-        .bind(user_id)
-        .fetch_one(db)
-        .await?)
+    Ok(sqlx::query_scalar!(
+        r#"SELECT count(*) AS "count!"
+           FROM user_coupons uc JOIN coupons c ON c.id = uc.coupon_id
+           WHERE uc.user_id = $1
+             AND CASE $2::TEXT
+                   WHEN 'USED' THEN uc.used_at IS NOT NULL
+                   WHEN 'EXPIRED' THEN uc.used_at IS NULL AND c.valid_until <= now()
+                   WHEN 'AVAILABLE' THEN uc.used_at IS NULL
+                                     AND (c.valid_until IS NULL OR c.valid_until > now())
+                   ELSE TRUE END"#,
+        user_id,
+        status.map(UserCouponStatus::sql_name),
+    )
+    .fetch_one(db)
+    .await?)
 }
 
 #[cfg(test)]

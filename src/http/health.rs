@@ -20,7 +20,7 @@ pub async fn alive() -> &'static str {
 
 /// `GET /readyz`: the database answers.
 pub async fn ready(State(state): State<AppState>) -> (StatusCode, &'static str) {
-    let ping = sqlx::query_scalar::<_, i32>("SELECT 1").fetch_one(&state.services.db.pool);
+    let ping = sqlx::query_scalar!("SELECT 1 AS one").fetch_one(&state.services.db.pool);
     match tokio::time::timeout(READY_TIMEOUT, ping).await {
         Ok(Ok(_)) => (StatusCode::OK, "ready"),
         _ => (StatusCode::SERVICE_UNAVAILABLE, "database unreachable"),

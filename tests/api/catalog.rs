@@ -280,9 +280,9 @@ async fn unknown_and_foreign_ids_read_as_null() {
 
 #[tokio::test]
 async fn hot_records_decode_by_position_or_else_by_name() {
-    // `db::row::get` reads a column at its expected position when the name
-    // there matches, and by name when the statement ordered its columns
-    // otherwise: both rows decode to the same record.
+    // The server's statements decode records with `query_as!`, checked at
+    // compile time; a record read by hand-written SQL (`FromRow`) decodes
+    // by name, whatever the order of the statement's columns.
     use commerce::domain::product::ProductRecord;
     let app = spawn_app().await;
     let columns =
