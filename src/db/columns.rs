@@ -1,11 +1,10 @@
 //! Reading many rows as one row of arrays (a columnar read).
 //!
-//! sqlx spends some 3,000 instructions on every row it receives (the row
-//! stream, parsing the message, building a `PgRow`, decoding each column),
-//! and PostgreSQL sends every row as a message of its own; reading the
-//! ~110 lines and products of a nested read as arrays instead cut the
-//! server's instructions per request by a sixth (docs/benchmarks.md). The reads that return many small rows
-//! on hot paths therefore ask for a single row holding one array per column
+//! sqlx does real work for every row it receives (the row stream, parsing
+//! the message, building a `PgRow`, decoding each column), and PostgreSQL
+//! sends every row as a message of its own. The reads that return many
+//! small rows on hot paths therefore ask for a single row holding one array
+//! per column
 //! (`SELECT array_agg(a), array_agg(b) ... FROM t WHERE ...`), which sqlx
 //! decodes in a tight loop, and [`zip_columns!`] turns the arrays back into
 //! records.
@@ -13,16 +12,13 @@
 //! The arrays line up element by element: every aggregate of one query
 //! level is fed the same input rows in the same order. Their order is
 //! otherwise unspecified, so a read that promises one sorts the records
-//! itself. Over no rows, `array_agg` is NULL, hence [`Column`] is optional
-//! (the statements say so to `query!`: `array_agg(a) AS "a?"`).
+//! itself. Over no rows, `array_agg` is NULL, hence each column is an
+//! `Option<Vec<T>>` (the statements say so to `query!`: `array_agg(a) AS "a?"`).
 
-/// One column of a columnar read: `None` when no row matched.
-pub type Column<T> = Option<Vec<T>>;
-
-/// Zips the [`Column`]s of a columnar read into records.
+/// Zips the columns of a columnar read into records.
 ///
 /// `zip_columns!(Record { a, b, c })` reads the local variables `a`, `b` and
-/// `c` (each a [`Column`], named after the record's fields) and evaluates to
+/// `c` (each an `Option<Vec<T>>`, named after the record's fields) and evaluates to
 /// `Result<Vec<Record>, sqlx::Error>`: an error when the arrays differ in
 /// length, which would otherwise drop rows without a word.
 macro_rules! zip_columns {
@@ -48,7 +44,7 @@ pub(crate) use zip_columns;
 
 #[cfg(test)]
 mod tests {
-    use super::Column;
+    type Column<T> = Option<Vec<T>>;
 
     #[derive(Debug, PartialEq)]
     struct Pair {

@@ -10,9 +10,8 @@ use crate::error::{AppResult, ErrorCode, Rejection, Rejections};
 /// The highest price of one unit (the database enforces it too).
 pub const MAX_PRICE: i64 = 1_000_000_000_000;
 
-/// A row of `products`. The statements here decode it with `query_as!`;
-/// `FromRow` (by column name) serves hand-written SQL, as in the tests.
-#[derive(Debug, Clone, sqlx::FromRow)]
+/// A row of `products`.
+#[derive(Debug, Clone)]
 pub struct ProductRecord {
     /// Database id.
     pub id: i64,
