@@ -33,7 +33,7 @@ use super::limits::{self, Cost};
 use crate::auth::Principal;
 use crate::config::Limits;
 use crate::db::{Db, Reads};
-use crate::metrics::Metrics;
+use crate::metrics::{Metrics, Operation, OperationOutcome, Outcome};
 
 /// Runs this instance's GraphQL operations.
 pub struct Operations {
@@ -45,6 +45,8 @@ pub struct Operations {
     prevalidated: AppSchema,
     documents: Documents,
     metrics: Arc<Metrics>,
+    /// The label of the operations refused before execution.
+    invalid: Arc<str>,
     limits: Limits,
 }
 
@@ -82,6 +84,7 @@ impl Operations {
             prevalidated,
             documents: Documents::new(limits.clone()),
             metrics,
+            invalid: Arc::from("invalid"),
             limits: limits.clone(),
         }
     }
@@ -100,9 +103,9 @@ impl Operations {
     pub fn refuse(&self, error: ServerError) -> Response {
         let _record = Record {
             metrics: &self.metrics,
-            label: "invalid".into(),
+            label: self.invalid.clone(),
             started: Instant::now(),
-            outcome: "error",
+            outcome: Outcome::Error,
         };
         Response::from_errors(vec![error])
     }
@@ -118,9 +121,9 @@ impl Operations {
             metrics: &self.metrics,
             label: self.metrics.client_label(&label(kept.document(), name)),
             started: Instant::now(),
-            outcome: "cancelled",
+            outcome: Outcome::Cancelled,
         };
-        tracing::Span::current().record("operation", record.label.as_str());
+        tracing::Span::current().record("operation", &*record.label);
         let is_query = selected(kept.document(), name)
             .is_some_and(|(_, operation)| operation.ty != OperationType::Mutation);
         let reads = if is_query {
@@ -140,14 +143,14 @@ impl Operations {
         let response = schema.execute(request.data(data.clone())).await;
         data.reads.finish(response.errors.is_empty()).await;
         if refused_before_execution(&response) {
-            record.label = "invalid".into();
+            record.label = self.invalid.clone();
         } else if without_variables {
             kept.mark_valid();
         }
         record.outcome = if response.errors.is_empty() {
-            "ok"
+            Outcome::Ok
         } else {
-            "error"
+            Outcome::Error
         };
         response
     }
@@ -213,22 +216,24 @@ fn root_fields(operation: &OperationDefinition) -> String {
 /// Counts and times one operation when dropped.
 struct Record<'a> {
     metrics: &'a Metrics,
-    label: String,
+    label: Arc<str>,
     started: Instant,
-    outcome: &'static str,
+    outcome: Outcome,
 }
 
 impl Drop for Record<'_> {
     fn drop(&mut self) {
-        let label = self.label.as_str();
-        self.metrics.inc(
-            "graphql_requests_total",
-            &[("operation", label), ("outcome", self.outcome)],
-        );
-        self.metrics.observe(
-            "graphql_request_duration_seconds",
-            &[("operation", label)],
-            self.started.elapsed(),
-        );
+        let operation = self.label.clone();
+        self.metrics
+            .graphql_requests
+            .get_or_create(&OperationOutcome {
+                operation: operation.clone(),
+                outcome: self.outcome,
+            })
+            .inc();
+        self.metrics
+            .graphql_request_duration_seconds
+            .get_or_create(&Operation { operation })
+            .observe(self.started.elapsed().as_secs_f64());
     }
 }
