@@ -18,6 +18,7 @@
 //! counts on the schema having no extension: it resolves fields without
 //! the chain.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -183,11 +184,11 @@ fn selected<'d>(
 
 /// The label of the operation `name` selects in `document`: its name when
 /// it has one, else its root fields.
-fn label(document: &ExecutableDocument, name: Option<&str>) -> String {
+fn label<'d>(document: &'d ExecutableDocument, name: Option<&str>) -> Cow<'d, str> {
     match selected(document, name) {
-        Some((Some(name), _)) => name.to_owned(),
-        Some((None, operation)) => root_fields(operation),
-        None => "invalid".into(),
+        Some((Some(name), _)) => Cow::Borrowed(name),
+        Some((None, operation)) => Cow::Owned(root_fields(operation)),
+        None => Cow::Borrowed("invalid"),
     }
 }
 
