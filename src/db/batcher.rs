@@ -25,7 +25,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::Db;
 use crate::error::{AppError, AppResult};
-use crate::metrics::Metrics;
+use crate::metrics::{Metrics, UseCase};
 
 /// How many requests may wait for a worker before submitters wait too.
 const QUEUE_CAPACITY: usize = 8_192;
@@ -128,7 +128,11 @@ impl<F> Worker<F> {
             Err(err) => {
                 tracing::warn!(batcher = self.name, size, error = ?err, "a batch failed; settling its requests one by one");
                 self.metrics
-                    .inc("tx_batch_splits_total", &[("use_case", self.name)]);
+                    .tx_batch_splits
+                    .get_or_create(&UseCase {
+                        use_case: self.name,
+                    })
+                    .inc();
                 let mut results = Vec::with_capacity(size);
                 for request in requests {
                     // `settle` checked that there is exactly one result.

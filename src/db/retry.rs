@@ -22,6 +22,7 @@ use sqlx::{Connection, PgConnection, Postgres};
 
 use super::{Db, RowKey};
 use crate::error::{AppError, AppResult};
+use crate::metrics::UseCase;
 
 /// A boxed unit of work borrowing the transaction's connection.
 pub type TxFuture<'t, T> = Pin<Box<dyn Future<Output = AppResult<T>> + Send + 't>>;
@@ -113,14 +114,18 @@ impl Db {
                 Err(err) if err.is_retryable() => {
                     if attempt >= policy.max_attempts {
                         self.metrics()
-                            .inc("tx_giveups_total", &[("use_case", use_case)]);
+                            .tx_giveups
+                            .get_or_create(&UseCase { use_case })
+                            .inc();
                         tracing::warn!(use_case, attempt, error = ?err, "transaction retries exhausted");
                         return Err(AppError::Unavailable(format!(
                             "{use_case}: gave up after {attempt} conflicting attempts"
                         )));
                     }
                     self.metrics()
-                        .inc("tx_retries_total", &[("use_case", use_case)]);
+                        .tx_retries
+                        .get_or_create(&UseCase { use_case })
+                        .inc();
                     tracing::debug!(use_case, attempt, "serialization conflict, retrying");
                     tokio::time::sleep(policy.backoff(attempt)).await;
                     attempt += 1;

@@ -119,7 +119,7 @@ impl Worker {
                 }
                 Err(why) => {
                     failures = failures.saturating_add(1);
-                    self.metrics.inc("outbox_publish_failures_total", &[]);
+                    self.metrics.outbox_publish_failures.inc();
                     let delay = BACKOFF.backoff(failures).max(BACKOFF.base_delay);
                     tracing::warn!(error = %why, retry_in = ?delay, "outbox relay round failed");
                     delay
@@ -207,7 +207,7 @@ impl Worker {
                 Ok(ack) => {
                     if ack.duplicate {
                         // Published before by a relay that could not stamp it.
-                        self.metrics.inc("outbox_duplicates_total", &[]);
+                        self.metrics.outbox_duplicates.inc();
                     }
                     published.push(id);
                 }
@@ -225,8 +225,7 @@ impl Worker {
             .await
             .map_err(db)?;
         tx.commit().await.map_err(|e| db(e.into()))?;
-        self.metrics
-            .add("outbox_published_total", &[], published.len() as u64);
+        self.metrics.outbox_published.inc_by(published.len() as u64);
         if failed.is_empty() {
             Ok(claimed)
         } else {

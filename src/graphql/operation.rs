@@ -18,6 +18,7 @@
 //! counts on the schema having no extension: it resolves fields without
 //! the chain.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -34,7 +35,7 @@ use super::limits::{self, Cost};
 use crate::auth::Principal;
 use crate::config::Limits;
 use crate::db::{Db, Reads};
-use crate::metrics::Metrics;
+use crate::metrics::{Metrics, Operation, OperationOutcome, Outcome};
 
 /// Runs this instance's GraphQL operations.
 pub struct Operations {
@@ -42,6 +43,8 @@ pub struct Operations {
     schema: AppSchema,
     documents: Documents,
     metrics: Arc<Metrics>,
+    /// The label of the operations refused before execution.
+    invalid: Arc<str>,
     limits: Limits,
     /// What the depth and complexity measure knows of the schema.
     shape: Shape,
@@ -77,6 +80,7 @@ impl Operations {
             schema,
             documents: Documents::new(limits.clone()),
             metrics,
+            invalid: Arc::from("invalid"),
             limits: limits.clone(),
             shape,
         })
@@ -103,9 +107,9 @@ impl Operations {
     pub fn refuse(&self, error: ServerError) -> Response {
         let _record = Record {
             metrics: &self.metrics,
-            label: "invalid".into(),
+            label: self.invalid.clone(),
             started: Instant::now(),
-            outcome: "error",
+            outcome: Outcome::Error,
         };
         Response::from_errors(vec![error])
     }
@@ -121,9 +125,9 @@ impl Operations {
             metrics: &self.metrics,
             label: self.metrics.client_label(&label(kept.document(), name)),
             started: Instant::now(),
-            outcome: "cancelled",
+            outcome: Outcome::Cancelled,
         };
-        tracing::Span::current().record("operation", record.label.as_str());
+        tracing::Span::current().record("operation", &*record.label);
         let is_query = selected(kept.document(), name)
             .is_some_and(|(_, operation)| operation.ty != OperationType::Mutation);
         let reads = if is_query {
@@ -134,12 +138,12 @@ impl Operations {
         let data = RequestData::new(caller, reads);
         let response = self.schema.execute(request.data(Arc::new(data))).await;
         if refused_before_execution(&response) {
-            record.label = "invalid".into();
+            record.label = self.invalid.clone();
         }
         record.outcome = if response.errors.is_empty() {
-            "ok"
+            Outcome::Ok
         } else {
-            "error"
+            Outcome::Error
         };
         response
     }
@@ -172,11 +176,11 @@ fn selected<'d>(
 
 /// The label of the operation `name` selects in `document`: its name when
 /// it has one, else its root fields.
-fn label(document: &ExecutableDocument, name: Option<&str>) -> String {
+fn label<'d>(document: &'d ExecutableDocument, name: Option<&str>) -> Cow<'d, str> {
     match selected(document, name) {
-        Some((Some(name), _)) => name.to_owned(),
-        Some((None, operation)) => root_fields(operation),
-        None => "invalid".into(),
+        Some((Some(name), _)) => Cow::Borrowed(name),
+        Some((None, operation)) => Cow::Owned(root_fields(operation)),
+        None => Cow::Borrowed("invalid"),
     }
 }
 
@@ -205,22 +209,24 @@ fn root_fields(operation: &OperationDefinition) -> String {
 /// Counts and times one operation when dropped.
 struct Record<'a> {
     metrics: &'a Metrics,
-    label: String,
+    label: Arc<str>,
     started: Instant,
-    outcome: &'static str,
+    outcome: Outcome,
 }
 
 impl Drop for Record<'_> {
     fn drop(&mut self) {
-        let label = self.label.as_str();
-        self.metrics.inc(
-            "graphql_requests_total",
-            &[("operation", label), ("outcome", self.outcome)],
-        );
-        self.metrics.observe(
-            "graphql_request_duration_seconds",
-            &[("operation", label)],
-            self.started.elapsed(),
-        );
+        let operation = self.label.clone();
+        self.metrics
+            .graphql_requests
+            .get_or_create(&OperationOutcome {
+                operation: operation.clone(),
+                outcome: self.outcome,
+            })
+            .inc();
+        self.metrics
+            .graphql_request_duration_seconds
+            .get_or_create(&Operation { operation })
+            .observe(self.started.elapsed().as_secs_f64());
     }
 }

@@ -5,7 +5,10 @@ use std::time::Duration;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::http::header::CONTENT_TYPE;
-use axum::response::IntoResponse;
+use axum::response::{IntoResponse, Response};
+use prometheus_client::encoding::prometheus_text;
+use prometheus_client::metrics::gauge::ConstGauge;
+use prometheus_client::registry::Registry;
 
 use super::AppState;
 use crate::domain::outbox;
@@ -28,44 +31,44 @@ pub async fn ready(State(state): State<AppState>) -> (StatusCode, &'static str) 
 }
 
 /// `GET /metrics`: Prometheus text.
-pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+pub async fn metrics(State(state): State<AppState>) -> Response {
     let pool = &state.services.db.pool;
-    let size = f64::from(pool.size());
-    let idle = pool.num_idle() as f64;
+    let size = i64::from(pool.size());
+    let idle = pool.num_idle() as i64;
+    let mut sampled = Registry::default();
+    sampled.register(
+        "db_pool_connections",
+        "Open connections in the database pool",
+        ConstGauge::new(size),
+    );
+    sampled.register(
+        "db_pool_connections_in_use",
+        "Pooled connections in use",
+        ConstGauge::new(size - idle),
+    );
     // Measured at each scrape, so it is fresh and the same from every
     // instance; absent (and logged) while the database is away.
-    let backlog = match tokio::time::timeout(READY_TIMEOUT, outbox::backlog(pool)).await {
-        Ok(Ok(backlog)) => Some(backlog),
-        Ok(Err(e)) => {
-            tracing::warn!(error = ?e, "cannot measure the outbox backlog");
-            None
+    match tokio::time::timeout(READY_TIMEOUT, outbox::backlog(pool)).await {
+        Ok(Ok(backlog)) => {
+            sampled.register(
+                "outbox_backlog_events",
+                "Order-paid events not yet published to NATS",
+                ConstGauge::new(backlog.size),
+            );
+            sampled.register(
+                "outbox_oldest_unpublished_age_seconds",
+                "Age of the oldest unpublished event (0 when none)",
+                ConstGauge::new(backlog.oldest_age_secs),
+            );
         }
-        Err(_) => None,
-    };
-    let mut gauges = vec![
-        (
-            "db_pool_connections",
-            "Open connections in the database pool.",
-            size,
-        ),
-        (
-            "db_pool_connections_in_use",
-            "Pooled connections in use.",
-            size - idle,
-        ),
-    ];
-    if let Some(backlog) = backlog {
-        gauges.push((
-            "outbox_backlog_events",
-            "Order-paid events not yet published to NATS.",
-            backlog.size as f64,
-        ));
-        gauges.push((
-            "outbox_oldest_unpublished_age_seconds",
-            "Age of the oldest unpublished event (0 when none).",
-            backlog.oldest_age_secs,
-        ));
+        Ok(Err(e)) => tracing::warn!(error = ?e, "cannot measure the outbox backlog"),
+        Err(_) => {}
     }
-    let body = state.metrics.render(&gauges);
-    ([(CONTENT_TYPE, "text/plain; version=0.0.4")], body)
+    match state.metrics.render(&sampled) {
+        Ok(body) => ([(CONTENT_TYPE, prometheus_text::CONTENT_TYPE)], body).into_response(),
+        Err(e) => {
+            tracing::error!(error = ?e, "cannot render the metrics");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
 }

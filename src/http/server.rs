@@ -74,7 +74,7 @@ pub async fn serve(
             () = &mut shutdown => break,
         };
         let Ok(slot) = slots.clone().try_acquire_owned() else {
-            metrics.inc("http_connections_refused_total", &[]);
+            metrics.http_connections_refused.inc();
             drop(stream);
             continue;
         };
