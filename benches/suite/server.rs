@@ -21,7 +21,11 @@ impl Server {
             .and_then(|l| l.local_addr())
             .expect("a free port")
             .port();
-        let child = Command::new(env!("CARGO_BIN_EXE_commerce"))
+        // BENCH_SERVER runs another build of the server (an A/B of a change,
+        // docs/benchmarks.md) with the same scenarios.
+        let binary = std::env::var("BENCH_SERVER")
+            .unwrap_or_else(|_| env!("CARGO_BIN_EXE_commerce").to_owned());
+        let child = Command::new(binary)
             .env("APP_ENV", "production")
             .env("JWT_SECRET", SECRET)
             .env("DATABASE_URL", database_url)
