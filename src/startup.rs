@@ -121,6 +121,8 @@ impl Application {
         } else {
             None
         };
+        let warm_reads = services.db.warm_reads.clone();
+        tokio::spawn(warm_reads.clone().sweep_until_closed());
         let limits = services.config.limits.clone();
         let metrics = self.state.metrics.clone();
         let router = http::router(self.state);
@@ -129,6 +131,8 @@ impl Application {
             relay.stop().await;
         }
         // The pool closes once every connection is back in it.
+        // The pool closes once every connection is back in it.
+        warm_reads.close();
         pool.close().await;
     }
 }

@@ -12,7 +12,7 @@ mod retry;
 mod row_locks;
 
 pub use batcher::{BatchResult, Batcher};
-pub use reads::Reads;
+pub use reads::{Reads, WarmReads};
 pub use retry::{RetryPolicy, TxFuture};
 pub use row_locks::{RowKey, RowLocks};
 
@@ -31,6 +31,8 @@ use crate::metrics::Metrics;
 pub struct Db {
     /// The connection pool; reads use it directly.
     pub pool: PgPool,
+    /// Connections of finished queries, kept for the next ones.
+    pub warm_reads: Arc<WarmReads>,
     metrics: Arc<Metrics>,
     retry: RetryPolicy,
     row_locks: Arc<RowLocks>,
@@ -40,6 +42,7 @@ impl Db {
     /// Wraps a pool.
     pub fn new(pool: PgPool, metrics: Arc<Metrics>) -> Self {
         Self {
+            warm_reads: Arc::new(WarmReads::for_pool(&pool)),
             pool,
             metrics,
             retry: RetryPolicy::default(),

@@ -1,10 +1,17 @@
 //! Where a GraphQL request's reads run.
 //!
 //! sqlx pings a connection each time it goes back to the pool (a round
-//! trip), so reads that borrowed a pooled connection per statement paid two
-//! round trips per statement. The reads of a query operation therefore
-//! share one connection, taken at its first read and given back when the
-//! operation ends.
+//! trip, for the server and for PostgreSQL alike), so reads that borrowed a
+//! pooled connection per statement paid two round trips per statement. The
+//! reads of a query operation therefore share one connection, taken at its
+//! first read and released when the operation ends: one ping per query.
+//!
+//! That one ping is skipped too when the next query comes soon: a query that
+//! went well hands its connection to [`WarmReads`] instead of the pool, and
+//! the next query takes it from there if it waited less than
+//! [`super::PING_IF_IDLE_FOR`], the rule the pool applies to its own idle
+//! connections. A failed or abandoned query's connection goes back to the
+//! pool, which pings it.
 //!
 //! A mutation's reads borrow a connection per statement, because its writes
 //! take a connection of their own: holding a read connection while waiting
@@ -16,17 +23,103 @@
 //! same shared connection) while it holds that connection, which would wait
 //! on itself forever.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
 use sqlx::pool::PoolConnection;
 use sqlx::{PgConnection, PgPool, Postgres};
 use tokio::sync::Mutex;
 
+use super::PING_IF_IDLE_FOR;
 use crate::error::AppResult;
+use crate::sync;
+
+/// Connections of queries that went well, kept for the next query for up
+/// to [`PING_IF_IDLE_FOR`] (see the module docs). Holds at most a quarter
+/// of the pool, so writes always find most of it.
+pub struct WarmReads {
+    idle: std::sync::Mutex<Vec<(Instant, PoolConnection<Postgres>)>>,
+    capacity: usize,
+    closed: AtomicBool,
+}
+
+impl WarmReads {
+    /// How often [`WarmReads::sweep_until_closed`] hands stale connections
+    /// back to the pool.
+    const SWEEP_EVERY: Duration = Duration::from_millis(250);
+
+    /// Keeps up to a quarter of `pool`'s connections (at least one).
+    pub fn for_pool(pool: &PgPool) -> Self {
+        let capacity = (pool.options().get_max_connections() as usize / 4).max(1);
+        Self {
+            idle: std::sync::Mutex::new(Vec::with_capacity(capacity)),
+            capacity,
+            closed: AtomicBool::new(false),
+        }
+    }
+
+    /// The most recently kept connection, if it was kept recently enough;
+    /// stale ones go back to the pool.
+    fn take(&self) -> Option<PoolConnection<Postgres>> {
+        let mut idle = sync::lock(&self.idle);
+        let (kept, conn) = idle.pop()?;
+        if kept.elapsed() < PING_IF_IDLE_FOR {
+            return Some(conn);
+        }
+        // The rest are older still.
+        idle.clear();
+        None
+    }
+
+    /// Keeps `conn` for the next query, or gives it back to the pool when
+    /// full or closed.
+    fn put(&self, conn: PoolConnection<Postgres>) {
+        let mut idle = sync::lock(&self.idle);
+        if idle.len() < self.capacity && !self.closed.load(Ordering::Acquire) {
+            idle.push((Instant::now(), conn));
+        }
+    }
+
+    /// Hands connections kept for too long back to the pool, until
+    /// [`WarmReads::close`]: without it, connections kept after the last
+    /// query would sit outside the pool for good.
+    pub async fn sweep_until_closed(self: Arc<Self>) {
+        while !self.closed.load(Ordering::Acquire) {
+            tokio::time::sleep(Self::SWEEP_EVERY).await;
+            let mut idle = sync::lock(&self.idle);
+            let stale = idle.partition_point(|(kept, _)| kept.elapsed() >= PING_IF_IDLE_FOR);
+            idle.drain(..stale);
+        }
+    }
+
+    /// Gives every kept connection back to the pool and keeps none from
+    /// now on (before the pool closes, which waits for all of them).
+    pub fn close(&self) {
+        self.closed.store(true, Ordering::Release);
+        sync::lock(&self.idle).clear();
+    }
+
+    /// How many connections are kept.
+    pub fn len(&self) -> usize {
+        sync::lock(&self.idle).len()
+    }
+
+    /// Whether no connection is kept.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// A query's shared connection, once taken.
+type Slot = Mutex<Option<PoolConnection<Postgres>>>;
 
 /// The reads of one operation.
 pub struct Reads {
     pool: PgPool,
-    /// The shared connection (queries), once taken; `None` for mutations.
-    shared: Option<Mutex<Option<PoolConnection<Postgres>>>>,
+    /// A query's shared connection, and where it came from and goes back
+    /// to; `None` for a mutation.
+    shared: Option<(Slot, Arc<WarmReads>)>,
 }
 
 impl Reads {
@@ -38,12 +131,12 @@ impl Reads {
         }
     }
 
-    /// Reads that share one connection (a query's), back to the pool when
-    /// the operation's `Reads` is dropped.
-    pub fn shared(pool: &PgPool) -> Self {
+    /// Reads that share one connection (a query's), taken from `warm` if
+    /// one is kept there.
+    pub fn shared(pool: &PgPool, warm: &Arc<WarmReads>) -> Self {
         Self {
             pool: pool.clone(),
-            shared: Some(Mutex::new(None)),
+            shared: Some((Mutex::new(None), warm.clone())),
         }
     }
 
@@ -58,14 +151,29 @@ impl Reads {
         &self,
         read: impl AsyncFnOnce(&mut PgConnection) -> AppResult<T> + 'static,
     ) -> AppResult<T> {
-        let Some(slot) = &self.shared else {
+        let Some((slot, warm)) = &self.shared else {
             return read(&mut *self.pool.acquire().await?).await;
         };
         let mut slot = slot.lock().await;
         let conn = match &mut *slot {
             Some(conn) => conn,
-            None => slot.insert(self.pool.acquire().await?),
+            None => slot.insert(match warm.take() {
+                Some(conn) => conn,
+                None => self.pool.acquire().await?,
+            }),
         };
         read(conn).await
+    }
+
+    /// Ends a query's reads: its connection is kept warm for the next query
+    /// if the query went well (`clean`), else it goes back to the pool (as
+    /// it does when a query is abandoned before this).
+    pub async fn finish(&self, clean: bool) {
+        let Some((slot, warm)) = &self.shared else {
+            return;
+        };
+        if let (true, Some(conn)) = (clean, slot.lock().await.take()) {
+            warm.put(conn);
+        }
     }
 }

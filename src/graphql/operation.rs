@@ -131,12 +131,13 @@ impl Operations {
         let is_query = selected(kept.document(), name)
             .is_some_and(|(_, operation)| operation.ty != OperationType::Mutation);
         let reads = if is_query {
-            Reads::shared(&db.pool)
+            Reads::shared(&db.pool, &db.warm_reads)
         } else {
             Reads::pooled(&db.pool)
         };
-        let data = RequestData::new(caller, reads);
-        let response = self.schema.execute(request.data(Arc::new(data))).await;
+        let data = Arc::new(RequestData::new(caller, reads));
+        let response = self.schema.execute(request.data(data.clone())).await;
+        data.reads.finish(response.errors.is_empty()).await;
         if refused_before_execution(&response) {
             record.label = self.invalid.clone();
         }

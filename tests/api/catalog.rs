@@ -277,3 +277,34 @@ async fn unknown_and_foreign_ids_read_as_null() {
         .await;
     assert_eq!(r.data()["nodes"], json!([null, null]));
 }
+
+#[tokio::test]
+async fn a_clean_query_keeps_its_connection_warm_for_a_short_while() {
+    // A query that went well leaves its connection for the next query
+    // (skipping the pool's release ping); one that failed gives it back to
+    // the pool; a kept connection goes back after a second unused.
+    let app = spawn_app().await;
+    let warm = &app.state.db().warm_reads;
+    let reads = "{ products(first: 1) { totalCount } }";
+    for _ in 0..3 {
+        let r = app.gql(None, reads, json!({})).await;
+        assert_eq!(r.data()["products"]["totalCount"], 0);
+        assert_eq!(warm.len(), 1, "one connection, kept and reused");
+    }
+    let r = app
+        .gql(
+            None,
+            "{ products(first: 1) { totalCount } viewer { id } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.error_codes(), ["UNAUTHENTICATED"], "{}", r.body);
+    assert!(
+        warm.is_empty(),
+        "a failed query's connection goes back to the pool"
+    );
+    app.gql(None, reads, json!({})).await;
+    assert_eq!(warm.len(), 1);
+    tokio::time::sleep(std::time::Duration::from_millis(1_600)).await;
+    assert!(warm.is_empty(), "swept back to the pool after a second");
+}
