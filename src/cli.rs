@@ -10,6 +10,8 @@
 
 use std::process::ExitCode;
 
+use secrecy::ExposeSecret;
+
 use crate::auth::Authenticator;
 use crate::config::Config;
 use crate::startup::{Application, DEMO_TOKEN_TTL_SECS, shutdown_signal};
@@ -51,7 +53,7 @@ pub async fn run(args: Vec<String>) -> ExitCode {
 }
 
 fn token(config: &Config, sub: &str, admin: bool) -> ExitCode {
-    match Authenticator::new(&config.jwt_secret).issue(sub, admin, DEMO_TOKEN_TTL_SECS) {
+    match Authenticator::new(config.jwt_secret.expose_secret()).issue(sub, admin, DEMO_TOKEN_TTL_SECS) {
         Ok(token) => {
             println!("{token}");
             ExitCode::SUCCESS
@@ -115,7 +117,7 @@ async fn serve(config: Config) -> ExitCode {
     let base = app.state().services.public_base_url.clone();
     tracing::info!(port = app.port(), "listening");
     if development {
-        let auth = Authenticator::new(&secret);
+        let auth = Authenticator::new(secret.expose_secret());
         let user = auth
             .issue("demo-user", false, DEMO_TOKEN_TTL_SECS)
             .unwrap_or_default();

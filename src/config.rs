@@ -4,6 +4,8 @@
 //! PostgreSQL and NATS on their standard ports; `.env.example` lists them all.
 
 use std::net::SocketAddr;
+
+use secrecy::{ExposeSecret, SecretString};
 use std::time::Duration;
 
 /// The JWT secret used when none is configured. Fine for development, and
@@ -56,8 +58,9 @@ pub struct Config {
     pub outbox_batch_size: u32,
     /// `OUTBOX_RETENTION_HOURS`: how long a published event keeps its payload.
     pub outbox_retention: Duration,
-    /// `JWT_SECRET`: the HS256 key that signs and verifies bearer tokens.
-    pub jwt_secret: String,
+    /// `JWT_SECRET`: the HS256 key that signs and verifies bearer tokens
+    /// (`Debug` prints it as redacted).
+    pub jwt_secret: SecretString,
     /// `LISTEN_ADDR`: where the HTTP server listens.
     pub listen_addr: SocketAddr,
     /// `PUBLIC_BASE_URL`: the externally visible base URL (for `paymentUrl`);
@@ -221,7 +224,7 @@ impl Config {
             outbox_retention: Duration::from_secs(
                 3600 * parse::<u64>(&get, "OUTBOX_RETENTION_HOURS", "168")?,
             ),
-            jwt_secret,
+            jwt_secret: SecretString::from(jwt_secret),
             listen_addr,
             public_base_url,
             request_timeout: millis(&get, "REQUEST_TIMEOUT_MS", "10000")?,
@@ -246,7 +249,7 @@ impl Config {
     /// Whether `JWT_SECRET` is the published development default (which
     /// the server warns about at startup).
     pub fn uses_default_secret(&self) -> bool {
-        self.jwt_secret == DEFAULT_JWT_SECRET
+        self.jwt_secret.expose_secret() == DEFAULT_JWT_SECRET
     }
 
     /// The base of public URLs: `PUBLIC_BASE_URL`, or else `http://` and the
@@ -423,6 +426,14 @@ mod tests {
             let err = config(&bad).unwrap_err();
             assert!(err.0.contains("DATABASE_MIN_CONNECTIONS"), "{}", err.0);
         }
+    }
+
+    #[test]
+    fn the_secret_never_shows_in_debug_output() {
+        let c = config(&[("JWT_SECRET", "s3cr3t-value-of-the-shop")]).unwrap();
+        let printed = format!("{c:?}");
+        assert!(!printed.contains("s3cr3t"), "{printed}");
+        assert!(printed.contains("jwt_secret"), "{printed}");
     }
 
     #[test]

@@ -29,6 +29,47 @@ pub enum ErrorCode {
     IdempotencyKeyReused,
 }
 
+/// The input a business failure is about, in the domain's words. The
+/// GraphQL layer writes it as the path of the input field at fault
+/// (`graphql::errors`), so the domain knows nothing of the API's names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Field {
+    /// An amount of money to charge.
+    Amount,
+    /// A client's idempotency key.
+    IdempotencyKey,
+    /// A product's or a campaign's name.
+    Name,
+    /// A product's price.
+    Price,
+    /// A product's stock.
+    Stock,
+    /// A change of a product's stock.
+    StockDelta,
+    /// The product a request is about.
+    Product,
+    /// A quantity of units.
+    Quantity,
+    /// The order a request is about.
+    Order,
+    /// The lines of an order.
+    Lines,
+    /// The product of line `n` of an order.
+    LineProduct(usize),
+    /// The quantity of line `n` of an order.
+    LineQuantity(usize),
+    /// The coupon campaign a request is about.
+    Coupon,
+    /// An issued coupon to pay with.
+    UserCoupon,
+    /// A campaign's discount.
+    DiscountValue,
+    /// How many coupons a campaign issues.
+    TotalQuantity,
+    /// The end of a campaign's window.
+    ValidUntil,
+}
+
 /// One business failure: what went wrong and which input field caused it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rejection {
@@ -36,8 +77,8 @@ pub struct Rejection {
     pub code: ErrorCode,
     /// A human-readable explanation.
     pub message: String,
-    /// The path to the input field at fault, e.g. `["input", "items", "2", "quantity"]`.
-    pub field: Option<Vec<String>>,
+    /// The input at fault.
+    pub field: Option<Field>,
 }
 
 impl Rejection {
@@ -50,23 +91,15 @@ impl Rejection {
         }
     }
 
-    /// The same failure, pinned to an input path.
-    pub fn at<I, S>(mut self, path: I) -> Self
-    where
-        I: IntoIterator<Item = S>,
-        S: ToString,
-    {
-        self.field = Some(path.into_iter().map(|s| s.to_string()).collect());
+    /// The same failure, pinned to an input field.
+    pub fn at(mut self, field: Field) -> Self {
+        self.field = Some(field);
         self
     }
 
-    /// Shorthand for an `INVALID_INPUT` failure at `path`.
-    pub fn invalid<I, S>(path: I, message: impl Into<String>) -> Self
-    where
-        I: IntoIterator<Item = S>,
-        S: ToString,
-    {
-        Self::new(ErrorCode::InvalidInput, message).at(path)
+    /// Shorthand for an `INVALID_INPUT` failure of `field`.
+    pub fn invalid(field: Field, message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::InvalidInput, message).at(field)
     }
 }
 

@@ -3,8 +3,7 @@
 use std::process::ExitCode;
 
 /// mimalloc instead of the system allocator: a GraphQL response is built
-/// from many small allocations, and glibc's malloc took a fifth of the
-/// server's CPU in the nested-read benchmark (docs/benchmarks.md).
+/// from many small allocations, which glibc's malloc serves slowly.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -10,6 +10,7 @@
 use std::future::Future;
 use std::sync::Arc;
 
+use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
 
 use crate::auth::Authenticator;
@@ -63,7 +64,7 @@ impl Application {
             tracing::info!("seeded the demo catalog into an empty database");
         }
 
-        let auth = Arc::new(Authenticator::new(&config.jwt_secret));
+        let auth = Arc::new(Authenticator::new(config.jwt_secret.expose_secret()));
         let playground_authorization = if config.is_development() {
             let token = auth
                 .issue("demo-user", false, DEMO_TOKEN_TTL_SECS)

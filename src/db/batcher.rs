@@ -46,9 +46,9 @@ pub struct Batcher<Req, T> {
 pub type BatchResult<T> = AppResult<Vec<AppResult<T>>>;
 
 impl<Req: Clone + Send + 'static, T: Send + 'static> Batcher<Req, T> {
-    /// Starts the worker. `settle` receives up to `max_batch` requests and
+    /// Starts the worker. `settle_batch` receives up to `max_batch` requests and
     /// settles them in one transaction; `name` labels its metrics and logs.
-    pub fn new<F, Fut>(db: &Db, name: &'static str, max_batch: usize, settle: F) -> Self
+    pub fn new<F, Fut>(db: &Db, name: &'static str, max_batch: usize, settle_batch: F) -> Self
     where
         F: Fn(Vec<Req>) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = BatchResult<T>> + Send + 'static,
@@ -57,7 +57,7 @@ impl<Req: Clone + Send + 'static, T: Send + 'static> Batcher<Req, T> {
         let worker = Worker {
             name,
             max_batch: max_batch.max(1),
-            settle: Arc::new(settle),
+            settle_batch: Arc::new(settle_batch),
             metrics: db.metrics.clone(),
         };
         tokio::spawn(worker.run(jobs));
@@ -78,12 +78,18 @@ impl<Req: Clone + Send + 'static, T: Send + 'static> Batcher<Req, T> {
             .map_err(|_| lost())?;
         answer.await.map_err(|_| lost())?
     }
+
+    /// How many requests wait for the worker (not counting the batch it is
+    /// settling).
+    pub fn waiting(&self) -> usize {
+        self.queue.max_capacity() - self.queue.capacity()
+    }
 }
 
 struct Worker<F> {
     name: &'static str,
     max_batch: usize,
-    settle: Arc<F>,
+    settle_batch: Arc<F>,
     metrics: Arc<Metrics>,
 }
 
@@ -100,7 +106,7 @@ impl<F> Worker<F> {
         while jobs.recv_many(&mut batch, self.max_batch).await > 0 {
             let (requests, replies): (Vec<Req>, Vec<_>) =
                 batch.drain(..).map(|j| (j.request, j.reply)).unzip();
-            let results = self.settle_batch(requests).await;
+            let results = self.answer_batch(requests).await;
             for (reply, result) in replies.into_iter().zip(results) {
                 // The caller may have stopped waiting; its result stands.
                 let _ = reply.send(result);
@@ -109,7 +115,7 @@ impl<F> Worker<F> {
     }
 
     /// One result per request, whatever happens to the batch.
-    async fn settle_batch<Req, T, Fut>(&self, requests: Vec<Req>) -> Vec<AppResult<T>>
+    async fn answer_batch<Req, T, Fut>(&self, requests: Vec<Req>) -> Vec<AppResult<T>>
     where
         Req: Clone + Send + 'static,
         T: Send + 'static,
@@ -117,7 +123,7 @@ impl<F> Worker<F> {
         Fut: Future<Output = BatchResult<T>> + Send + 'static,
     {
         let size = requests.len();
-        match self.settle(requests.clone()).await {
+        match self.attempt(requests.clone()).await {
             Ok(results) => results,
             // Contention the retries could not settle, or the database away:
             // every request of the batch may safely be retried by its client.
@@ -135,8 +141,8 @@ impl<F> Worker<F> {
                     .inc();
                 let mut results = Vec::with_capacity(size);
                 for request in requests {
-                    // `settle` checked that there is exactly one result.
-                    results.push(match self.settle(vec![request]).await {
+                    // `attempt` checked that there is exactly one result.
+                    results.push(match self.attempt(vec![request]).await {
                         Ok(mut one) => one
                             .pop()
                             .unwrap_or_else(|| Err(AppError::Internal("no result".into()))),
@@ -151,7 +157,7 @@ impl<F> Worker<F> {
     /// Settles requests in a task of their own, so that a panic fails them
     /// (as an internal error) and not the worker; checks that there is one
     /// result per request.
-    async fn settle<Req, T, Fut>(&self, requests: Vec<Req>) -> BatchResult<T>
+    async fn attempt<Req, T, Fut>(&self, requests: Vec<Req>) -> BatchResult<T>
     where
         Req: Send + 'static,
         T: Send + 'static,
@@ -159,7 +165,7 @@ impl<F> Worker<F> {
         Fut: Future<Output = BatchResult<T>> + Send + 'static,
     {
         let size = requests.len();
-        let results = tokio::spawn((self.settle)(requests))
+        let results = tokio::spawn((self.settle_batch)(requests))
             .await
             .map_err(|e| AppError::Internal(format!("{} batch panicked: {e}", self.name)))??;
         if results.len() != size {

@@ -131,9 +131,8 @@ pub fn connect(config: &Config) -> Result<PgPool, sqlx::Error> {
 /// when the first burst of requests needs them.
 ///
 /// sqlx's lazy pool opens them only once its reaper has closed an idle
-/// connection (after `idle_timeout`), so a fresh instance made its first
-/// burst wait for connections to be made: the coupon rush's slowest
-/// requests were all among its first 200 (docs/benchmarks.md). A database
+/// connection (after `idle_timeout`), so a fresh instance would make its
+/// first burst of requests wait for connections to be made. A database
 /// that is down is logged here and left to the pool, which connects when
 /// asked.
 pub fn open_min_connections(pool: &PgPool) {

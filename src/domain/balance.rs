@@ -7,7 +7,7 @@
 
 use sqlx::PgConnection;
 
-use crate::error::{AppError, AppResult, ErrorCode, Rejection};
+use crate::error::{AppError, AppResult, ErrorCode, Field, Rejection};
 
 /// The largest single charge.
 pub const MAX_CHARGE: i64 = 100_000_000_000;
@@ -18,7 +18,7 @@ pub const MAX_BALANCE: i64 = 1_000_000_000_000_000;
 pub fn validate_charge(amount: i64) -> Result<(), Rejection> {
     if !(1..=MAX_CHARGE).contains(&amount) {
         return Err(Rejection::invalid(
-            ["input", "amount"],
+            Field::Amount,
             format!("amount must be 1 to {MAX_CHARGE}"),
         ));
     }
@@ -43,7 +43,7 @@ pub async fn charge(conn: &mut PgConnection, user_id: i64, amount: i64) -> AppRe
     .await?;
     id.ok_or_else(|| {
         AppError::reject(Rejection::invalid(
-            ["input", "amount"],
+            Field::Amount,
             format!("the balance may not exceed {MAX_BALANCE}"),
         ))
     })

@@ -6,7 +6,7 @@ use sqlx::{PgConnection, PgExecutor};
 
 use super::order::MAX_QUANTITY;
 use super::product;
-use crate::error::{AppError, AppResult, Rejection};
+use crate::error::{AppError, AppResult, Field, Rejection};
 
 /// The most distinct products a cart holds.
 pub const MAX_CART_LINES: i64 = 100;
@@ -50,7 +50,7 @@ impl Change {
             return Ok(());
         }
         Err(Rejection::invalid(
-            ["input", "quantity"],
+            Field::Quantity,
             format!("quantity must be {min} to {MAX_QUANTITY}"),
         ))
     }
@@ -67,7 +67,7 @@ pub async fn change(
 ) -> AppResult<()> {
     change.validate()?;
     if !product::exists(&mut *conn, product_id).await? {
-        return Err(product::not_found(["input", "productId"]).into());
+        return Err(product::not_found(Field::Product).into());
     }
     let (quantity, add) = match change {
         Change::Set(0) => return remove(conn, user_id, product_id).await,
@@ -83,7 +83,7 @@ pub async fn change(
     .await?;
     if others >= MAX_CART_LINES {
         return Err(Rejection::invalid(
-            ["input", "productId"],
+            Field::Product,
             format!("a cart holds at most {MAX_CART_LINES} products"),
         )
         .into());
@@ -106,7 +106,7 @@ pub async fn change(
     match stored {
         Some(_) => Ok(()),
         None => Err(AppError::reject(Rejection::invalid(
-            ["input", "quantity"],
+            Field::Quantity,
             format!("a cart line holds at most {MAX_QUANTITY} units"),
         ))),
     }
@@ -116,7 +116,7 @@ pub async fn change(
 /// (`PRODUCT_NOT_FOUND`), and removing one that is not there does nothing.
 pub async fn remove(conn: &mut PgConnection, user_id: i64, product_id: i64) -> AppResult<()> {
     if !product::exists(&mut *conn, product_id).await? {
-        return Err(product::not_found(["input", "productId"]).into());
+        return Err(product::not_found(Field::Product).into());
     }
     sqlx::query!(
         "DELETE FROM cart_items WHERE user_id = $1 AND product_id = $2",

@@ -8,7 +8,7 @@ use sqlx::postgres::PgValueRef;
 use sqlx::{PgConnection, PgExecutor, Postgres};
 
 use super::page::{Page, PageRequest, fetch_page};
-use crate::error::{AppResult, Rejection, Rejections};
+use crate::error::{AppResult, Field, Rejection, Rejections};
 
 /// The most coupons a campaign may issue.
 pub const MAX_TOTAL_QUANTITY: i32 = 10_000_000;
@@ -97,7 +97,7 @@ impl NewCoupon {
         };
         if !(min..=max).contains(&self.discount_value) {
             errors.push(Rejection::invalid(
-                ["input", "discountValue"],
+                Field::DiscountValue,
                 format!(
                     "a {} discount is {min} to {max}",
                     self.discount_type.as_str()
@@ -106,7 +106,7 @@ impl NewCoupon {
         }
         if !(1..=MAX_TOTAL_QUANTITY).contains(&self.total_quantity) {
             errors.push(Rejection::invalid(
-                ["input", "totalQuantity"],
+                Field::TotalQuantity,
                 format!("totalQuantity must be 1 to {MAX_TOTAL_QUANTITY}"),
             ));
         }
@@ -114,12 +114,12 @@ impl NewCoupon {
             let from = self.valid_from.unwrap_or(now);
             if until <= from {
                 errors.push(Rejection::invalid(
-                    ["input", "validUntil"],
+                    Field::ValidUntil,
                     "validUntil must come after validFrom",
                 ));
             } else if until <= now {
                 errors.push(Rejection::invalid(
-                    ["input", "validUntil"],
+                    Field::ValidUntil,
                     "validUntil must be in the future",
                 ));
             }
@@ -293,13 +293,10 @@ mod tests {
         }
     }
 
-    fn fields(new: NewCoupon, now: DateTime<Utc>) -> Vec<String> {
+    fn fields(new: NewCoupon, now: DateTime<Utc>) -> Vec<Option<Field>> {
         match new.validate(now) {
             Ok(()) => vec![],
-            Err(crate::error::AppError::Rejected(r)) => r
-                .into_iter()
-                .map(|r| r.field.unwrap_or_default().join("."))
-                .collect(),
+            Err(crate::error::AppError::Rejected(r)) => r.into_iter().map(|r| r.field).collect(),
             Err(e) => panic!("{e:?}"),
         }
     }
@@ -319,10 +316,10 @@ mod tests {
         assert_eq!(
             fields(bad, now),
             [
-                "input.name",
-                "input.discountValue",
-                "input.totalQuantity",
-                "input.validUntil"
+                Some(Field::Name),
+                Some(Field::DiscountValue),
+                Some(Field::TotalQuantity),
+                Some(Field::ValidUntil)
             ]
         );
         let fixed = |value| NewCoupon {
@@ -331,17 +328,17 @@ mod tests {
             ..campaign()
         };
         assert!(fields(fixed(5_000), now).is_empty(), "any positive amount");
-        assert_eq!(fields(fixed(0), now), ["input.discountValue"]);
+        assert_eq!(fields(fixed(0), now), [Some(Field::DiscountValue)]);
         let past = NewCoupon {
             valid_from: Some(now - Duration::days(2)),
             valid_until: Some(now - Duration::days(1)),
             ..campaign()
         };
-        assert_eq!(fields(past, now), ["input.validUntil"], "already over");
+        assert_eq!(fields(past, now), [Some(Field::ValidUntil)], "already over");
         let too_many = NewCoupon {
             total_quantity: MAX_TOTAL_QUANTITY + 1,
             ..campaign()
         };
-        assert_eq!(fields(too_many, now), ["input.totalQuantity"]);
+        assert_eq!(fields(too_many, now), [Some(Field::TotalQuantity)]);
     }
 }

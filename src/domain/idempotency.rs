@@ -10,22 +10,22 @@
 
 use sqlx::PgConnection;
 
-use crate::error::{AppResult, ErrorCode, Rejection};
+use crate::error::{AppResult, ErrorCode, Field, Rejection};
 
 /// The longest key we store.
 pub const MAX_KEY_LEN: usize = 255;
 
 /// Checks a client-supplied key's shape.
-pub fn validate_key(key: &str, path: &[&str]) -> Result<(), Rejection> {
+pub fn validate_key(key: &str) -> Result<(), Rejection> {
     if key.is_empty() || key.len() > MAX_KEY_LEN {
         return Err(Rejection::invalid(
-            path,
+            Field::IdempotencyKey,
             format!("idempotencyKey must be 1 to {MAX_KEY_LEN} bytes"),
         ));
     }
     if !super::is_storable(key) {
         return Err(Rejection::invalid(
-            path,
+            Field::IdempotencyKey,
             "idempotencyKey must not hold a NUL character",
         ));
     }
@@ -34,7 +34,7 @@ pub fn validate_key(key: &str, path: &[&str]) -> Result<(), Rejection> {
 
 /// The result of an earlier request with this key, if there was one.
 ///
-/// Fails with `IDEMPOTENCY_KEY_REUSED` (at `path`) when the key was used with
+/// Fails with `IDEMPOTENCY_KEY_REUSED` when the key was used with
 /// a different input.
 pub async fn replay(
     conn: &mut PgConnection,
@@ -42,7 +42,6 @@ pub async fn replay(
     operation: &str,
     key: &str,
     fingerprint: &str,
-    path: &[&str],
 ) -> AppResult<Option<i64>> {
     let row = sqlx::query!(
         "SELECT fingerprint, result_id FROM idempotency_keys
@@ -60,7 +59,7 @@ pub async fn replay(
             ErrorCode::IdempotencyKeyReused,
             "this idempotencyKey was already used with a different input",
         )
-        .at(path)
+        .at(Field::IdempotencyKey)
         .into()),
     }
 }

@@ -14,10 +14,9 @@ use sqlx::PgConnection;
 
 use super::coupon::{self, CouponRecord};
 use super::user_coupon;
-use crate::error::{AppResult, ErrorCode, Rejection};
+use crate::error::{AppResult, ErrorCode, Field, Rejection};
 
 /// The input that names the campaign.
-const COUPON_PATH: [&str; 2] = ["input", "couponId"];
 
 /// One `issueCoupon` request, its id already decoded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -40,7 +39,7 @@ pub fn check(
     already_holds: bool,
     now: DateTime<Utc>,
 ) -> Result<(), Rejection> {
-    let reject = |code, message: &str| Err(Rejection::new(code, message).at(COUPON_PATH));
+    let reject = |code, message: &str| Err(Rejection::new(code, message).at(Field::Coupon));
     let Some(campaign) = campaign else {
         return reject(ErrorCode::CouponNotFound, "no such coupon campaign");
     };

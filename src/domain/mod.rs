@@ -20,7 +20,7 @@ pub mod stock;
 pub mod user;
 pub mod user_coupon;
 
-use crate::error::{AppError, AppResult, Rejection, Rejections};
+use crate::error::{AppError, AppResult, Field, Rejection, Rejections};
 
 /// The guard of a set-based write: `done` rows were written where the
 /// caller had checked, in the same transaction, that `checked` would be.
@@ -46,12 +46,12 @@ pub(crate) fn check_name(name: &str, errors: &mut Rejections) {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > MAX_NAME_LEN {
         errors.push(Rejection::invalid(
-            ["input", "name"],
+            Field::Name,
             format!("name must be 1 to {MAX_NAME_LEN} characters"),
         ));
     } else if name.chars().any(char::is_control) {
         errors.push(Rejection::invalid(
-            ["input", "name"],
+            Field::Name,
             "name must not hold control characters",
         ));
     }

@@ -18,7 +18,7 @@ use super::page::{Page, PageRequest, fetch_page};
 use super::product::{self, ProductRecord};
 use super::stock;
 use crate::db::columns::zip_columns;
-use crate::error::{AppError, AppResult, ErrorCode, Rejection, Rejections};
+use crate::error::{AppError, AppResult, ErrorCode, Field, Rejection, Rejections};
 
 /// The most lines an order may have.
 pub const MAX_LINES: usize = 100;
@@ -95,17 +95,16 @@ impl OrderRecord {
             OrderStatus::Paid => (ErrorCode::OrderAlreadyPaid, "the order is already paid"),
             OrderStatus::Cancelled => (ErrorCode::OrderCancelled, "the order was cancelled"),
         };
-        Err(Rejection::new(code, message).at(ORDER_PATH))
+        Err(Rejection::new(code, message).at(Field::Order))
     }
 }
 
 /// The input that names the order to pay or cancel.
-const ORDER_PATH: [&str; 2] = ["input", "orderId"];
 
 /// The rejection of an order id that names no order of the caller's
 /// (another user's order reads the same as a missing one).
 pub fn not_found() -> Rejection {
-    Rejection::new(ErrorCode::OrderNotFound, "no such order").at(ORDER_PATH)
+    Rejection::new(ErrorCode::OrderNotFound, "no such order").at(Field::Order)
 }
 
 /// A row of `order_items`.
@@ -149,16 +148,6 @@ pub struct Line {
     pub quantity: i32,
 }
 
-/// The input path of a request line's field.
-pub fn line_path(index: usize, field: &str) -> Vec<String> {
-    vec![
-        "input".into(),
-        "items".into(),
-        index.to_string(),
-        field.into(),
-    ]
-}
-
 /// Checks the shape of the requested lines: 1 to [`MAX_LINES`] of them
 /// (else one rejection for the whole list), each with a Product id and 1 to
 /// [`MAX_QUANTITY`] units. Duplicates of a product are merged into its first
@@ -170,7 +159,7 @@ pub fn line_path(index: usize, field: &str) -> Vec<String> {
 pub fn validate_lines(requests: &[LineRequest]) -> Result<(Vec<Line>, Rejections), Rejection> {
     if requests.is_empty() || requests.len() > MAX_LINES {
         return Err(Rejection::invalid(
-            ["input", "items"],
+            Field::Lines,
             format!("an order has 1 to {MAX_LINES} lines"),
         ));
     }
@@ -180,14 +169,14 @@ pub fn validate_lines(requests: &[LineRequest]) -> Result<(Vec<Line>, Rejections
         let mut ok = true;
         if !(1..=MAX_QUANTITY).contains(&request.quantity) {
             errors.push(Rejection::invalid(
-                line_path(index, "quantity"),
+                Field::LineQuantity(index),
                 format!("quantity must be 1 to {MAX_QUANTITY}"),
             ));
             ok = false;
         }
         let Some(product_id) = request.product_id else {
             errors.push(Rejection::invalid(
-                line_path(index, "productId"),
+                Field::LineProduct(index),
                 "not a valid Product id",
             ));
             continue;
@@ -209,7 +198,7 @@ pub fn validate_lines(requests: &[LineRequest]) -> Result<(Vec<Line>, Rejections
         let fits = line.quantity <= MAX_QUANTITY;
         if !fits {
             errors.push(Rejection::invalid(
-                line_path(line.index, "quantity"),
+                Field::LineQuantity(line.index),
                 format!("at most {MAX_QUANTITY} units of one product per order"),
             ));
         }
@@ -240,13 +229,13 @@ pub fn price_lines(
     let mut priced = Vec::with_capacity(lines.len());
     for line in lines {
         let Some(product) = products.get(&line.product_id) else {
-            errors.push(product::not_found(line_path(line.index, "productId")));
+            errors.push(product::not_found(Field::LineProduct(line.index)));
             continue;
         };
         match stock::check(
             product.stock,
             line.quantity,
-            line_path(line.index, "quantity"),
+            Field::LineQuantity(line.index),
         ) {
             Ok(()) => priced.push(PricedLine {
                 product_id: line.product_id,
@@ -284,7 +273,7 @@ pub async fn insert(
         .try_fold(0i64, |sum, l| {
             sum.checked_add(i64::from(l.quantity).checked_mul(l.unit_price)?)
         })
-        .ok_or_else(|| Rejection::invalid(["input", "items"], "the order total is too large"))?;
+        .ok_or_else(|| Rejection::invalid(Field::Lines, "the order total is too large"))?;
     let products: Vec<i64> = lines.iter().map(|l| l.product_id).collect();
     let quantities: Vec<i32> = lines.iter().map(|l| l.quantity).collect();
     let prices: Vec<i64> = lines.iter().map(|l| l.unit_price).collect();
@@ -466,14 +455,11 @@ mod tests {
         }
     }
 
-    fn fields(errors: Rejections) -> Vec<String> {
+    fn fields(errors: Rejections) -> Vec<Option<Field>> {
         let Err(AppError::Rejected(errors)) = errors.finish() else {
             panic!("no rejections")
         };
-        errors
-            .into_iter()
-            .map(|e| e.field.unwrap_or_default().join("."))
-            .collect()
+        errors.into_iter().map(|e| e.field).collect()
     }
 
     #[test]
@@ -510,9 +496,9 @@ mod tests {
         assert_eq!(
             fields(errors),
             [
-                "input.items.0.quantity",
-                "input.items.1.productId",
-                "input.items.2.quantity"
+                Some(Field::LineQuantity(0)),
+                Some(Field::LineProduct(1)),
+                Some(Field::LineQuantity(2))
             ]
         );
         assert_eq!(
@@ -527,7 +513,7 @@ mod tests {
         assert!(lines.is_empty());
         assert_eq!(
             fields(errors),
-            ["input.items.0.quantity"],
+            [Some(Field::LineQuantity(0))],
             "the merged quantity is bounded too"
         );
     }

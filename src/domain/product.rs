@@ -5,7 +5,7 @@ use sqlx::{PgConnection, PgExecutor};
 
 use super::page::{Page, PageRequest, fetch_page};
 use crate::db::columns::zip_columns;
-use crate::error::{AppResult, ErrorCode, Rejection, Rejections};
+use crate::error::{AppResult, ErrorCode, Field, Rejection, Rejections};
 
 /// The highest price of one unit (the database enforces it too).
 pub const MAX_PRICE: i64 = 1_000_000_000_000;
@@ -43,13 +43,13 @@ impl NewProduct {
         super::check_name(&self.name, &mut errors);
         if !(0..=MAX_PRICE).contains(&self.price) {
             errors.push(Rejection::invalid(
-                ["input", "price"],
+                Field::Price,
                 format!("price must be 0 to {MAX_PRICE}"),
             ));
         }
         if self.stock < 0 {
             errors.push(Rejection::invalid(
-                ["input", "stock"],
+                Field::Stock,
                 "stock must be 0 or more",
             ));
         }
@@ -58,12 +58,8 @@ impl NewProduct {
 }
 
 /// The rejection of an input that names no product.
-pub fn not_found<I, S>(path: I) -> Rejection
-where
-    I: IntoIterator<Item = S>,
-    S: ToString,
-{
-    Rejection::new(ErrorCode::ProductNotFound, "no such product").at(path)
+pub fn not_found(field: Field) -> Rejection {
+    Rejection::new(ErrorCode::ProductNotFound, "no such product").at(field)
 }
 
 /// Inserts a validated product.
@@ -171,11 +167,11 @@ mod tests {
         let Err(AppError::Rejected(errors)) = bad.validate() else {
             panic!("accepted")
         };
-        let fields: Vec<_> = errors
-            .iter()
-            .map(|e| e.field.clone().unwrap().join("."))
-            .collect();
-        assert_eq!(fields, ["input.name", "input.price", "input.stock"]);
+        let fields: Vec<_> = errors.iter().map(|e| e.field).collect();
+        assert_eq!(
+            fields,
+            [Some(Field::Name), Some(Field::Price), Some(Field::Stock)]
+        );
         assert!(
             NewProduct {
                 name: "Tea".into(),

@@ -3,7 +3,7 @@
 //!
 //! The payment facade reads a [`Snapshot`] inside its SERIALIZABLE
 //! transaction, settles each request in arrival order with
-//! [`Snapshot::settle`] (which also moves the stock, balances, coupons and
+//! [`Snapshot::decide`] (which also moves the stock, balances, coupons and
 //! order statuses of the snapshot, so that a later request of the batch sees
 //! the earlier ones), then writes what was settled with set-based
 //! statements. The decisions are sound because the snapshot is read in the
@@ -22,7 +22,7 @@ use super::product::{self, ProductRecord};
 use super::stock;
 use super::user::{self, UserRecord};
 use super::user_coupon::{self, UserCouponRecord};
-use crate::error::{AppError, AppResult, Rejections};
+use crate::error::{AppError, AppResult, Field, Rejections};
 use crate::global_id::{self, types};
 
 /// One `payOrder` request, its ids already decoded.
@@ -107,7 +107,7 @@ impl Snapshot {
     /// When all pass, the snapshot moves as the writes will: stock and
     /// balance go down, the coupon is used and the order is PAID, so the
     /// next request of the batch is decided against the new state.
-    pub fn settle(&mut self, request: &PaymentRequest, now: DateTime<Utc>) -> AppResult<Settled> {
+    pub fn decide(&mut self, request: &PaymentRequest, now: DateTime<Utc>) -> AppResult<Settled> {
         let order = self
             .orders
             .get(&request.order_id)
@@ -142,10 +142,9 @@ impl Snapshot {
             )));
         }
         for item in items {
-            let path = vec!["input".to_owned(), "orderId".to_owned()];
             match self.products.get(&item.product_id) {
-                None => errors.push(product::not_found(path)),
-                Some(p) => errors.check(stock::check(p.stock, item.quantity, path).map_err(
+                None => errors.push(product::not_found(Field::Order)),
+                Some(p) => errors.check(stock::check(p.stock, item.quantity, Field::Order).map_err(
                     |mut short| {
                         // The path names the order; the message names the line.
                         short.message = format!(
@@ -244,7 +243,7 @@ impl Snapshot {
         self.users.get(&id)
     }
 
-    /// An issued coupon, as read (and marked used by [`Snapshot::settle`]).
+    /// An issued coupon, as read (and marked used by [`Snapshot::decide`]).
     pub fn coupon(&self, id: i64) -> Option<&UserCouponRecord> {
         self.coupons.get(&id)
     }
@@ -344,7 +343,7 @@ mod tests {
     #[test]
     fn a_payment_moves_stock_balance_coupon_and_status() {
         let mut s = snapshot();
-        let settled = s.settle(&pay(ALICE, 100, Some(7)), Utc::now()).unwrap();
+        let settled = s.decide(&pay(ALICE, 100, Some(7)), Utc::now()).unwrap();
         assert_eq!(settled.discount, 50, "25% of 200");
         assert_eq!(settled.debit.amount, 150);
         assert_eq!(s.products[&10].stock, 1);
@@ -357,19 +356,19 @@ mod tests {
     fn later_requests_of_a_batch_see_the_earlier_ones() {
         let mut s = snapshot();
         let now = Utc::now();
-        assert!(s.settle(&pay(ALICE, 100, Some(7)), now).is_ok());
+        assert!(s.decide(&pay(ALICE, 100, Some(7)), now).is_ok());
         assert_eq!(
-            codes(s.settle(&pay(ALICE, 100, None), now)),
+            codes(s.decide(&pay(ALICE, 100, None), now)),
             [ErrorCode::OrderAlreadyPaid]
         );
         assert_eq!(
-            codes(s.settle(&pay(ALICE, 101, Some(7)), now)),
+            codes(s.decide(&pay(ALICE, 101, Some(7)), now)),
             [ErrorCode::CouponNotUsable],
             "the coupon went to the first order"
         );
-        assert!(s.settle(&pay(ALICE, 101, None), now).is_ok());
+        assert!(s.decide(&pay(ALICE, 101, None), now).is_ok());
         assert_eq!(
-            codes(s.settle(&pay(BOB, 102, None), now)),
+            codes(s.decide(&pay(BOB, 102, None), now)),
             [ErrorCode::ProductOutOfStock],
             "two mugs, both sold"
         );
@@ -382,16 +381,16 @@ mod tests {
         s.products.get_mut(&10).unwrap().stock = 0;
         s.users.get_mut(&BOB).unwrap().balance = 10;
         assert_eq!(
-            codes(s.settle(&pay(BOB, 102, None), Utc::now())),
+            codes(s.decide(&pay(BOB, 102, None), Utc::now())),
             [ErrorCode::ProductOutOfStock, ErrorCode::InsufficientBalance]
         );
         assert_eq!(
-            codes(s.settle(&pay(BOB, 102, Some(7)), Utc::now())),
+            codes(s.decide(&pay(BOB, 102, Some(7)), Utc::now())),
             [ErrorCode::CouponNotFound, ErrorCode::ProductOutOfStock],
             "alice's coupon is not bob's"
         );
         assert_eq!(
-            codes(s.settle(&pay(BOB, 100, None), Utc::now())),
+            codes(s.decide(&pay(BOB, 100, None), Utc::now())),
             [ErrorCode::OrderNotFound],
             "alice's order is not bob's"
         );
@@ -404,9 +403,9 @@ mod tests {
         let mut s = snapshot();
         s.users.get_mut(&ALICE).unwrap().balance = 300;
         let now = Utc::now();
-        assert!(s.settle(&pay(ALICE, 100, None), now).is_ok());
+        assert!(s.decide(&pay(ALICE, 100, None), now).is_ok());
         assert_eq!(
-            codes(s.settle(&pay(ALICE, 101, None), now)),
+            codes(s.decide(&pay(ALICE, 101, None), now)),
             [ErrorCode::InsufficientBalance]
         );
         assert_eq!(s.users[&ALICE].balance, 100);
@@ -416,8 +415,8 @@ mod tests {
     fn takes_are_summed_per_product() {
         let mut s = snapshot();
         let now = Utc::now();
-        let a = s.settle(&pay(ALICE, 100, None), now).unwrap();
-        let b = s.settle(&pay(ALICE, 101, None), now).unwrap();
+        let a = s.decide(&pay(ALICE, 100, None), now).unwrap();
+        let b = s.decide(&pay(ALICE, 101, None), now).unwrap();
         assert_eq!(s.stock_takes(&[&a, &b]), [(10, 2)]);
     }
 }

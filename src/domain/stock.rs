@@ -4,12 +4,12 @@
 use sqlx::PgConnection;
 
 use super::product::{self, ProductRecord};
-use crate::error::{AppError, AppResult, ErrorCode, Rejection};
+use crate::error::{AppError, AppResult, ErrorCode, Field, Rejection};
 
 /// The rule: `available` units cover an order of `wanted`; otherwise
-/// `PRODUCT_OUT_OF_STOCK` at `path`. Orders check it when they are created,
+/// `PRODUCT_OUT_OF_STOCK` of `field`. Orders check it when they are created,
 /// and payments again when stock is taken.
-pub fn check(available: i32, wanted: i32, path: Vec<String>) -> Result<(), Rejection> {
+pub fn check(available: i32, wanted: i32, field: Field) -> Result<(), Rejection> {
     if available >= wanted {
         return Ok(());
     }
@@ -17,7 +17,7 @@ pub fn check(available: i32, wanted: i32, path: Vec<String>) -> Result<(), Rejec
         ErrorCode::ProductOutOfStock,
         format!("only {available} units in stock, {wanted} wanted"),
     )
-    .at(path))
+    .at(field))
 }
 
 /// Changes a product's stock by `delta`, refusing to go below zero or past
@@ -43,11 +43,11 @@ pub async fn adjust(
     Err(AppError::reject(
         if product::exists(conn, product_id).await? {
             Rejection::invalid(
-                ["input", "delta"],
+                Field::StockDelta,
                 "stock would go below zero or past 2147483647",
             )
         } else {
-            product::not_found(["input", "productId"])
+            product::not_found(Field::Product)
         },
     ))
 }
@@ -85,8 +85,8 @@ mod tests {
     fn stock_covers_up_to_what_is_there() {
         assert!(check(5, 5, vec![]).is_ok());
         assert!(check(5, 0, vec![]).is_ok());
-        let short = check(4, 5, vec!["input".into()]).unwrap_err();
+        let short = check(4, 5, Field::Order).unwrap_err();
         assert_eq!(short.code, ErrorCode::ProductOutOfStock);
-        assert_eq!(short.field, Some(vec!["input".to_owned()]));
+        assert_eq!(short.field, Some(Field::Order));
     }
 }

@@ -6,7 +6,7 @@ use sqlx::{PgConnection, PgExecutor};
 
 use super::coupon::{DiscountType, discount, within};
 use super::page::{Page, PageRequest, fetch_page};
-use crate::error::{AppResult, ErrorCode, Rejection};
+use crate::error::{AppResult, ErrorCode, Field, Rejection};
 
 /// Where an issued coupon stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,7 +83,7 @@ impl UserCouponRecord {
             }
             UserCouponStatus::Available => return Ok(()),
         };
-        Err(Rejection::new(ErrorCode::CouponNotUsable, why).at(PAY_WITH_PATH))
+        Err(Rejection::new(ErrorCode::CouponNotUsable, why).at(Field::UserCoupon))
     }
 
     /// What this coupon takes off an order of `total`.
@@ -93,11 +93,10 @@ impl UserCouponRecord {
 }
 
 /// The input that names the coupon to pay with.
-const PAY_WITH_PATH: [&str; 2] = ["input", "userCouponId"];
 
 /// The rejection of an issued coupon that does not exist or is not the caller's.
 pub fn not_found() -> Rejection {
-    Rejection::new(ErrorCode::CouponNotFound, "no such coupon of yours").at(PAY_WITH_PATH)
+    Rejection::new(ErrorCode::CouponNotFound, "no such coupon of yours").at(Field::UserCoupon)
 }
 
 /// Issued coupons by id.

@@ -21,7 +21,7 @@ pub async fn charge(
 ) -> AppResult<i64> {
     balance::validate_charge(amount)?;
     if let Some(key) = &idempotency_key {
-        idempotency::validate_key(key, &["input", "idempotencyKey"])?;
+        idempotency::validate_key(key)?;
     }
     let user_id = identity::user_id(services, caller).await?;
     let fingerprint = format!("amount={amount}");
@@ -35,8 +35,7 @@ pub async fn charge(
                     balance::charge(tx, user_id, amount).await?;
                     return Ok(user_id);
                 };
-                let path = ["input", "idempotencyKey"];
-                if idempotency::replay(tx, user_id, OPERATION, &key, &fingerprint, &path)
+                if idempotency::replay(tx, user_id, OPERATION, &key, &fingerprint)
                     .await?
                     .is_none()
                 {

@@ -35,9 +35,9 @@ pub const MAX_BATCH: usize = 256;
 /// Campaigns this instance knows to be sold out. Bounded by the number of
 /// campaigns, which admins create by hand.
 #[derive(Default)]
-pub struct SoldOut(Mutex<HashMap<i64, CouponRecord>>);
+pub struct SoldOutCampaigns(Mutex<HashMap<i64, CouponRecord>>);
 
-impl SoldOut {
+impl SoldOutCampaigns {
     fn get(&self, id: i64) -> Option<CouponRecord> {
         let map = sync::lock(&self.0);
         map.get(&id).cloned()
@@ -55,19 +55,24 @@ impl SoldOut {
 /// of sold-out campaigns.
 pub struct Issuer {
     queue: Batcher<IssueRequest, UserCouponRecord>,
-    sold_out: std::sync::Arc<SoldOut>,
+    sold_out: std::sync::Arc<SoldOutCampaigns>,
 }
 
 impl Issuer {
     /// Starts the worker that issues this instance's coupons.
     pub fn new(db: Db) -> Self {
-        let sold_out = std::sync::Arc::new(SoldOut::default());
+        let sold_out = std::sync::Arc::new(SoldOutCampaigns::default());
         let known = sold_out.clone();
         let queue = Batcher::new(&db.clone(), ISSUE, MAX_BATCH, move |requests| {
             let (db, known) = (db.clone(), known.clone());
             async move { issue_together(&db, &known, requests).await }
         });
         Self { queue, sold_out }
+    }
+
+    /// How many coupon requests wait for the next batch.
+    pub fn waiting(&self) -> usize {
+        self.queue.waiting()
     }
 }
 
@@ -101,10 +106,9 @@ pub async fn issue_coupon(
     // once, without a transaction: only the caller's own coupon changes
     // the answer. Any other request goes straight to its batch, whose
     // transaction checks everything (no such campaign, outside its window,
-    // sold out, already held): a read before the queue cost every request
-    // of the rush a round trip and a pooled connection's return, on the
-    // same two cores that the batch everyone waits on needs
-    // (docs/benchmarks.md, coupon rush p99).
+    // sold out, already held): a read before the queue would cost every
+    // request of the rush a round trip and a pooled connection's return,
+    // on the cores that the batch everyone waits on needs.
     let user_id = match issuer.sold_out.get(coupon_id) {
         Some(known) => {
             let mut conn = services.db.pool.acquire().await?;
@@ -126,7 +130,7 @@ pub async fn issue_coupon(
 /// Issues a batch in one transaction, then remembers the campaigns it sold out.
 async fn issue_together(
     db: &Db,
-    sold_out: &SoldOut,
+    sold_out: &SoldOutCampaigns,
     requests: Vec<IssueRequest>,
 ) -> BatchResult<UserCouponRecord> {
     let (results, campaigns) = db

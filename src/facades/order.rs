@@ -10,7 +10,6 @@ use crate::domain::{idempotency, product};
 use crate::error::AppResult;
 
 const CREATE: &str = "createOrder";
-const KEY_PATH: [&str; 2] = ["input", "idempotencyKey"];
 
 /// Validates every line (shape, product, stock) and saves a PENDING order
 /// at today's prices. Nothing is reserved or charged. With an
@@ -23,7 +22,7 @@ pub async fn create_order(
 ) -> AppResult<OrderRecord> {
     let (lines, mut errors) = order::validate_lines(requests)?;
     if let Some(key) = &idempotency_key {
-        errors.check(idempotency::validate_key(key, &KEY_PATH));
+        errors.check(idempotency::validate_key(key));
     }
     let user_id = identity::user_id(services, caller).await?;
     let fingerprint = order::fingerprint(&lines);
@@ -37,7 +36,7 @@ pub async fn create_order(
             Box::pin(async move {
                 if let (Some(key), true) = (&key, errors.is_empty()) {
                     let replayed =
-                        idempotency::replay(tx, user_id, CREATE, key, &fingerprint, &KEY_PATH)
+                        idempotency::replay(tx, user_id, CREATE, key, &fingerprint)
                             .await?;
                     if let Some(order_id) = replayed {
                         return order::owned(&mut *tx, order_id, user_id).await;

@@ -13,7 +13,7 @@
 //! each other, and each transaction does the work of many payments. Once a
 //! product has run out, payments are first checked against a fresh read by
 //! the settlement's own rule, so that those it would refuse do not wait for
-//! a batch ([`SoldOut`]).
+//! a batch ([`SoldOutProducts`]).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -53,9 +53,9 @@ pub struct PaidOrder {
 /// product restocked meanwhile leaves a stale hint, which only costs that
 /// check until the next batch that reads the product clears it.
 #[derive(Default)]
-pub struct SoldOut(Mutex<HashSet<i64>>);
+pub struct SoldOutProducts(Mutex<HashSet<i64>>);
 
-impl SoldOut {
+impl SoldOutProducts {
     fn any(&self) -> bool {
         !sync::lock(&self.0).is_empty()
     }
@@ -76,19 +76,24 @@ impl SoldOut {
 /// The payments of one instance: the batch queue and the sold-out hint.
 pub struct Payments {
     queue: Batcher<PaymentRequest, PaidOrder>,
-    sold_out: Arc<SoldOut>,
+    sold_out: Arc<SoldOutProducts>,
 }
 
 impl Payments {
     /// Starts the worker that settles this instance's payments.
     pub fn new(db: Db) -> Self {
-        let sold_out = Arc::new(SoldOut::default());
+        let sold_out = Arc::new(SoldOutProducts::default());
         let hint = sold_out.clone();
         let queue = Batcher::new(&db.clone(), USE_CASE, MAX_BATCH, move |requests| {
             let (db, hint) = (db.clone(), hint.clone());
-            async move { settle_together(&db, &hint, &requests).await }
+            async move { pay_batch(&db, &hint, &requests).await }
         });
         Self { queue, sold_out }
+    }
+
+    /// How many payments wait for the next batch.
+    pub fn waiting(&self) -> usize {
+        self.queue.waiting()
     }
 }
 
@@ -104,9 +109,9 @@ pub async fn pay_order(
     // Until a product of this instance has run out, a payment goes straight
     // to its batch, whose transaction checks everything (a missing or
     // foreign order, a paid or cancelled one, the coupon, the stock, the
-    // balance). A read before the queue cost every payment a round trip and
-    // a pooled connection's return, on the same two cores that the batch
-    // everyone waits on needs (docs/benchmarks.md, hot-product p99). Once
+    // balance). A read before the queue would cost every payment a round
+    // trip and a pooled connection's return, on the cores that the batch
+    // everyone waits on needs. Once
     // one has run out, most payments of the rush are refused: whatever the
     // settlement's rule refuses over a fresh read is answered at once,
     // without waiting for a batch; the transaction checks the rest again.
@@ -120,7 +125,7 @@ pub async fn pay_order(
         };
         Snapshot::load(&mut conn, &[request])
             .await?
-            .settle(&request, Utc::now())?;
+            .decide(&request, Utc::now())?;
         request
     } else {
         PaymentRequest {
@@ -134,15 +139,15 @@ pub async fn pay_order(
 
 /// Settles a batch in one transaction (the [`Batcher`] settles the
 /// requests one by one should the batch fail as a whole).
-async fn settle_together(
+async fn pay_batch(
     db: &Db,
-    sold_out: &SoldOut,
+    sold_out: &SoldOutProducts,
     requests: &[PaymentRequest],
 ) -> AppResult<Vec<AppResult<PaidOrder>>> {
     let (results, levels) = db
         .serializable(USE_CASE, |tx| {
             let requests = requests.to_vec();
-            Box::pin(async move { settle(tx, &requests).await })
+            Box::pin(async move { pay_in(tx, &requests).await })
         })
         .await?;
     sold_out.update(levels.into_iter());
@@ -152,14 +157,14 @@ async fn settle_together(
 /// The transaction's body: read, decide, write, in the seed's order.
 /// Returns each request's outcome, and the stock of every product read as
 /// the batch leaves it.
-async fn settle(
+async fn pay_in(
     tx: &mut PgConnection,
     requests: &[PaymentRequest],
 ) -> AppResult<(Vec<AppResult<PaidOrder>>, Vec<(i64, i32)>)> {
     let mut snapshot = Snapshot::load(tx, requests).await?;
     let now = Utc::now();
     let decisions: Vec<AppResult<Settled>> =
-        requests.iter().map(|r| snapshot.settle(r, now)).collect();
+        requests.iter().map(|r| snapshot.decide(r, now)).collect();
     let settled: Vec<&Settled> = decisions.iter().filter_map(|d| d.as_ref().ok()).collect();
 
     stock::take(tx, &snapshot.stock_takes(&settled)).await?;

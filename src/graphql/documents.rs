@@ -3,8 +3,7 @@
 //! A shop's clients send the same few documents over and over (the
 //! operations of their SDKs), and parsing one with async-graphql's grammar
 //! costs more CPU than running a small query. So each instance keeps the
-//! parsed form of the documents it has seen and hands requests a copy
-//! (docs/benchmarks.md).
+//! parsed form of the documents it has seen and hands requests a copy.
 //!
 //! Every document is parsed here, and only after it passed the guards of
 //! [`super::limits`] (its nesting before it is parsed, its expansion after):

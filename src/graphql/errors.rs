@@ -11,7 +11,7 @@
 use async_graphql::{Enum, ErrorExtensions, Response, ServerError, SimpleObject};
 
 use super::loaders::LoadError;
-use crate::error::{AppError, Rejection};
+use crate::error::{AppError, Field, Rejection};
 
 /// The contract's top-level error codes (`extensions.code`).
 pub mod codes {
@@ -71,9 +71,43 @@ impl From<Rejection> for UserError {
         Self {
             code: r.code.into(),
             message: r.message,
-            field: r.field,
+            field: r.field.map(input_path),
         }
     }
+}
+
+/// The path of the mutation input that holds `field`, e.g.
+/// `["input", "items", "2", "quantity"]` for the quantity of line 2.
+fn input_path(field: Field) -> Vec<String> {
+    let name = match field {
+        Field::Amount => "amount",
+        Field::IdempotencyKey => "idempotencyKey",
+        Field::Name => "name",
+        Field::Price => "price",
+        Field::Stock => "stock",
+        Field::StockDelta => "delta",
+        Field::Product => "productId",
+        Field::Quantity => "quantity",
+        Field::Order => "orderId",
+        Field::Lines => "items",
+        Field::Coupon => "couponId",
+        Field::UserCoupon => "userCouponId",
+        Field::DiscountValue => "discountValue",
+        Field::TotalQuantity => "totalQuantity",
+        Field::ValidUntil => "validUntil",
+        Field::LineProduct(line) => return line_path(line, "productId"),
+        Field::LineQuantity(line) => return line_path(line, "quantity"),
+    };
+    vec!["input".to_owned(), name.to_owned()]
+}
+
+fn line_path(line: usize, name: &str) -> Vec<String> {
+    vec![
+        "input".to_owned(),
+        "items".to_owned(),
+        line.to_string(),
+        name.to_owned(),
+    ]
 }
 
 /// A mutation payload: the result on success, or `userErrors`.
@@ -252,7 +286,7 @@ mod tests {
             }
         }
         let rejections = vec![
-            Rejection::invalid(["input", "amount"], "amount must be positive"),
+            Rejection::invalid(Field::Amount, "amount must be positive"),
             Rejection::new(ErrorCode::InsufficientBalance, "too little"),
         ];
         let payload =

@@ -5,7 +5,7 @@ use async_graphql::ID;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
-use crate::error::{AppError, Rejection};
+use crate::error::{AppError, Field, Rejection};
 use crate::global_id;
 
 /// The id of the entity `type_name` with database id `id`.
@@ -14,10 +14,10 @@ pub fn encode(type_name: &str, id: i64) -> ID {
 }
 
 /// Like [`global_id::decode`], for a mutation input: a malformed id or one
-/// of another type is `INVALID_INPUT` at `path`.
-pub fn decode_input(type_name: &str, id: &ID, path: &[&str]) -> Result<i64, Rejection> {
+/// of another type is `INVALID_INPUT` of `field`.
+pub fn decode_input(type_name: &str, id: &ID, field: Field) -> Result<i64, Rejection> {
     global_id::decode(type_name, id)
-        .ok_or_else(|| Rejection::invalid(path, format!("not a valid {type_name} id")))
+        .ok_or_else(|| Rejection::invalid(field, format!("not a valid {type_name} id")))
 }
 
 const CURSOR_PREFIX: &str = "cursor:";
@@ -45,10 +45,10 @@ mod tests {
     #[test]
     fn input_ids_of_another_type_are_invalid_input() {
         let order = encode(types::ORDER, 3);
-        assert_eq!(decode_input(types::ORDER, &order, &["input"]), Ok(3));
-        let wrong = decode_input(types::PRODUCT, &order, &["input", "productId"]).unwrap_err();
+        assert_eq!(decode_input(types::ORDER, &order, Field::Order), Ok(3));
+        let wrong = decode_input(types::PRODUCT, &order, Field::Product).unwrap_err();
         assert_eq!(wrong.code, crate::error::ErrorCode::InvalidInput);
-        assert_eq!(wrong.field, Some(vec!["input".into(), "productId".into()]));
+        assert_eq!(wrong.field, Some(Field::Product));
     }
 
     #[test]

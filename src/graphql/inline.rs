@@ -2,11 +2,10 @@
 //! types a response holds by the hundred (orders, their lines, products).
 //!
 //! async-graphql resolves an object by boxing a future per selected field
-//! and collecting the results into a map that grows one entry at a time. A
-//! page of 20 orders with their lines and products is ~140 objects and ~360
-//! fields, and that boxing, copying and growing was a tenth of the server's
-//! instructions on the nested read (docs/benchmarks.md). [`Inline`] gives the
-//! same answer without it: it awaits each field's resolver (the one
+//! and collecting the results into a map that grows one entry at a time;
+//! for the objects a page of orders holds by the hundred, that boxing,
+//! copying and growing is a large share of the server's work. [`Inline`]
+//! gives the same answer without it: it awaits each field's resolver (the one
 //! `#[Object]` generated) in turn and fills a map sized for the selection.
 //!
 //! Only a selection of plain fields takes this path. A selection with

@@ -127,9 +127,9 @@ pub struct Loaders {
 
 /// Rows a resolver fetched ahead for the fields below it: a page of orders'
 /// lines and their products ([`Loaders::prefetch_order_lines`]). Those
-/// fields take them from here by id. Going through the DataLoader's cache
-/// instead cost each of the ~80 lookups of a nested read a lock, a hash set,
-/// a hash map of one result and a copy of the rows (docs/benchmarks.md).
+/// fields take them from here by id, rather than through the DataLoader's
+/// cache, which costs each lookup a lock, a hash set, a hash map of one
+/// result and a copy of the rows.
 #[derive(Default)]
 struct Prefetched {
     lines: HashMap<i64, Arc<[OrderItemRecord]>, FastHash>,

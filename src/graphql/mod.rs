@@ -67,3 +67,22 @@ fn schema_builder(
 pub fn sdl() -> String {
     build_schema(None, false, &Limits::default()).sdl()
 }
+
+#[cfg(test)]
+mod tests {
+    /// [`super::inline`] resolves fields without async-graphql's extension
+    /// chain, which is right only while the schema has no extension; the
+    /// schema is built in `schema_builder` alone (its builder never leaves
+    /// this module), so this is where one would be added.
+    #[test]
+    fn the_schema_has_no_extension() {
+        let source = include_str!("mod.rs");
+        let start = source.find("fn schema_builder(").expect("the builder");
+        let end = source[start..].find("\n}\n").expect("its end") + start;
+        assert!(
+            !source[start..end].contains(".extension("),
+            "an extension would wrap every field, which graphql::inline skips: \
+             make Inline call the extension chain before adding one"
+        );
+    }
+}

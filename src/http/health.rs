@@ -46,6 +46,21 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
         "Pooled connections in use",
         ConstGauge::new(size - idle),
     );
+    let services = &state.services;
+    for (name, help, waiting) in [
+        (
+            "payment_queue_waiting",
+            "Payments waiting for the next batch",
+            services.payments.waiting(),
+        ),
+        (
+            "coupon_queue_waiting",
+            "Coupon requests waiting for the next batch",
+            services.coupons.waiting(),
+        ),
+    ] {
+        sampled.register(name, help, ConstGauge::new(waiting as i64));
+    }
     // Measured at each scrape, so it is fresh and the same from every
     // instance; absent (and logged) while the database is away.
     match tokio::time::timeout(READY_TIMEOUT, outbox::backlog(pool)).await {

@@ -18,17 +18,45 @@ enum Expect {
 }
 use Expect::{Top, User};
 
-/// Who sends a case.
-#[derive(Debug, Clone, Copy)]
-enum Caller {
-    User,
-    Admin,
+/// One request of the matrix and what it must answer.
+struct Case {
+    /// Sent with an admin's token (else a user's).
+    admin: bool,
+    query: String,
+    variables: Value,
+    expect: Expect,
 }
 
-/// `mutation($i: <Input>!) { <field>(input: $i) { userErrors { code } } }`
-fn mutation(field: &str) -> String {
-    let input = format!("{}{}Input", field[..1].to_uppercase(), &field[1..]);
-    format!("mutation($i: {input}!) {{ {field}(input: $i) {{ userErrors {{ code field }} }} }}")
+/// `mutation($i: <Input>!) { <field>(input: $i) { userErrors { code field } } }`
+/// with `input` as `$i`, sent by a user.
+fn user(field: &str, input: Value, expect: Expect) -> Case {
+    let input_type = format!("{}{}Input", field[..1].to_uppercase(), &field[1..]);
+    Case {
+        admin: false,
+        query: format!(
+            "mutation($i: {input_type}!) {{ {field}(input: $i) {{ userErrors {{ code field }} }} }}"
+        ),
+        variables: json!({ "i": input }),
+        expect,
+    }
+}
+
+/// The same mutation, sent by an admin.
+fn admin(field: &str, input: Value, expect: Expect) -> Case {
+    Case {
+        admin: true,
+        ..user(field, input, expect)
+    }
+}
+
+/// A query with its variables, sent by a user.
+fn query(document: &str, variables: Value, expect: Expect) -> Case {
+    Case {
+        admin: false,
+        query: document.to_owned(),
+        variables,
+        expect,
+    }
 }
 
 /// Everything a request could change, as one comparable value.
@@ -61,456 +89,93 @@ async fn every_bad_input_gets_its_documented_error_and_changes_nothing() {
     let many_lines: Vec<Value> = (0..101).map(|_| line(&product, json!(1))).collect();
     let before = fingerprint(&app).await;
 
-    let cases: Vec<(Caller, String, Value, Expect)> = vec![
+    #[rustfmt::skip]
+    let cases = [
         // createOrder: lines, quantities, ids, unknown fields, wrong types.
-        (
-            Caller::User,
-            mutation("createOrder"),
-            json!({ "items": [] }),
-            User("INVALID_INPUT"),
-        ),
-        (
-            Caller::User,
-            mutation("createOrder"),
-            json!({ "items": many_lines }),
-            User("INVALID_INPUT"),
-        ),
-        (
-            Caller::User,
-            mutation("createOrder"),
-            json!({ "items": [line(&product, json!(0))] }),
-            User("INVALID_INPUT"),
-        ),
-        (
-            Caller::User,
-            mutation("createOrder"),
-            json!({ "items": [line(&product, json!(-1))] }),
-            User("INVALID_INPUT"),
-        ),
-        (
-            Caller::User,
-            mutation("createOrder"),
-            json!({ "items": [line(&product, json!(1_001))] }),
-            User("INVALID_INPUT"),
-        ),
-        (
-            Caller::User,
-            mutation("createOrder"),
-            json!({ "items": [line(&product, json!(i32::MAX))] }),
-            User("INVALID_INPUT"),
-        ),
-        (
-            Caller::User,
-            mutation("createOrder"),
-            json!({ "items": [line(&product, json!(two_31))] }),
-            Top("BAD_REQUEST"),
-        ),
-        (
-            Caller::User,
-            mutation("createOrder"),
-            json!({ "items": [line(&product, json!(1.5))] }),
-            Top("BAD_REQUEST"),
-        ),
-        (
-            Caller::User,
-            mutation("createOrder"),
-            json!({ "items": [line("bm90LWFuLWlk", json!(1))] }),
-            User("INVALID_INPUT"),
-        ),
-        (
-            Caller::User,
-            mutation("createOrder"),
-            json!({ "items": [line("%%%", json!(1))] }),
-            User("INVALID_INPUT"),
-        ),
-        (
-            Caller::User,
-            mutation("createOrder"),
-            json!({ "items": [line(&order, json!(1))] }),
-            User("INVALID_INPUT"),
-        ),
-        (
-            Caller::User,
-            mutation("createOrder"),
-            json!({ "items": [line(&missing_product, json!(1))] }),
-            User("PRODUCT_NOT_FOUND"),
-        ),
-        (
-            Caller::User,
-            mutation("createOrder"),
-            json!({ "items": [line(&product, json!(11))] }),
-            User("PRODUCT_OUT_OF_STOCK"),
-        ),
-        (
-            Caller::User,
-            mutation("createOrder"),
-            json!({ "items": [line(&product, json!(1))], "idempotencyKey": "" }),
-            User("INVALID_INPUT"),
-        ),
-        (
-            Caller::User,
-            mutation("createOrder"),
-            json!({ "items": [line(&product, json!(1))], "idempotencyKey": "k".repeat(256) }),
-            User("INVALID_INPUT"),
-        ),
-        (
-            Caller::User,
-            mutation("createOrder"),
-            json!({ "items": [line(&product, json!(1))], "extra": 1 }),
-            Top("BAD_REQUEST"),
-        ),
-        (
-            Caller::User,
-            mutation("createOrder"),
-            json!({ "items": "all of them" }),
-            Top("BAD_REQUEST"),
-        ),
-        (
-            Caller::User,
-            mutation("createOrder"),
-            json!({}),
-            Top("BAD_REQUEST"),
-        ),
+        user("createOrder", json!({ "items": [] }), User("INVALID_INPUT")),
+        user("createOrder", json!({ "items": many_lines }), User("INVALID_INPUT")),
+        user("createOrder", json!({ "items": [line(&product, json!(0))] }), User("INVALID_INPUT")),
+        user("createOrder", json!({ "items": [line(&product, json!(-1))] }), User("INVALID_INPUT")),
+        user("createOrder", json!({ "items": [line(&product, json!(1_001))] }), User("INVALID_INPUT")),
+        user("createOrder", json!({ "items": [line(&product, json!(i32::MAX))] }), User("INVALID_INPUT")),
+        user("createOrder", json!({ "items": [line(&product, json!(two_31))] }), Top("BAD_REQUEST")),
+        user("createOrder", json!({ "items": [line(&product, json!(1.5))] }), Top("BAD_REQUEST")),
+        user("createOrder", json!({ "items": [line("bm90LWFuLWlk", json!(1))] }), User("INVALID_INPUT")),
+        user("createOrder", json!({ "items": [line("%%%", json!(1))] }), User("INVALID_INPUT")),
+        user("createOrder", json!({ "items": [line(&order, json!(1))] }), User("INVALID_INPUT")),
+        user("createOrder", json!({ "items": [line(&missing_product, json!(1))] }), User("PRODUCT_NOT_FOUND")),
+        user("createOrder", json!({ "items": [line(&product, json!(11))] }), User("PRODUCT_OUT_OF_STOCK")),
+        user("createOrder", json!({ "items": [line(&product, json!(1))], "idempotencyKey": "" }), User("INVALID_INPUT")),
+        user("createOrder", json!({ "items": [line(&product, json!(1))], "idempotencyKey": "k".repeat(256) }), User("INVALID_INPUT")),
+        user("createOrder", json!({ "items": [line(&product, json!(1))], "extra": 1 }), Top("BAD_REQUEST")),
+        user("createOrder", json!({ "items": "all of them" }), Top("BAD_REQUEST")),
+        user("createOrder", json!({}), Top("BAD_REQUEST")),
         // payOrder and cancelOrder: ids.
-        (
-            Caller::User,
-            mutation("payOrder"),
-            json!({ "orderId": "%%%" }),
-            User("INVALID_INPUT"),
-        ),
-        (
-            Caller::User,
-            mutation("payOrder"),
-            json!({ "orderId": product }),
-            User("INVALID_INPUT"),
-        ),
-        (
-            Caller::User,
-            mutation("payOrder"),
-            json!({ "orderId": missing_order }),
-            User("ORDER_NOT_FOUND"),
-        ),
-        (
-            Caller::User,
-            mutation("payOrder"),
-            json!({ "orderId": order, "userCouponId": "%%%" }),
-            User("INVALID_INPUT"),
-        ),
-        (
-            Caller::User,
-            mutation("payOrder"),
-            json!({ "orderId": order, "userCouponId": coupon }),
-            User("INVALID_INPUT"),
-        ),
-        (
-            Caller::User,
-            mutation("payOrder"),
-            json!({ "orderId": 12 }),
-            User("INVALID_INPUT"),
-        ),
-        (
-            Caller::User,
-            mutation("cancelOrder"),
-            json!({ "orderId": "" }),
-            User("INVALID_INPUT"),
-        ),
-        (
-            Caller::User,
-            mutation("cancelOrder"),
-            json!({ "orderId": missing_order }),
-            User("ORDER_NOT_FOUND"),
-        ),
+        user("payOrder", json!({ "orderId": "%%%" }), User("INVALID_INPUT")),
+        user("payOrder", json!({ "orderId": product }), User("INVALID_INPUT")),
+        user("payOrder", json!({ "orderId": missing_order }), User("ORDER_NOT_FOUND")),
+        user("payOrder", json!({ "orderId": order, "userCouponId": "%%%" }), User("INVALID_INPUT")),
+        user("payOrder", json!({ "orderId": order, "userCouponId": coupon }), User("INVALID_INPUT")),
+        user("payOrder", json!({ "orderId": 12 }), User("INVALID_INPUT")),
+        user("cancelOrder", json!({ "orderId": "" }), User("INVALID_INPUT")),
+        user("cancelOrder", json!({ "orderId": missing_order }), User("ORDER_NOT_FOUND")),
         // The cart: quantities and ids.
-        (
-            Caller::User,
-            mutation("addCartItem"),
-            line(&product, json!(0)),
-            User("INVALID_INPUT"),
-        ),
-        (
-            Caller::User,
-            mutation("addCartItem"),
-            line(&product, json!(-5)),
-            User("INVALID_INPUT"),
-        ),
-        (
-            Caller::User,
-            mutation("addCartItem"),
-            line(&product, json!(1_001)),
-            User("INVALID_INPUT"),
-        ),
-        (
-            Caller::User,
-            mutation("addCartItem"),
-            line(&product, json!(two_31)),
-            Top("BAD_REQUEST"),
-        ),
-        (
-            Caller::User,
-            mutation("addCartItem"),
-            line(&missing_product, json!(1)),
-            User("PRODUCT_NOT_FOUND"),
-        ),
-        (
-            Caller::User,
-            mutation("addCartItem"),
-            line(&order, json!(1)),
-            User("INVALID_INPUT"),
-        ),
-        (
-            Caller::User,
-            mutation("updateCartItem"),
-            line(&product, json!(-1)),
-            User("INVALID_INPUT"),
-        ),
-        (
-            Caller::User,
-            mutation("updateCartItem"),
-            line(&product, json!(1_001)),
-            User("INVALID_INPUT"),
-        ),
-        (
-            Caller::User,
-            mutation("removeCartItem"),
-            json!({ "productId": "%%%" }),
-            User("INVALID_INPUT"),
-        ),
+        user("addCartItem", line(&product, json!(0)), User("INVALID_INPUT")),
+        user("addCartItem", line(&product, json!(-5)), User("INVALID_INPUT")),
+        user("addCartItem", line(&product, json!(1_001)), User("INVALID_INPUT")),
+        user("addCartItem", line(&product, json!(two_31)), Top("BAD_REQUEST")),
+        user("addCartItem", line(&missing_product, json!(1)), User("PRODUCT_NOT_FOUND")),
+        user("addCartItem", line(&order, json!(1)), User("INVALID_INPUT")),
+        user("updateCartItem", line(&product, json!(-1)), User("INVALID_INPUT")),
+        user("updateCartItem", line(&product, json!(1_001)), User("INVALID_INPUT")),
+        user("removeCartItem", json!({ "productId": "%%%" }), User("INVALID_INPUT")),
         // chargeBalance: Money.
-        (
-            Caller::User,
-            mutation("chargeBalance"),
-            json!({ "amount": "0" }),
-            User("INVALID_INPUT"),
-        ),
-        (
-            Caller::User,
-            mutation("chargeBalance"),
-            json!({ "amount": "-5" }),
-            User("INVALID_INPUT"),
-        ),
-        (
-            Caller::User,
-            mutation("chargeBalance"),
-            json!({ "amount": "100000000001" }),
-            User("INVALID_INPUT"),
-        ),
-        (
-            Caller::User,
-            mutation("chargeBalance"),
-            json!({ "amount": "99999999999999999999999" }),
-            Top("BAD_REQUEST"),
-        ),
-        (
-            Caller::User,
-            mutation("chargeBalance"),
-            json!({ "amount": "12.50" }),
-            Top("BAD_REQUEST"),
-        ),
-        (
-            Caller::User,
-            mutation("chargeBalance"),
-            json!({ "amount": "ten" }),
-            Top("BAD_REQUEST"),
-        ),
-        (
-            Caller::User,
-            mutation("chargeBalance"),
-            json!({ "amount": 1.5 }),
-            Top("BAD_REQUEST"),
-        ),
-        (
-            Caller::User,
-            mutation("chargeBalance"),
-            json!({ "amount": "5", "idempotencyKey": "x".repeat(300) }),
-            User("INVALID_INPUT"),
-        ),
+        user("chargeBalance", json!({ "amount": "0" }), User("INVALID_INPUT")),
+        user("chargeBalance", json!({ "amount": "-5" }), User("INVALID_INPUT")),
+        user("chargeBalance", json!({ "amount": "100000000001" }), User("INVALID_INPUT")),
+        user("chargeBalance", json!({ "amount": "99999999999999999999999" }), Top("BAD_REQUEST")),
+        user("chargeBalance", json!({ "amount": "12.50" }), Top("BAD_REQUEST")),
+        user("chargeBalance", json!({ "amount": "ten" }), Top("BAD_REQUEST")),
+        user("chargeBalance", json!({ "amount": 1.5 }), Top("BAD_REQUEST")),
+        user("chargeBalance", json!({ "amount": "5", "idempotencyKey": "x".repeat(300) }), User("INVALID_INPUT")),
         // issueCoupon: ids.
-        (
-            Caller::User,
-            mutation("issueCoupon"),
-            json!({ "couponId": "%%%" }),
-            User("INVALID_INPUT"),
-        ),
-        (
-            Caller::User,
-            mutation("issueCoupon"),
-            json!({ "couponId": user_coupon }),
-            User("INVALID_INPUT"),
-        ),
-        (
-            Caller::User,
-            mutation("issueCoupon"),
-            json!({ "couponId": commerce::global_id::encode("Coupon", 999_999) }),
-            User("COUPON_NOT_FOUND"),
-        ),
-        (
-            Caller::User,
-            mutation("issueCoupon"),
-            json!({ "couponId": coupon }),
-            User("COUPON_ALREADY_ISSUED"),
-        ),
+        user("issueCoupon", json!({ "couponId": "%%%" }), User("INVALID_INPUT")),
+        user("issueCoupon", json!({ "couponId": user_coupon }), User("INVALID_INPUT")),
+        user("issueCoupon", json!({ "couponId": commerce::global_id::encode("Coupon", 999_999) }), User("COUPON_NOT_FOUND")),
+        user("issueCoupon", json!({ "couponId": coupon }), User("COUPON_ALREADY_ISSUED")),
         // Admin mutations: numbers at and past their bounds.
-        (
-            Caller::User,
-            mutation("createProduct"),
-            json!({ "name": "x", "price": "1", "stock": 1 }),
-            Top("FORBIDDEN"),
-        ),
-        (
-            Caller::Admin,
-            mutation("createProduct"),
-            json!({ "name": "", "price": "1", "stock": 1 }),
-            User("INVALID_INPUT"),
-        ),
-        (
-            Caller::Admin,
-            mutation("createProduct"),
-            json!({ "name": "x".repeat(201), "price": "1", "stock": 1 }),
-            User("INVALID_INPUT"),
-        ),
-        (
-            Caller::Admin,
-            mutation("createProduct"),
-            json!({ "name": "x", "price": "-1", "stock": 1 }),
-            User("INVALID_INPUT"),
-        ),
-        (
-            Caller::Admin,
-            mutation("createProduct"),
-            json!({ "name": "x", "price": "1000000000001", "stock": 1 }),
-            User("INVALID_INPUT"),
-        ),
-        (
-            Caller::Admin,
-            mutation("createProduct"),
-            json!({ "name": "x", "price": "1", "stock": -1 }),
-            User("INVALID_INPUT"),
-        ),
-        (
-            Caller::Admin,
-            mutation("createProduct"),
-            json!({ "name": "x", "price": "1", "stock": two_31 }),
-            Top("BAD_REQUEST"),
-        ),
-        (
-            Caller::Admin,
-            mutation("adjustStock"),
-            json!({ "productId": product, "delta": -11 }),
-            User("INVALID_INPUT"),
-        ),
-        (
-            Caller::Admin,
-            mutation("adjustStock"),
-            json!({ "productId": product, "delta": i32::MAX }),
-            User("INVALID_INPUT"),
-        ),
-        (
-            Caller::Admin,
-            mutation("adjustStock"),
-            json!({ "productId": product, "delta": i32::MIN }),
-            User("INVALID_INPUT"),
-        ),
-        (
-            Caller::Admin,
-            mutation("adjustStock"),
-            json!({ "productId": product, "delta": -two_31 - 1 }),
-            Top("BAD_REQUEST"),
-        ),
-        (
-            Caller::Admin,
-            mutation("adjustStock"),
-            json!({ "productId": missing_product, "delta": 1 }),
-            User("PRODUCT_NOT_FOUND"),
-        ),
-        (
-            Caller::Admin,
-            mutation("createCoupon"),
-            json!({ "name": "c", "discountType": "PERCENTAGE", "discountValue": 0, "totalQuantity": 1 }),
-            User("INVALID_INPUT"),
-        ),
-        (
-            Caller::Admin,
-            mutation("createCoupon"),
-            json!({ "name": "c", "discountType": "PERCENTAGE", "discountValue": 10, "totalQuantity": two_31 }),
-            Top("BAD_REQUEST"),
-        ),
+        user("createProduct", json!({ "name": "x", "price": "1", "stock": 1 }), Top("FORBIDDEN")),
+        admin("createProduct", json!({ "name": "", "price": "1", "stock": 1 }), User("INVALID_INPUT")),
+        admin("createProduct", json!({ "name": "x".repeat(201), "price": "1", "stock": 1 }), User("INVALID_INPUT")),
+        admin("createProduct", json!({ "name": "x", "price": "-1", "stock": 1 }), User("INVALID_INPUT")),
+        admin("createProduct", json!({ "name": "x", "price": "1000000000001", "stock": 1 }), User("INVALID_INPUT")),
+        admin("createProduct", json!({ "name": "x", "price": "1", "stock": -1 }), User("INVALID_INPUT")),
+        admin("createProduct", json!({ "name": "x", "price": "1", "stock": two_31 }), Top("BAD_REQUEST")),
+        admin("adjustStock", json!({ "productId": product, "delta": -11 }), User("INVALID_INPUT")),
+        admin("adjustStock", json!({ "productId": product, "delta": i32::MAX }), User("INVALID_INPUT")),
+        admin("adjustStock", json!({ "productId": product, "delta": i32::MIN }), User("INVALID_INPUT")),
+        admin("adjustStock", json!({ "productId": product, "delta": -two_31 - 1 }), Top("BAD_REQUEST")),
+        admin("adjustStock", json!({ "productId": missing_product, "delta": 1 }), User("PRODUCT_NOT_FOUND")),
+        admin("createCoupon", json!({ "name": "c", "discountType": "PERCENTAGE", "discountValue": 0, "totalQuantity": 1 }), User("INVALID_INPUT")),
+        admin("createCoupon", json!({ "name": "c", "discountType": "PERCENTAGE", "discountValue": 10, "totalQuantity": two_31 }), Top("BAD_REQUEST")),
         // Queries: page sizes, cursors, id lists, unknown fields, variable types.
-        (
-            Caller::User,
-            "{ products(first: -1) { nodes { id } } }".into(),
-            Value::Null,
-            Top("BAD_REQUEST"),
-        ),
-        (
-            Caller::User,
-            "{ products(first: 101) { nodes { id } } }".into(),
-            Value::Null,
-            Top("BAD_REQUEST"),
-        ),
-        (
-            Caller::User,
-            "{ products(first: 2147483648) { nodes { id } } }".into(),
-            Value::Null,
-            Top("BAD_REQUEST"),
-        ),
-        (
-            Caller::User,
-            "{ products(first: 1, last: 1) { nodes { id } } }".into(),
-            Value::Null,
-            Top("BAD_REQUEST"),
-        ),
-        (
-            Caller::User,
-            r#"{ products(after: "garbage") { nodes { id } } }"#.into(),
-            Value::Null,
-            Top("BAD_REQUEST"),
-        ),
-        (
-            Caller::User,
-            "{ viewer { orders(first: 1000) { totalCount } } }".into(),
-            Value::Null,
-            Top("BAD_REQUEST"),
-        ),
-        (
-            Caller::User,
-            "{ coupons(last: -3) { totalCount } }".into(),
-            Value::Null,
-            Top("BAD_REQUEST"),
-        ),
-        (
-            Caller::User,
-            "{ products { nodes { id secret } } }".into(),
-            Value::Null,
-            Top("BAD_REQUEST"),
-        ),
-        (
-            Caller::User,
-            "query($n: Int) { products(first: $n) { totalCount } }".into(),
-            json!({ "n": "ten" }),
-            Top("BAD_REQUEST"),
-        ),
-        (
-            Caller::User,
-            "query($ids: [ID!]!) { nodes(ids: $ids) { id } }".into(),
-            json!({ "ids": vec![product.clone(); 101] }),
-            Top("BAD_REQUEST"),
-        ),
+        query("{ products(first: -1) { nodes { id } } }", Value::Null, Top("BAD_REQUEST")),
+        query("{ products(first: 101) { nodes { id } } }", Value::Null, Top("BAD_REQUEST")),
+        query("{ products(first: 2147483648) { nodes { id } } }", Value::Null, Top("BAD_REQUEST")),
+        query("{ products(first: 1, last: 1) { nodes { id } } }", Value::Null, Top("BAD_REQUEST")),
+        query(r#"{ products(after: "garbage") { nodes { id } } }"#, Value::Null, Top("BAD_REQUEST")),
+        query("{ viewer { orders(first: 1000) { totalCount } } }", Value::Null, Top("BAD_REQUEST")),
+        query("{ coupons(last: -3) { totalCount } }", Value::Null, Top("BAD_REQUEST")),
+        query("{ products { nodes { id secret } } }", Value::Null, Top("BAD_REQUEST")),
+        query("query($n: Int) { products(first: $n) { totalCount } }", json!({ "n": "ten" }), Top("BAD_REQUEST")),
+        query("query($ids: [ID!]!) { nodes(ids: $ids) { id } }", json!({ "ids": vec![product.clone(); 101] }), Top("BAD_REQUEST")),
     ];
 
-    let admin = app.admin_token("admin");
-    let user = app.token("ann");
-    for (caller, query, input, expect) in &cases {
-        let token = match caller {
-            Caller::User => &user,
-            Caller::Admin => &admin,
-        };
-        let variables = if query.starts_with("mutation") {
-            json!({ "i": input })
-        } else {
-            input.clone()
-        };
-        let r = app.gql(Some(token), query, variables).await;
-        assert_eq!(r.status, 200, "{query} {input}: {}", r.body);
+    let (admin_token, user_token) = (app.admin_token("admin"), app.token("ann"));
+    for Case { admin, query, variables, expect } in &cases {
+        let token = if *admin { &admin_token } else { &user_token };
+        let r = app.gql(Some(token), query, variables.clone()).await;
+        assert_eq!(r.status, 200, "{query} {variables}: {}", r.body);
         match expect {
             User(code) => {
                 let field = query.split(['{', '(']).nth(2).unwrap_or_default().trim();
@@ -518,7 +183,7 @@ async fn every_bad_input_gets_its_documented_error_and_changes_nothing() {
                 assert_eq!(
                     r.user_error_codes(field).first().map(String::as_str),
                     Some(*code),
-                    "{query} {input}: {}",
+                    "{query} {variables}: {}",
                     r.body
                 );
             }
@@ -526,7 +191,7 @@ async fn every_bad_input_gets_its_documented_error_and_changes_nothing() {
                 let codes = r.error_codes();
                 assert!(
                     !codes.is_empty() && codes.iter().all(|c| c == code),
-                    "{query} {input}: {}",
+                    "{query} {variables}: {}",
                     r.body
                 );
             }

@@ -307,17 +307,26 @@ async fn sigterm_lets_the_request_in_flight_finish_then_exits() {
                 .await
         }
     });
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    let waiting = "SELECT count(*) FROM pg_stat_activity
+                    WHERE datname = current_database() AND wait_event_type = 'Lock'";
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while app.count(waiting).await == 0 {
+        assert!(Instant::now() < deadline, "the request never reached the lock");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     let pid = server.child.id().to_string();
     let signalled = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
     assert!(signalled.success());
-    tokio::time::sleep(Duration::from_millis(300)).await;
     // New connections are refused while the request in flight still runs.
-    assert!(
-        reqwest::get(format!("{}/healthz", server.address))
-            .await
-            .is_err()
-    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while reqwest::get(format!("{}/healthz", server.address))
+        .await
+        .is_ok()
+    {
+        assert!(Instant::now() < deadline, "still accepting after SIGTERM");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(!in_flight.is_finished(), "the request in flight still runs");
     blocker.rollback().await.unwrap();
     let body = in_flight
         .await

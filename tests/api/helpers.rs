@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use commerce::auth::Authenticator;
+use secrecy::ExposeSecret;
 use commerce::config::Config;
 use commerce::startup::{AppState, Application};
 use serde_json::{Value, json};
@@ -101,7 +102,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
             .map(|(_, v)| v.clone())
     })
     .expect("test config");
-    let secret = config.jwt_secret.clone();
+    let secret = config.jwt_secret.expose_secret().to_owned();
     let app = Application::build(config).await.expect("app builds");
     let address = format!("http://127.0.0.1:{}", app.port());
     let state = app.state().clone();

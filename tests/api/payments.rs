@@ -333,26 +333,31 @@ async fn one_payment_failing_in_the_database_does_not_fail_its_batch() {
         let order = app.create_order(&buyer, &[(product, 1)]).await;
         payers.push((buyer, order));
     }
-    // Hold the stock table so that the first batch waits and the other
-    // payments queue up behind it; the cursed one comes last, so it is
-    // settled in a batch with others.
+    // Hold the stock table so that the first batch (the first payment)
+    // waits; the other payments queue up behind it, the cursed one last,
+    // so that it is settled in a batch with eighteen others.
     let mut lock = app.pool.begin().await.unwrap();
     sqlx::query("LOCK TABLE products IN EXCLUSIVE MODE")
         .execute(&mut *lock)
         .await
         .unwrap();
-    let mut payments = Vec::new();
-    for (i, (buyer, order)) in payers.into_iter().enumerate() {
-        if i == 19 {
-            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-        }
+    let pay = |(buyer, order): (String, String)| {
         let app = app.clone();
-        payments.push(tokio::spawn(async move {
+        tokio::spawn(async move {
             let r = app.pay(&buyer, &order, None).await;
             (buyer, r)
-        }));
+        })
+    };
+    let mut payers = payers.into_iter();
+    let mut payments = vec![pay(payers.next().unwrap())];
+    let stuck = "SELECT count(*) FROM pg_stat_activity
+                  WHERE datname = current_database() AND wait_event_type = 'Lock'";
+    until(|| async { app.count(stuck).await == 1 }).await;
+    for (i, payer) in payers.enumerate() {
+        payments.push(pay(payer));
+        let queued = i as i64 + 1;
+        until(|| async { payments_waiting(&app).await == queued }).await;
     }
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     lock.commit().await.unwrap();
     for payment in async_graphql::futures_util::future::join_all(payments).await {
         let (buyer, r) = payment.unwrap();
@@ -459,4 +464,22 @@ async fn a_sold_out_product_is_refused_at_once_and_sells_again_after_a_restock()
     assert!(r.user_error_codes("payOrder").is_empty(), "{}", r.body);
     assert_eq!(r.data()["payOrder"]["order"]["status"], "PAID");
     app.assert_invariants().await;
+}
+
+/// Waits until `condition` holds (or fails the test after 10 s).
+async fn until<F: std::future::Future<Output = bool>>(condition: impl Fn() -> F) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !condition().await {
+        assert!(Instant::now() < deadline, "the condition never held");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// How many payments wait for the next batch (`/metrics`).
+async fn payments_waiting(app: &TestApp) -> i64 {
+    let metrics = app.get("/metrics").await.text().await.unwrap();
+    metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("payment_queue_waiting ")?.trim().parse().ok())
+        .unwrap_or(-1)
 }

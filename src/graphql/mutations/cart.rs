@@ -3,7 +3,7 @@
 use async_graphql::{Context, ID, InputObject, Object};
 
 use crate::domain::cart::Change;
-use crate::error::AppResult;
+use crate::error::{AppResult, Field};
 use crate::facades::cart;
 use crate::global_id::types;
 use crate::graphql::context::{caller, services};
@@ -44,8 +44,6 @@ payload!(
     }
 );
 
-const PRODUCT_PATH: [&str; 2] = ["input", "productId"];
-
 fn cart_payload(lines: Vec<crate::domain::cart::CartLine>) -> CartPayload {
     CartPayload {
         cart: Some(Cart(lines)),
@@ -66,7 +64,7 @@ impl CartMutation {
         let services = services(ctx)?;
         let caller = caller(ctx)?;
         let result: AppResult<_> = async {
-            let id = ids::decode_input(types::PRODUCT, product_id, &PRODUCT_PATH)?;
+            let id = ids::decode_input(types::PRODUCT, product_id, Field::Product)?;
             cart::change(services, caller, id, change).await
         }
         .await;
@@ -103,7 +101,7 @@ impl CartMutation {
         let services = services(ctx)?;
         let caller = caller(ctx)?;
         let result: AppResult<_> = async {
-            let id = ids::decode_input(types::PRODUCT, &input.product_id, &PRODUCT_PATH)?;
+            let id = ids::decode_input(types::PRODUCT, &input.product_id, Field::Product)?;
             cart::remove(services, caller, id).await
         }
         .await;

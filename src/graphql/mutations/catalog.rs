@@ -1,5 +1,6 @@
 //! Admin catalog mutations: `createProduct`, `adjustStock`.
 
+use crate::error::Field;
 use async_graphql::{Context, ID, InputObject, Object};
 
 use crate::domain::product::{NewProduct, ProductRecord};
@@ -46,8 +47,6 @@ fn product_payload(record: ProductRecord) -> ProductPayload {
     }
 }
 
-const PRODUCT_PATH: [&str; 2] = ["input", "productId"];
-
 /// The admin's catalog mutations.
 #[derive(Default)]
 pub struct CatalogMutation;
@@ -82,7 +81,7 @@ impl CatalogMutation {
         let services = services(ctx)?;
         let caller = caller(ctx)?;
         let result = async {
-            let id = ids::decode_input(types::PRODUCT, &input.product_id, &PRODUCT_PATH)?;
+            let id = ids::decode_input(types::PRODUCT, &input.product_id, Field::Product)?;
             catalog::adjust_stock(services, caller, id, input.delta).await
         }
         .await;

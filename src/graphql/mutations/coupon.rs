@@ -1,5 +1,6 @@
 //! `createCoupon` and `issueCoupon`.
 
+use crate::error::Field;
 use async_graphql::{Context, ID, InputObject, Object};
 
 use crate::domain::coupon::NewCoupon;
@@ -66,7 +67,7 @@ impl CouponMutation {
         let services = services(ctx)?;
         let caller = caller(ctx)?;
         let result = async {
-            let id = ids::decode_input(types::COUPON, &input.coupon_id, &["input", "couponId"])?;
+            let id = ids::decode_input(types::COUPON, &input.coupon_id, Field::Coupon)?;
             coupon::issue_coupon(services, caller, id).await
         }
         .await;

@@ -1,5 +1,6 @@
 //! `createOrder` and `cancelOrder`.
 
+use crate::error::Field;
 use async_graphql::{Context, ID, InputObject, Object};
 
 use crate::domain::order::LineRequest;
@@ -91,7 +92,7 @@ impl OrderMutation {
         let services = services(ctx)?;
         let caller = caller(ctx)?;
         let result = async {
-            let id = ids::decode_input(types::ORDER, &input.order_id, &["input", "orderId"])?;
+            let id = ids::decode_input(types::ORDER, &input.order_id, Field::Order)?;
             order::cancel_order(services, caller, id).await
         }
         .await;

@@ -2,7 +2,7 @@
 
 use async_graphql::{Context, ID, InputObject, Object};
 
-use crate::error::AppError;
+use crate::error::{AppError, Field};
 use crate::facades::payment;
 use crate::global_id::types;
 use crate::graphql::context::{caller, services};
@@ -45,9 +45,9 @@ impl PaymentMutation {
         let services = services(ctx)?;
         let caller = caller(ctx)?;
         let result = async {
-            let order_id = ids::decode_input(types::ORDER, &input.order_id, &["input", "orderId"]);
+            let order_id = ids::decode_input(types::ORDER, &input.order_id, Field::Order);
             let coupon_id = (input.user_coupon_id.as_ref())
-                .map(|id| ids::decode_input(types::USER_COUPON, id, &["input", "userCouponId"]))
+                .map(|id| ids::decode_input(types::USER_COUPON, id, Field::UserCoupon))
                 .transpose();
             match (order_id, coupon_id) {
                 (Ok(order_id), Ok(coupon_id)) => {
