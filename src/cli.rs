@@ -53,7 +53,11 @@ pub async fn run(args: Vec<String>) -> ExitCode {
 }
 
 fn token(config: &Config, sub: &str, admin: bool) -> ExitCode {
-    match Authenticator::new(config.jwt_secret.expose_secret()).issue(sub, admin, DEMO_TOKEN_TTL_SECS) {
+    match Authenticator::new(config.jwt_secret.expose_secret()).issue(
+        sub,
+        admin,
+        DEMO_TOKEN_TTL_SECS,
+    ) {
         Ok(token) => {
             println!("{token}");
             ExitCode::SUCCESS

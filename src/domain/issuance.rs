@@ -16,8 +16,6 @@ use super::coupon::{self, CouponRecord};
 use super::user_coupon;
 use crate::error::{AppResult, ErrorCode, Field, Rejection};
 
-/// The input that names the campaign.
-
 /// One `issueCoupon` request, its id already decoded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct IssueRequest {

@@ -99,8 +99,6 @@ impl OrderRecord {
     }
 }
 
-/// The input that names the order to pay or cancel.
-
 /// The rejection of an order id that names no order of the caller's
 /// (another user's order reads the same as a missing one).
 pub fn not_found() -> Rejection {

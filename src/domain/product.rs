@@ -48,10 +48,7 @@ impl NewProduct {
             ));
         }
         if self.stock < 0 {
-            errors.push(Rejection::invalid(
-                Field::Stock,
-                "stock must be 0 or more",
-            ));
+            errors.push(Rejection::invalid(Field::Stock, "stock must be 0 or more"));
         }
         errors.finish()
     }

@@ -144,8 +144,8 @@ impl Snapshot {
         for item in items {
             match self.products.get(&item.product_id) {
                 None => errors.push(product::not_found(Field::Order)),
-                Some(p) => errors.check(stock::check(p.stock, item.quantity, Field::Order).map_err(
-                    |mut short| {
+                Some(p) => errors.check(
+                    stock::check(p.stock, item.quantity, Field::Order).map_err(|mut short| {
                         // The path names the order; the message names the line.
                         short.message = format!(
                             "{} ({}): {}",
@@ -154,8 +154,8 @@ impl Snapshot {
                             short.message
                         );
                         short
-                    },
-                )),
+                    }),
+                ),
             }
         }
 

@@ -83,8 +83,8 @@ mod tests {
 
     #[test]
     fn stock_covers_up_to_what_is_there() {
-        assert!(check(5, 5, vec![]).is_ok());
-        assert!(check(5, 0, vec![]).is_ok());
+        assert!(check(5, 5, Field::Order).is_ok());
+        assert!(check(5, 0, Field::Order).is_ok());
         let short = check(4, 5, Field::Order).unwrap_err();
         assert_eq!(short.code, ErrorCode::ProductOutOfStock);
         assert_eq!(short.field, Some(Field::Order));

@@ -92,8 +92,6 @@ impl UserCouponRecord {
     }
 }
 
-/// The input that names the coupon to pay with.
-
 /// The rejection of an issued coupon that does not exist or is not the caller's.
 pub fn not_found() -> Rejection {
     Rejection::new(ErrorCode::CouponNotFound, "no such coupon of yours").at(Field::UserCoupon)

@@ -36,8 +36,7 @@ pub async fn create_order(
             Box::pin(async move {
                 if let (Some(key), true) = (&key, errors.is_empty()) {
                     let replayed =
-                        idempotency::replay(tx, user_id, CREATE, key, &fingerprint)
-                            .await?;
+                        idempotency::replay(tx, user_id, CREATE, key, &fingerprint).await?;
                     if let Some(order_id) = replayed {
                         return order::owned(&mut *tx, order_id, user_id).await;
                     }

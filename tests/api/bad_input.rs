@@ -172,7 +172,13 @@ async fn every_bad_input_gets_its_documented_error_and_changes_nothing() {
     ];
 
     let (admin_token, user_token) = (app.admin_token("admin"), app.token("ann"));
-    for Case { admin, query, variables, expect } in &cases {
+    for Case {
+        admin,
+        query,
+        variables,
+        expect,
+    } in &cases
+    {
         let token = if *admin { &admin_token } else { &user_token };
         let r = app.gql(Some(token), query, variables.clone()).await;
         assert_eq!(r.status, 200, "{query} {variables}: {}", r.body);

@@ -311,7 +311,10 @@ async fn sigterm_lets_the_request_in_flight_finish_then_exits() {
                     WHERE datname = current_database() AND wait_event_type = 'Lock'";
     let deadline = Instant::now() + Duration::from_secs(10);
     while app.count(waiting).await == 0 {
-        assert!(Instant::now() < deadline, "the request never reached the lock");
+        assert!(
+            Instant::now() < deadline,
+            "the request never reached the lock"
+        );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     let pid = server.child.id().to_string();

@@ -4,9 +4,9 @@
 use std::sync::Arc;
 
 use commerce::auth::Authenticator;
-use secrecy::ExposeSecret;
 use commerce::config::Config;
 use commerce::startup::{AppState, Application};
+use secrecy::ExposeSecret;
 use serde_json::{Value, json};
 use sqlx::PgPool;
 use tokio::sync::oneshot;

@@ -480,6 +480,11 @@ async fn payments_waiting(app: &TestApp) -> i64 {
     let metrics = app.get("/metrics").await.text().await.unwrap();
     metrics
         .lines()
-        .find_map(|l| l.strip_prefix("payment_queue_waiting ")?.trim().parse().ok())
+        .find_map(|l| {
+            l.strip_prefix("payment_queue_waiting ")?
+                .trim()
+                .parse()
+                .ok()
+        })
         .unwrap_or(-1)
 }
