@@ -84,17 +84,17 @@ impl Authenticator {
         let Some(header) = header else {
             return Ok(None);
         };
-        let token = header
-            .strip_prefix("Bearer ")
-            .or_else(|| header.strip_prefix("bearer "))
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .ok_or(AuthError::MalformedHeader)?;
-        self.verify(token).map(Some)
+        self.bearer(header).map(|(principal, _)| Some(principal))
     }
 
     /// Verifies one token.
     pub fn verify(&self, token: &str) -> Result<Principal, AuthError> {
+        self.verify_until(token).map(|(principal, _)| principal)
+    }
+
+    /// Verifies one token, and says when it expires (its `exp`, seconds
+    /// since the epoch): a WebSocket lives no longer than its token.
+    pub fn verify_until(&self, token: &str) -> Result<(Principal, u64), AuthError> {
         let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
             .map_err(|e| AuthError::InvalidToken(e.to_string()))?;
         let subject = data.claims.sub;
@@ -106,10 +106,23 @@ impl Authenticator {
                 "sub must not hold a NUL character".into(),
             ));
         }
-        Ok(Principal {
+        let principal = Principal {
             subject,
             is_admin: data.claims.role.as_deref() == Some("admin"),
-        })
+        };
+        Ok((principal, data.claims.exp))
+    }
+
+    /// The caller named by a bearer header value (`Bearer <token>`), with
+    /// its token's expiry.
+    pub fn bearer(&self, header: &str) -> Result<(Principal, u64), AuthError> {
+        let token = header
+            .strip_prefix("Bearer ")
+            .or_else(|| header.strip_prefix("bearer "))
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .ok_or(AuthError::MalformedHeader)?;
+        self.verify_until(token)
     }
 
     /// Signs a token for `subject`, valid for `ttl_secs`.

@@ -76,8 +76,24 @@ pub struct Config {
     /// `idle_in_transaction_session_timeout` for every pool connection, the
     /// backstop that ends a transaction nobody finishes.
     pub database_idle_in_transaction_timeout: Duration,
+    /// `CHANGES_VIA_NATS`: whether changes are announced to the other
+    /// instances' subscribers through NATS (else they reach them by the
+    /// database polls alone).
+    pub changes_via_nats: bool,
+    /// `NATS_CHANGES_SUBJECT`: the prefix of the core NATS subjects that
+    /// announce changes (`<prefix>.order.<id>`, `<prefix>.coupon.<id>`).
+    pub nats_changes_subject: String,
+    /// `SUBSCRIPTION_POLL_MS`: how often watched entities are read again
+    /// while NATS is unreachable or not used.
+    pub subscription_poll: Duration,
+    /// `SUBSCRIPTION_SAFETY_POLL_MS`: how often they are read again while
+    /// NATS is connected (it delivers at most once).
+    pub subscription_safety_poll: Duration,
+    /// `COUPON_UPDATE_INTERVAL_MS`: the least time between two updates of
+    /// a `couponUpdated` stream (a rush is many changes a second).
+    pub coupon_update_interval: Duration,
     /// What one client may ask of the server (every `HTTP_`, `QUERY_`,
-    /// `RESPONSE_` and `RATE_LIMIT_` variable).
+    /// `RESPONSE_`, `RATE_LIMIT_` and `WS_` variable).
     pub limits: Limits,
 }
 
@@ -134,6 +150,19 @@ pub struct Limits {
     /// `RATE_LIMIT_BURST`: how many a caller may run at once above the
     /// sustained rate.
     pub rate_burst: u32,
+    /// `WS_MAX_CONNECTIONS`: open WebSockets per instance; one more is
+    /// refused with 503.
+    pub ws_max_connections: usize,
+    /// `WS_MAX_SUBSCRIPTIONS`: operations running at once on one socket.
+    pub ws_max_subscriptions: usize,
+    /// `WS_MAX_MESSAGE_BYTES`: the largest message a client may send.
+    pub ws_max_message_bytes: usize,
+    /// `WS_INIT_TIMEOUT_MS`: how long a socket may wait before sending
+    /// `connection_init` (closed with 4408 after).
+    pub ws_init_timeout: Duration,
+    /// `WS_KEEPALIVE_MS`: how often an idle socket is pinged; one that
+    /// answers nothing for two of these is closed.
+    pub ws_keepalive: Duration,
 }
 
 /// A variable that is set but cannot be used.
@@ -237,6 +266,11 @@ impl Config {
                     "false"
                 },
             )?,
+            changes_via_nats: parse(&get, "CHANGES_VIA_NATS", "true")?,
+            nats_changes_subject: get("NATS_CHANGES_SUBJECT").unwrap_or_else(|| "changes".into()),
+            subscription_poll: millis(&get, "SUBSCRIPTION_POLL_MS", "1000")?,
+            subscription_safety_poll: millis(&get, "SUBSCRIPTION_SAFETY_POLL_MS", "10000")?,
+            coupon_update_interval: millis(&get, "COUPON_UPDATE_INTERVAL_MS", "200")?,
             database_idle_in_transaction_timeout: millis(
                 &get,
                 "DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS",
@@ -310,6 +344,11 @@ impl Limits {
             rate_burst: positive("RATE_LIMIT_BURST", "100")?
                 .try_into()
                 .map_err(|_| ConfigError("RATE_LIMIT_BURST is too large".into()))?,
+            ws_max_connections: positive("WS_MAX_CONNECTIONS", "10000")?,
+            ws_max_subscriptions: positive("WS_MAX_SUBSCRIPTIONS", "100")?,
+            ws_max_message_bytes: positive("WS_MAX_MESSAGE_BYTES", "65536")?,
+            ws_init_timeout: millis(get, "WS_INIT_TIMEOUT_MS", "10000")?,
+            ws_keepalive: millis(get, "WS_KEEPALIVE_MS", "30000")?,
         };
         // The costliest request allowed (a full batch of operations each
         // holding the most mutations) must fit in a full bucket, or it

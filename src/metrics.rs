@@ -20,6 +20,7 @@ use prometheus_client::encoding::{
 use prometheus_client::metrics::MetricType;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
@@ -95,6 +96,10 @@ metrics! {
     /// Connections closed as soon as they were accepted because the
     /// instance already held HTTP_MAX_CONNECTIONS.
     http_connections_refused: LazyCounter;
+    /// Open GraphQL WebSockets.
+    ws_connections: Gauge;
+    /// Operations running on GraphQL WebSockets (subscriptions, mostly).
+    ws_subscriptions: Gauge;
 }
 
 impl Metrics {

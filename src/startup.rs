@@ -12,15 +12,16 @@ use std::sync::Arc;
 
 use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
+use tokio::sync::watch;
 
 use crate::auth::Authenticator;
 use crate::config::Config;
 use crate::db::{self, Db};
-use crate::events::Relay;
+use crate::events::{Changes, Relay};
 use crate::facades::{Services, demo};
 use crate::graphql;
 use crate::graphql::operation::Operations;
-use crate::http::{self, RateLimiter};
+use crate::http::{self, RateLimiter, Sockets};
 
 pub use crate::http::AppState;
 use crate::metrics::Metrics;
@@ -35,6 +36,8 @@ pub const DEMO_TOKEN_TTL_SECS: u64 = 30 * 24 * 3600;
 pub struct Application {
     listener: TcpListener,
     state: AppState,
+    /// Turned true when shutdown begins: every socket then closes.
+    closing: watch::Sender<bool>,
 }
 
 impl Application {
@@ -55,7 +58,13 @@ impl Application {
         let base_url = config.base_url(listener.local_addr()?);
         let metrics = Arc::new(Metrics::default());
         let config = Arc::new(config);
-        let services = Services::new(Db::new(pool, metrics.clone()), config.clone(), base_url);
+        let changes = Arc::new(Changes::start(&config, pool.clone()).await);
+        let services = Services::new(
+            Db::new(pool, metrics.clone()),
+            config.clone(),
+            base_url,
+            changes,
+        );
         if config.seed_demo_data
             && demo::seed_if_empty(&services)
                 .await
@@ -80,6 +89,7 @@ impl Application {
             limits,
             metrics.clone(),
         )?;
+        let (closing, closed) = watch::channel(false);
         let state = AppState {
             operations: Arc::new(operations),
             services,
@@ -87,8 +97,13 @@ impl Application {
             metrics,
             playground_authorization,
             rate_limiter: RateLimiter::new(limits).map(Arc::new),
+            sockets: Arc::new(Sockets::new(limits.ws_max_connections, closed)),
         };
-        Ok(Self { listener, state })
+        Ok(Self {
+            listener,
+            state,
+            closing,
+        })
     }
 
     /// The port the server listens on.
@@ -126,12 +141,19 @@ impl Application {
         tokio::spawn(warm_reads.clone().sweep_until_closed());
         let limits = services.config.limits.clone();
         let metrics = self.state.metrics.clone();
+        let sockets = self.state.sockets.clone();
+        let closing = self.closing;
+        let shutdown = async move {
+            shutdown.await;
+            // Sockets close at once (1001); HTTP requests get their grace.
+            let _ = closing.send(true);
+        };
         let router = http::router(self.state);
         http::serve(self.listener, router, &limits, metrics, shutdown).await;
+        sockets.closed(limits.shutdown_grace).await;
         if let Some(relay) = relay {
             relay.stop().await;
         }
-        // The pool closes once every connection is back in it.
         // The pool closes once every connection is back in it.
         warm_reads.close();
         pool.close().await;

@@ -13,6 +13,7 @@
 
 mod load;
 mod pgbench;
+mod realtime;
 mod scenarios;
 mod seed;
 mod server;
@@ -57,18 +58,55 @@ async fn main() -> ExitCode {
         .collect();
     let wanted = |name: &str| only.is_empty() || only.iter().any(|w| name.contains(w.as_str()));
     let mut reports = Vec::new();
+    let mut rush = None;
+    let mut hot = None;
     if wanted("coupon rush") {
-        reports.push(print(bench.coupon_rush().await));
+        rush = Some(print(bench.coupon_rush().await));
     }
     if wanted("hot-product payments") {
-        reports.push(print(bench.hot_payments().await));
+        hot = Some(print(bench.hot_payments().await));
     }
+    if let (Some(rush), Some(hot)) = (&rush, &hot)
+        && wanted("subscribers")
+    {
+        for report in bench.with_subscribers(rush, hot).await {
+            reports.push(print(report));
+        }
+    }
+    reports.splice(0..0, rush.into_iter().chain(hot));
     if wanted("spread payments") {
         reports.push(print(bench.spread_payments().await));
     }
     if wanted("nested read") {
         reports.push(print(bench.nested_read().await));
     }
+    let deliveries = if wanted("subscriptions") {
+        let d = bench.subscriptions().await;
+        println!(
+            "\n== subscriptions: {} orders, each watched by {} subscriptions on its owner's socket ({} on the instance), all paid at 200 connections",
+            d.sockets,
+            d.subscriptions / d.sockets.max(1),
+            d.subscriptions
+        );
+        println!(
+            "delivery: {} of {} updates, commit (paidAt) to socket p50 {:.1} ms, p99 {:.1} ms (target < 100 ms); payment request to socket p50 {:.1} ms, p99 {:.1} ms; {} of {} orders paid",
+            d.latencies.len(),
+            d.subscriptions,
+            d.percentile_ms(0.5),
+            d.percentile_ms(0.99),
+            realtime::percentile_ms(&d.from_request, 0.5),
+            realtime::percentile_ms(&d.from_request, 0.99),
+            d.paid,
+            d.sockets
+        );
+        println!(
+            "memory  : {:.1} KiB per idle subscription (target < 20), {:.1} KiB per socket of 10",
+            d.kib_per_subscription, d.kib_per_socket
+        );
+        Some(d)
+    } else {
+        None
+    };
 
     println!(
         "\n| scenario | server req/s | pgbench tps | ratio | target | p50 ms | p99 ms | retries | give-ups | peak RSS MiB | met |"
@@ -97,7 +135,17 @@ async fn main() -> ExitCode {
     drop(server);
     pool.close().await;
     cleanup(&database, &stream).await;
-    if reports.iter().all(Report::met) {
+    if let Some(d) = &deliveries {
+        println!(
+            "| subscriptions | {} updates | p50 {:.1} ms | p99 {:.1} ms | {:.1} KiB per subscription | {} |",
+            d.latencies.len(),
+            d.percentile_ms(0.5),
+            d.percentile_ms(0.99),
+            d.kib_per_subscription,
+            if d.met() { "yes" } else { "NO" }
+        );
+    }
+    if reports.iter().all(Report::met) && deliveries.as_ref().is_none_or(|d| d.met()) {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE

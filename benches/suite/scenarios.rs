@@ -133,7 +133,7 @@ fn read_outcome(body: &[u8]) -> String {
 }
 
 impl Bench<'_> {
-    fn token(&self, sub: &str) -> String {
+    pub fn token(&self, sub: &str) -> String {
         self.auth.issue(sub, false, 3_600).expect("a token")
     }
 
@@ -148,7 +148,7 @@ impl Bench<'_> {
     /// dead rows vacuumed and its writes checkpointed, so that autovacuum or
     /// a checkpoint does not land in the middle of the next one (for the
     /// server's runs and pgbench's alike).
-    async fn settle(&self) {
+    pub async fn settle(&self) {
         for sql in ["VACUUM ANALYZE", "CHECKPOINT"] {
             sqlx::query(sql)
                 .execute(self.pool)
@@ -182,17 +182,22 @@ impl Bench<'_> {
         }
     }
 
-    fn graphql_url(&self) -> String {
+    pub fn graphql_url(&self) -> String {
         format!("{}/graphql", self.server.address)
     }
 
     /// Scenario 1: 10,000 issueCoupon requests from 9,000 distinct users
     /// (plus 1,000 repeats) for 1,000 coupons, at 200 connections.
     pub async fn coupon_rush(&self) -> Report {
+        self.coupon_rush_as("coupon rush", "rush").await
+    }
+
+    /// The coupon rush as scenario `name`, its users named `<prefix>-<n>`.
+    pub async fn coupon_rush_as(&self, name: &'static str, prefix: &str) -> Report {
         const USERS: i64 = 9_000;
         const REPEATS: i64 = 1_000;
         const COUPONS: i32 = 1_000;
-        let users = seed::users(self.pool, "rush", USERS, 0).await;
+        let users = seed::users(self.pool, prefix, USERS, 0).await;
         let campaign = seed::campaign(self.pool, COUPONS).await;
         let coupon_id = encode(types::COUPON, campaign);
         let mut subjects: Vec<i64> = (1..=USERS).chain(1..=REPEATS).collect();
@@ -200,7 +205,7 @@ impl Bench<'_> {
         let calls = subjects
             .iter()
             .map(|n| Call {
-                token: self.token(&format!("rush-{n}")),
+                token: self.token(&format!("{prefix}-{n}")),
                 body: json!({ "query": ISSUE_COUPON, "variables": { "i": { "couponId": coupon_id } } }),
             })
             .collect();
@@ -280,7 +285,7 @@ impl Bench<'_> {
             naive_issued == naive_rows,
         ));
         Report {
-            name: "coupon rush",
+            name,
             description: format!(
                 "{} issueCoupon ({USERS} users + {REPEATS} repeats) for {COUPONS} coupons, 200 connections",
                 USERS + REPEATS
@@ -362,12 +367,18 @@ impl Bench<'_> {
     /// Scenario 2: 2,000 users with PENDING orders for one product with
     /// stock 1,000, all paying at once.
     pub async fn hot_payments(&self) -> Report {
+        self.hot_payments_as("hot-product payments", "hot").await
+    }
+
+    /// The hot-product payments as scenario `name`, the payers named
+    /// `<prefix>-<n>`.
+    pub async fn hot_payments_as(&self, name: &'static str, prefix: &str) -> Report {
         const BUYERS: i64 = 2_000;
         const STOCK: i32 = 1_000;
-        let users = seed::users(self.pool, "hot", BUYERS, 1_000_000).await;
+        let users = seed::users(self.pool, prefix, BUYERS, 1_000_000).await;
         let product = seed::products(self.pool, "Hot", 1, 5_000, STOCK).await;
         let orders = seed::single_line_orders(self.pool, users, product).await;
-        let server = self.pay_all("hot", users, orders).await;
+        let server = self.pay_all(prefix, users, orders).await;
 
         let stock = self
             .scalar(&format!(
@@ -400,7 +411,8 @@ impl Bench<'_> {
             self.audit("after the server's run").await,
         ];
 
-        let naive_users = seed::users(self.pool, "hot-naive", BUYERS, 1_000_000).await;
+        let naive_users =
+            seed::users(self.pool, &format!("{prefix}-naive"), BUYERS, 1_000_000).await;
         let naive_product = seed::products(self.pool, "Hot naive", 1, 5_000, STOCK).await;
         let naive_orders = seed::single_line_orders(self.pool, naive_users, naive_product).await;
         let baseline = self.naive_payments(naive_orders).await;
@@ -413,7 +425,7 @@ impl Bench<'_> {
             ))
             .await;
         Report {
-            name: "hot-product payments",
+            name,
             description: format!(
                 "{BUYERS} payOrder for one product with stock {STOCK}, all at once, 200 connections"
             ),

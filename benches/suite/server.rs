@@ -76,6 +76,17 @@ impl Server {
             .map_or(0.0, |kb| kb / 1024.0)
     }
 
+    /// The resident set size now, in KiB.
+    pub fn rss_kib(&self) -> f64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .unwrap_or_default();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+            .unwrap_or(0.0)
+    }
+
     /// The sum of a counter's series on `/metrics` (every label set).
     pub async fn counter(&self, name: &str) -> f64 {
         let text = reqwest::get(format!("{}/metrics", self.address))

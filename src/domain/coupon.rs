@@ -129,7 +129,7 @@ impl NewCoupon {
 }
 
 /// A row of `coupons`: one campaign.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CouponRecord {
     /// Database id.
     pub id: i64,

@@ -61,7 +61,7 @@ impl<'r> sqlx::Decode<'r, Postgres> for OrderStatus {
 }
 
 /// A row of `orders`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OrderRecord {
     /// Database id.
     pub id: i64,

@@ -6,8 +6,10 @@
 //! ([`crate::domain::outbox`]); NATS is never on a request's path, so a NATS
 //! outage delays events and never fails or slows a payment.
 
+pub(crate) mod changes;
 pub(crate) mod relay;
 pub mod stream;
 pub(crate) mod tail;
 
+pub use changes::{Change, Changes, Seen};
 pub use relay::Relay;

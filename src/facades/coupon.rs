@@ -25,6 +25,7 @@ use crate::domain::coupon::{self, CouponRecord, NewCoupon};
 use crate::domain::issuance::{self, IssueRequest, Snapshot};
 use crate::domain::user_coupon::{self, UserCouponRecord};
 use crate::error::{AppError, AppResult};
+use crate::events::{Change, Changes};
 use crate::sync;
 
 const ISSUE: &str = "issueCoupon";
@@ -59,13 +60,14 @@ pub struct Issuer {
 }
 
 impl Issuer {
-    /// Starts the worker that issues this instance's coupons.
-    pub fn new(db: Db) -> Self {
+    /// Starts the worker that issues this instance's coupons, announcing
+    /// the campaigns it changes to subscribers through `changes`.
+    pub fn new(db: Db, changes: std::sync::Arc<Changes>) -> Self {
         let sold_out = std::sync::Arc::new(SoldOutCampaigns::default());
         let known = sold_out.clone();
         let queue = Batcher::new(&db.clone(), ISSUE, MAX_BATCH, move |requests| {
-            let (db, known) = (db.clone(), known.clone());
-            async move { issue_together(&db, &known, requests).await }
+            let (db, known, changes) = (db.clone(), known.clone(), changes.clone());
+            async move { issue_together(&db, &known, &changes, requests).await }
         });
         Self { queue, sold_out }
     }
@@ -131,6 +133,7 @@ pub async fn issue_coupon(
 async fn issue_together(
     db: &Db,
     sold_out: &SoldOutCampaigns,
+    changes: &Changes,
     requests: Vec<IssueRequest>,
 ) -> BatchResult<UserCouponRecord> {
     let (results, campaigns) = db
@@ -140,6 +143,8 @@ async fn issue_together(
         })
         .await?;
     campaigns.iter().for_each(|c| sold_out.remember(c));
+    let changed: Vec<Change> = campaigns.iter().map(|c| Change::Coupon(c.id)).collect();
+    changes.announce(&changed);
     Ok(results)
 }
 

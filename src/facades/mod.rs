@@ -19,6 +19,7 @@ use crate::auth::Principal;
 use crate::config::Config;
 use crate::db::Db;
 use crate::error::{AppError, AppResult};
+use crate::events::Changes;
 
 /// What every facade needs: the database, the configuration, the cache of
 /// user ids and the queues of hot writes. Cheap to clone.
@@ -36,15 +37,23 @@ pub struct Services {
     pub payments: Arc<payment::Payments>,
     /// This instance's coupon issuing, in batches.
     pub coupons: Arc<coupon::Issuer>,
+    /// What subscribers follow, and the announcements of changes.
+    pub changes: Arc<Changes>,
 }
 
 impl Services {
     /// Bundles the services and starts their workers (so it must run
     /// inside the Tokio runtime).
-    pub fn new(db: Db, config: Arc<Config>, public_base_url: String) -> Self {
+    pub fn new(
+        db: Db,
+        config: Arc<Config>,
+        public_base_url: String,
+        changes: Arc<Changes>,
+    ) -> Self {
         Self {
-            payments: Arc::new(payment::Payments::new(db.clone())),
-            coupons: Arc::new(coupon::Issuer::new(db.clone())),
+            payments: Arc::new(payment::Payments::new(db.clone(), changes.clone())),
+            coupons: Arc::new(coupon::Issuer::new(db.clone(), changes.clone())),
+            changes,
             db,
             config,
             public_base_url: public_base_url.into(),

@@ -8,6 +8,7 @@ use crate::auth::Principal;
 use crate::domain::order::{self, LineRequest, OrderRecord};
 use crate::domain::{idempotency, product};
 use crate::error::AppResult;
+use crate::events::Change;
 
 const CREATE: &str = "createOrder";
 
@@ -69,7 +70,7 @@ pub async fn cancel_order(
     order_id: i64,
 ) -> AppResult<OrderRecord> {
     let user_id = identity::user_id(services, caller).await?;
-    services
+    let cancelled = services
         .db
         .serializable("cancelOrder", |tx| {
             Box::pin(async move {
@@ -79,5 +80,7 @@ pub async fn cancel_order(
                 order::mark_cancelled(tx, order_id).await
             })
         })
-        .await
+        .await?;
+    services.changes.announce(&[Change::Order(order_id)]);
+    Ok(cancelled)
 }

@@ -30,6 +30,7 @@ use crate::domain::payment::{self, PaymentRecord};
 use crate::domain::settlement::{PaymentRequest, Settled, Snapshot};
 use crate::domain::{balance, cart, stock, user_coupon};
 use crate::error::{AppError, AppResult};
+use crate::events::{Change, Changes};
 use crate::sync;
 
 const USE_CASE: &str = "payOrder";
@@ -80,13 +81,23 @@ pub struct Payments {
 }
 
 impl Payments {
-    /// Starts the worker that settles this instance's payments.
-    pub fn new(db: Db) -> Self {
+    /// Starts the worker that settles this instance's payments, announcing
+    /// the orders it pays to subscribers through `changes`.
+    pub fn new(db: Db, changes: Arc<Changes>) -> Self {
         let sold_out = Arc::new(SoldOutProducts::default());
         let hint = sold_out.clone();
         let queue = Batcher::new(&db.clone(), USE_CASE, MAX_BATCH, move |requests| {
-            let (db, hint) = (db.clone(), hint.clone());
-            async move { pay_batch(&db, &hint, &requests).await }
+            let (db, hint, changes) = (db.clone(), hint.clone(), changes.clone());
+            async move {
+                let results = pay_batch(&db, &hint, &requests).await?;
+                let paid: Vec<Change> = results
+                    .iter()
+                    .flatten()
+                    .map(|paid| Change::Order(paid.order.id))
+                    .collect();
+                changes.announce(&paid);
+                Ok(results)
+            }
         });
         Self { queue, sold_out }
     }

@@ -1,7 +1,7 @@
 //! What a resolver can ask of its request: the services, the caller, and the
 //! request's DataLoaders.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use async_graphql::Context;
 
@@ -18,8 +18,10 @@ pub struct RequestData {
     pub caller: Option<Principal>,
     /// Where the operation's reads run (one shared connection for a query).
     pub reads: Arc<Reads>,
-    /// Batching loaders, fresh per operation so nothing is cached across users.
-    pub loaders: Loaders,
+    /// Batching loaders, fresh per operation so nothing is cached across
+    /// users; made at the first field that needs them (most operations,
+    /// and most subscription updates, need none).
+    loaders: OnceLock<Loaders>,
 }
 
 impl RequestData {
@@ -28,9 +30,16 @@ impl RequestData {
         let reads = Arc::new(reads);
         Self {
             caller,
-            loaders: Loaders::new(&reads),
+            loaders: OnceLock::new(),
             reads,
         }
+    }
+}
+
+impl RequestData {
+    /// The operation's DataLoaders.
+    pub fn loaders(&self) -> &Loaders {
+        self.loaders.get_or_init(|| Loaders::new(&self.reads))
     }
 }
 
@@ -67,7 +76,7 @@ pub fn maybe_caller<'a>(ctx: &Context<'a>) -> Option<&'a Principal> {
 
 /// The request's DataLoaders.
 pub fn loaders<'a>(ctx: &Context<'a>) -> Result<&'a Loaders, AppError> {
-    Ok(&request(ctx)?.loaders)
+    Ok(request(ctx)?.loaders())
 }
 
 /// The caller's user id, creating the user on first sight.

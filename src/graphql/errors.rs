@@ -23,6 +23,9 @@ pub mod codes {
     pub const INTERNAL_SERVER_ERROR: &str = "INTERNAL_SERVER_ERROR";
     /// Too many requests from one caller (HTTP 429 with `Retry-After`).
     pub const RATE_LIMITED: &str = "RATE_LIMITED";
+    /// A subscription to an entity that does not exist or that the caller
+    /// may not see.
+    pub const NOT_FOUND: &str = "NOT_FOUND";
 }
 
 /// The stable code of a business failure.

@@ -24,15 +24,17 @@ pub(crate) mod node;
 pub(crate) mod operation;
 pub(crate) mod query;
 pub(crate) mod scalars;
+pub(crate) mod subscription;
 pub(crate) mod types;
 
-use async_graphql::{EmptySubscription, Schema};
+use async_graphql::Schema;
 
 use crate::config::Limits;
 use crate::facades::Services;
 
 /// The server's schema.
-pub type AppSchema = Schema<query::QueryRoot, mutations::MutationRoot, EmptySubscription>;
+pub type AppSchema =
+    Schema<query::QueryRoot, mutations::MutationRoot, subscription::SubscriptionRoot>;
 
 /// Builds the schema. `public` turns off introspection and field
 /// suggestions (production). The limits on what a document may ask are
@@ -45,11 +47,15 @@ fn schema_builder(
     services: Option<Services>,
     public: bool,
     limits: &Limits,
-) -> async_graphql::SchemaBuilder<query::QueryRoot, mutations::MutationRoot, EmptySubscription> {
+) -> async_graphql::SchemaBuilder<
+    query::QueryRoot,
+    mutations::MutationRoot,
+    subscription::SubscriptionRoot,
+> {
     let mut builder = Schema::build(
         query::QueryRoot::default(),
         mutations::MutationRoot::default(),
-        EmptySubscription,
+        subscription::SubscriptionRoot,
     )
     // async-graphql's own bound on nesting, above that of `limits`, which
     // refuses any document that would reach it.

@@ -21,6 +21,7 @@ use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Instant;
 
+use async_graphql::futures_util::stream::{self, BoxStream, StreamExt};
 use async_graphql::parser::types::{
     DocumentOperations, ExecutableDocument, OperationDefinition, OperationType, Selection,
 };
@@ -99,6 +100,26 @@ impl Operations {
             complexity::check(measure, &self.limits)?;
         }
         Ok(Prepared { request, kept })
+    }
+
+    /// Runs `request` for `caller` as a stream of responses: a subscription's
+    /// updates, or the one response of a query or mutation (over WebSocket).
+    /// The document passes the same guards as over HTTP; the reads of each
+    /// update borrow a pooled connection, and no DataLoader caches rows
+    /// across updates.
+    pub fn subscribe(
+        &self,
+        db: &Db,
+        request: Request,
+        caller: Option<Principal>,
+    ) -> BoxStream<'static, Response> {
+        match self.prepare(request) {
+            Ok(Prepared { request, .. }) => {
+                let data = RequestData::new(caller, Reads::pooled(&db.pool));
+                self.schema.execute_stream(request.data(Arc::new(data)))
+            }
+            Err(error) => stream::once(std::future::ready(self.refuse(error))).boxed(),
+        }
     }
 
     /// Answers a request that [`Operations::prepare`] refused, counted as

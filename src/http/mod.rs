@@ -8,15 +8,22 @@ mod playground;
 mod rate_limit;
 mod server;
 mod state;
+mod websocket;
 
 pub use rate_limit::RateLimiter;
 pub use server::serve;
 pub use state::AppState;
+pub use websocket::Sockets;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::extract::Request;
+use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::{FromRequestParts, State};
+use axum::handler::Handler;
 use axum::http::HeaderName;
+use axum::http::header::UPGRADE;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::RequestBodyTimeoutLayer;
@@ -54,7 +61,7 @@ pub fn router(state: AppState) -> Router {
         })
         .on_response(DefaultOnResponse::new().level(Level::DEBUG));
     Router::new()
-        .route("/graphql", get(graphql::get).post(graphql::post))
+        .route("/graphql", get(get_graphql).post(graphql::post))
         .route("/", get(playground::page))
         .route("/healthz", get(health::alive))
         .route("/readyz", get(health::ready))
@@ -66,4 +73,22 @@ pub fn router(state: AppState) -> Router {
         // Outermost, so that the id exists before anything else runs.
         .layer(SetRequestIdLayer::new(header, MakeRequestUuid))
         .with_state(state)
+}
+
+/// `GET /graphql`: a WebSocket upgrade (subscriptions), or a query in the
+/// query string.
+async fn get_graphql(State(state): State<AppState>, request: Request) -> Response {
+    let upgrading = request
+        .headers()
+        .get(UPGRADE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
+    if !upgrading {
+        return Handler::call(graphql::get, request, state).await;
+    }
+    let (mut parts, _) = request.into_parts();
+    match WebSocketUpgrade::from_request_parts(&mut parts, &state).await {
+        Ok(upgrade) => websocket::upgrade(state, upgrade).await,
+        Err(rejection) => rejection.into_response(),
+    }
 }

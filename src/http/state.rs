@@ -9,6 +9,7 @@ use crate::graphql::operation::Operations;
 use crate::metrics::Metrics;
 
 use super::RateLimiter;
+use super::websocket::Sockets;
 
 /// Shared by every request handler. Cheap to clone.
 #[derive(Clone)]
@@ -26,6 +27,8 @@ pub struct AppState {
     /// The Authorization header GraphiQL starts with; `None` turns the
     /// playground off (production).
     pub(crate) playground_authorization: Option<String>,
+    /// This instance's GraphQL WebSockets.
+    pub(crate) sockets: Arc<Sockets>,
 }
 
 impl AppState {

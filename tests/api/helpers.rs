@@ -87,6 +87,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         ("JWT_SECRET", "test-secret".into()),
         ("SEED_DEMO_DATA", options.seed.to_string()),
         ("OUTBOX_RELAY", options.nats.is_some().to_string()),
+        ("CHANGES_VIA_NATS", options.nats.is_some().to_string()),
         // Connections as needed, not a fixed pool per test app: many apps
         // share the machine's PostgreSQL (a test may set it, see startup.rs).
         ("DATABASE_MIN_CONNECTIONS", "0".into()),

@@ -26,4 +26,5 @@ mod rate_limit;
 mod retry;
 mod schema;
 mod startup;
+mod subscriptions;
 mod tcp_proxy;

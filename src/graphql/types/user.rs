@@ -88,7 +88,7 @@ impl User {
                 let page = order::page_for_user(&mut *conn, user, status, request).await?;
                 if prefetch {
                     let ids: Vec<i64> = page.items.iter().map(|o| o.id).collect();
-                    data.loaders
+                    data.loaders()
                         .prefetch_order_lines(conn, &ids, products)
                         .await?;
                 }
