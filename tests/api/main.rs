@@ -11,6 +11,7 @@ mod catalog;
 mod cli;
 mod conformance;
 mod connections;
+mod cors;
 mod coupons;
 mod events;
 mod faults;
