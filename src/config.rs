@@ -4,9 +4,13 @@
 //! PostgreSQL and NATS on their standard ports; `.env.example` lists them all.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
 
 use secrecy::{ExposeSecret, SecretString};
 use std::time::Duration;
+
+use crate::graphql::persisted::TrustedDocuments;
 
 /// The JWT secret used when none is configured. Fine for development, and
 /// refused in production.
@@ -71,6 +75,9 @@ pub struct Config {
     pub request_timeout: Duration,
     /// Which browser origins may call the API (every `CORS_` variable).
     pub cors: Cors,
+    /// Persisted queries and trusted documents (every `PERSISTED_QUERIES_`
+    /// and `TRUSTED_DOCUMENTS` variable).
+    pub persisted: PersistedQueries,
     /// `SEED_DEMO_DATA`: seed a demo catalog and coupon into an empty
     /// catalog; on by default in development only.
     pub seed_demo_data: bool,
@@ -231,6 +238,7 @@ impl Config {
             public_base_url,
             request_timeout: millis(&get, "REQUEST_TIMEOUT_MS", "10000")?,
             cors: Cors::from_lookup(&get, app_env)?,
+            persisted: PersistedQueries::from_lookup(&get)?,
             seed_demo_data: parse(
                 &get,
                 "SEED_DEMO_DATA",
@@ -446,6 +454,64 @@ fn check_origin(origin: &str) -> Result<(), &'static str> {
     Ok(())
 }
 
+/// Documents a client may name by their hash (Apollo's automatic persisted
+/// queries, and a manifest of trusted documents); see
+/// `graphql::persisted`.
+#[derive(Debug, Clone)]
+pub struct PersistedQueries {
+    /// `PERSISTED_QUERIES_CAPACITY`: the most documents an instance learns
+    /// through automatic persisted queries (least recently used out first).
+    pub capacity: usize,
+    /// `PERSISTED_QUERIES_MAX_BYTES`: the most bytes of text (documents and
+    /// their hashes) those documents may hold together.
+    pub max_bytes: usize,
+    /// `TRUSTED_DOCUMENTS`: the path of the manifest of trusted documents,
+    /// a JSON object of documents by their SHA-256; none by default.
+    pub trusted_documents: Option<PathBuf>,
+    /// The manifest's documents, loaded (and checked) with the configuration.
+    pub(crate) trusted: Arc<TrustedDocuments>,
+    /// `TRUSTED_DOCUMENTS_ONLY`: run no document but the manifest's.
+    pub trusted_only: bool,
+}
+
+impl PersistedQueries {
+    fn from_lookup(get: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let positive = |name: &str, default: &str| -> Result<usize, ConfigError> {
+            match parse::<usize>(get, name, default)? {
+                0 => Err(ConfigError(format!("{name} must be at least 1"))),
+                n => Ok(n),
+            }
+        };
+        let trusted_documents = get("TRUSTED_DOCUMENTS").map(PathBuf::from);
+        let trusted = match &trusted_documents {
+            None => TrustedDocuments::default(),
+            Some(path) => {
+                let fail = |why: String| {
+                    ConfigError(format!("TRUSTED_DOCUMENTS={}: {why}", path.display()))
+                };
+                let json = std::fs::read_to_string(path)
+                    .map_err(|e| fail(format!("cannot read it: {e}")))?;
+                TrustedDocuments::from_json(&json).map_err(fail)?
+            }
+        };
+        let trusted_only = parse(get, "TRUSTED_DOCUMENTS_ONLY", "false")?;
+        if trusted_only && trusted_documents.is_none() {
+            return Err(ConfigError(
+                "TRUSTED_DOCUMENTS_ONLY=true needs TRUSTED_DOCUMENTS, the manifest of the \
+                 documents to run"
+                    .into(),
+            ));
+        }
+        Ok(Self {
+            capacity: positive("PERSISTED_QUERIES_CAPACITY", "1024")?,
+            max_bytes: positive("PERSISTED_QUERIES_MAX_BYTES", "4194304")?,
+            trusted_documents,
+            trusted: Arc::new(trusted),
+            trusted_only,
+        })
+    }
+}
+
 impl Default for Limits {
     /// The development defaults.
     fn default() -> Self {
@@ -650,6 +716,23 @@ mod tests {
         }
         let err = config(&[("CORS_MAX_AGE_SECS", "ten")]).unwrap_err();
         assert!(err.0.contains("CORS_MAX_AGE_SECS"), "{}", err.0);
+    }
+
+    #[test]
+    fn persisted_queries_are_bounded_and_trust_no_manifest_by_default() {
+        let c = config(&[]).unwrap();
+        assert_eq!(
+            (c.persisted.capacity, c.persisted.max_bytes),
+            (1024, 4194304)
+        );
+        assert!(c.persisted.trusted_documents.is_none() && !c.persisted.trusted_only);
+        assert!(config(&[("PERSISTED_QUERIES_CAPACITY", "0")]).is_err());
+        assert!(config(&[("PERSISTED_QUERIES_MAX_BYTES", "0")]).is_err());
+        let err = config(&[("TRUSTED_DOCUMENTS_ONLY", "true")]).unwrap_err();
+        assert!(err.0.contains("TRUSTED_DOCUMENTS"), "{}", err.0);
+        let err =
+            config(&[("TRUSTED_DOCUMENTS", "/nowhere/persisted-documents.json")]).unwrap_err();
+        assert!(err.0.contains("TRUSTED_DOCUMENTS=/nowhere"), "{}", err.0);
     }
 
     #[test]

@@ -20,6 +20,7 @@ use crate::events::Relay;
 use crate::facades::{Services, demo};
 use crate::graphql;
 use crate::graphql::operation::Operations;
+use crate::graphql::persisted::{self, Persisted};
 use crate::http::{self, RateLimiter};
 
 pub use crate::http::AppState;
@@ -75,10 +76,12 @@ impl Application {
         };
         let public = !config.is_development();
         let limits = &config.limits;
+        tracing::info!("{}", persisted::describe(&config.persisted));
         let operations = Operations::new(
             graphql::build_schema(Some(services.clone()), public, limits),
             limits,
             metrics.clone(),
+            Persisted::new(&config.persisted),
         )?;
         let state = AppState {
             operations: Arc::new(operations),

@@ -23,6 +23,11 @@ pub mod codes {
     pub const INTERNAL_SERVER_ERROR: &str = "INTERNAL_SERVER_ERROR";
     /// Too many requests from one caller (HTTP 429 with `Retry-After`).
     pub const RATE_LIMITED: &str = "RATE_LIMITED";
+    /// A persisted query's hash sent without its text, and not known to
+    /// this instance (message `PersistedQueryNotFound`). Apollo clients then
+    /// send the text with the hash, once; so it answers HTTP 200 whatever
+    /// the media type (see `graphql::persisted`).
+    pub const PERSISTED_QUERY_NOT_FOUND: &str = "PERSISTED_QUERY_NOT_FOUND";
 }
 
 /// The stable code of a business failure.

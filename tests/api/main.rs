@@ -22,6 +22,7 @@ mod nats_server;
 mod observability;
 mod orders;
 mod payments;
+mod persisted;
 mod races;
 mod rate_limit;
 mod retry;
