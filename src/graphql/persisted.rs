@@ -155,7 +155,7 @@ pub fn describe(config: &PersistedQueries) -> String {
     match &config.trusted_documents {
         None => format!("{learned}; no trusted documents"),
         Some(path) => format!(
-            "{learned}; {} trusted documents from {}{}",
+            "{learned}; trusted documents: {} from {}{}",
             config.trusted.len(),
             path.display(),
             if config.trusted_only {
