@@ -96,19 +96,33 @@ fn assert_not_found(r: &Gql) {
     assert!(r.body.get("data").is_none(), "{}", r.body);
 }
 
-/// A manifest file of `documents` in a temp dir of the test's own.
-fn manifest(documents: &[&str]) -> PathBuf {
+/// A manifest file in a temp dir of the test's own, removed with it.
+struct Manifest {
+    path: PathBuf,
+}
+
+impl Drop for Manifest {
+    fn drop(&mut self) {
+        if let Some(dir) = self.path.parent() {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
+/// A manifest of `documents`, each under its hash.
+fn manifest(documents: &[&str]) -> Manifest {
     let entries: serde_json::Map<String, Value> =
         documents.iter().map(|d| (sha256(d), json!(d))).collect();
     write_manifest(&Value::Object(entries).to_string())
 }
 
-fn write_manifest(json: &str) -> PathBuf {
+/// A manifest file holding `json`.
+fn write_manifest(json: &str) -> Manifest {
     let dir = std::env::temp_dir().join(format!("commerce-test-{}", uuid::Uuid::new_v4()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("persisted-documents.json");
     std::fs::write(&path, json).unwrap();
-    path
+    Manifest { path }
 }
 
 async fn app_trusting(path: &std::path::Path, only: bool) -> TestApp {
@@ -222,8 +236,8 @@ async fn a_registered_document_meets_every_guard_and_is_kept_only_if_it_passes()
 
 #[tokio::test]
 async fn trusted_documents_are_known_by_hash_from_the_start() {
-    let path = manifest(&[CATALOG]);
-    let app = app_trusting(&path, false).await;
+    let manifest = manifest(&[CATALOG]);
+    let app = app_trusting(&manifest.path, false).await;
     let r = apollo_post(&app, None, &hash_only("Catalog", &sha256(CATALOG))).await;
     assert_eq!(r.data()["products"]["totalCount"], 0);
     let r = apollo_get(&app, "Catalog", &sha256(CATALOG)).await;
@@ -243,8 +257,8 @@ async fn trusted_documents_are_known_by_hash_from_the_start() {
 #[tokio::test]
 async fn trusted_documents_only_refuses_every_other_text_admins_included() {
     let admin_flow = "mutation AdminCreate($i: CreateProductInput!) { createProduct(input: $i) { product { name } } }";
-    let path = manifest(&[CATALOG, admin_flow]);
-    let app = app_trusting(&path, true).await;
+    let manifest = manifest(&[CATALOG, admin_flow]);
+    let app = app_trusting(&manifest.path, true).await;
     let admin = app.admin_token("boss");
     let input = json!({ "i": { "name": "Lamp", "price": "100", "stock": 1 } });
 
@@ -304,21 +318,21 @@ fn a_bad_manifest_is_a_configuration_error_naming_the_entry() {
     let mut entries = serde_json::Map::new();
     entries.insert(sha256(CATALOG), json!(CATALOG));
     entries.insert(wrong.clone(), json!(CATALOG));
-    let path = write_manifest(&Value::Object(entries).to_string());
-    let error = config(&path).unwrap_err().0;
+    let bad = write_manifest(&Value::Object(entries).to_string());
+    let error = config(&bad.path).unwrap_err().0;
     assert!(
         error.contains("TRUSTED_DOCUMENTS") && error.contains(&wrong),
         "{error}"
     );
-    for bad in ["not json", "[\"a list\"]", "{\"abc\": 1}"] {
-        let error = config(&write_manifest(bad)).unwrap_err().0;
+    for text in ["not json", "[\"a list\"]", "{\"abc\": 1}"] {
+        let error = config(&write_manifest(text).path).unwrap_err().0;
         assert!(error.contains("TRUSTED_DOCUMENTS"), "{error}");
     }
-    assert!(config(&manifest(&[CATALOG])).is_ok());
+    assert!(config(&manifest(&[CATALOG]).path).is_ok());
 
     // The server refuses to start on it.
     let mut child = Command::new(env!("CARGO_BIN_EXE_commerce"))
-        .env("TRUSTED_DOCUMENTS", &path)
+        .env("TRUSTED_DOCUMENTS", &bad.path)
         .env("LISTEN_ADDR", "127.0.0.1:0")
         .env("DATABASE_URL", "postgres://postgres@127.0.0.1:1/never")
         .stdout(Stdio::null())
