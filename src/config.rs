@@ -4,9 +4,13 @@
 //! PostgreSQL and NATS on their standard ports; `.env.example` lists them all.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
 
 use secrecy::{ExposeSecret, SecretString};
 use std::time::Duration;
+
+use crate::graphql::persisted::TrustedDocuments;
 
 /// The JWT secret used when none is configured. Fine for development, and
 /// refused in production.
@@ -69,6 +73,11 @@ pub struct Config {
     pub public_base_url: Option<String>,
     /// `REQUEST_TIMEOUT_MS`: the longest a GraphQL request may run.
     pub request_timeout: Duration,
+    /// Which browser origins may call the API (every `CORS_` variable).
+    pub cors: Cors,
+    /// Persisted queries and trusted documents (every `PERSISTED_QUERIES_`
+    /// and `TRUSTED_DOCUMENTS` variable).
+    pub persisted: PersistedQueries,
     /// `SEED_DEMO_DATA`: seed a demo catalog and coupon into an empty
     /// catalog; on by default in development only.
     pub seed_demo_data: bool,
@@ -257,6 +266,8 @@ impl Config {
             listen_addr,
             public_base_url,
             request_timeout: millis(&get, "REQUEST_TIMEOUT_MS", "10000")?,
+            cors: Cors::from_lookup(&get, app_env)?,
+            persisted: PersistedQueries::from_lookup(&get)?,
             seed_demo_data: parse(
                 &get,
                 "SEED_DEMO_DATA",
@@ -360,6 +371,183 @@ impl Limits {
             )));
         }
         Ok(limits)
+    }
+}
+
+/// How the server answers browsers on other origins (CORS). Tokens travel
+/// in the `Authorization` header, never in cookies, so no origin is ever
+/// allowed credentials: a page on an allowed origin can only send the token
+/// its own code holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cors {
+    /// `CORS_ALLOWED_ORIGINS`: a comma-separated list of origins, or `*`;
+    /// `*` by default in development, none in production.
+    pub allowed_origins: AllowedOrigins,
+    /// `CORS_MAX_AGE_SECS`: how long a browser may reuse a preflight's answer.
+    pub max_age: Duration,
+}
+
+/// The origins a browser may call the API from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AllowedOrigins {
+    /// Any origin (`*`).
+    Any,
+    /// These origins, exactly as browsers send them in `Origin`
+    /// (`https://shop.example`, `http://localhost:5173`); none when empty,
+    /// and then the server sends no CORS header at all.
+    List(Vec<String>),
+}
+
+impl Cors {
+    fn from_lookup(
+        get: &impl Fn(&str) -> Option<String>,
+        app_env: AppEnv,
+    ) -> Result<Self, ConfigError> {
+        let allowed_origins = match get("CORS_ALLOWED_ORIGINS") {
+            None if app_env == AppEnv::Development => AllowedOrigins::Any,
+            None => AllowedOrigins::List(Vec::new()),
+            Some(raw) if raw.trim() == "*" => AllowedOrigins::Any,
+            Some(raw) => {
+                let mut origins: Vec<String> = Vec::new();
+                for origin in raw.split(',').map(str::trim).filter(|o| !o.is_empty()) {
+                    check_origin(origin).map_err(|why| {
+                        ConfigError(format!(
+                            "CORS_ALLOWED_ORIGINS: {origin:?} is not an origin: {why}"
+                        ))
+                    })?;
+                    if !origins.iter().any(|o| o == origin) {
+                        origins.push(origin.to_owned());
+                    }
+                }
+                if origins.is_empty() {
+                    return Err(ConfigError(format!(
+                        "CORS_ALLOWED_ORIGINS={raw:?} names no origin: list origins separated by \
+                         commas (https://shop.example), or * for any"
+                    )));
+                }
+                AllowedOrigins::List(origins)
+            }
+        };
+        Ok(Self {
+            allowed_origins,
+            max_age: Duration::from_secs(parse(get, "CORS_MAX_AGE_SECS", "600")?),
+        })
+    }
+}
+
+/// Whether `origin` is written as browsers send it in `Origin`: a scheme,
+/// `://`, a host and an optional port, lowercase, with no path (not even a
+/// trailing `/`). One written otherwise would never match any request, so
+/// it is refused rather than silently ignored. `null` (sandboxed pages,
+/// `file:` URLs) is refused too: any page can claim it.
+fn check_origin(origin: &str) -> Result<(), &'static str> {
+    if origin == "*" {
+        return Err("* stands alone, not in a list");
+    }
+    let (scheme, authority) = origin
+        .split_once("://")
+        .ok_or("it needs a scheme, as in https://shop.example")?;
+    let scheme_ok = scheme.starts_with(|c: char| c.is_ascii_lowercase())
+        && scheme
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "+-.".contains(c));
+    if !scheme_ok {
+        return Err("the scheme must be lowercase letters, digits, +, - or .");
+    }
+    if authority.contains('/') {
+        return Err("an origin has no path, not even a trailing /");
+    }
+    if authority.contains(['?', '#', '@']) {
+        return Err("an origin has no query, fragment or user name");
+    }
+    let (host, port) = match authority.strip_prefix('[') {
+        Some(bracketed) => {
+            let (host, rest) = bracketed
+                .split_once(']')
+                .ok_or("an IPv6 host needs its closing ]")?;
+            match rest {
+                "" => (host, None),
+                _ => (
+                    host,
+                    Some(rest.strip_prefix(':').ok_or("a port follows a :")?),
+                ),
+            }
+        }
+        None => match authority.split_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (authority, None),
+        },
+    };
+    let host_ok = !host.is_empty()
+        && host
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "-.:".contains(c));
+    if !host_ok {
+        return Err("the host must be lowercase ASCII letters, digits, - and . (punycode)");
+    }
+    if let Some(port) = port
+        && (port.is_empty() || port.parse::<u16>().is_err())
+    {
+        return Err("the port must be a number up to 65535");
+    }
+    Ok(())
+}
+
+/// Documents a client may name by their hash (Apollo's automatic persisted
+/// queries, and a manifest of trusted documents); see
+/// `graphql::persisted`.
+#[derive(Debug, Clone)]
+pub struct PersistedQueries {
+    /// `PERSISTED_QUERIES_CAPACITY`: the most documents an instance learns
+    /// through automatic persisted queries (least recently used out first).
+    pub capacity: usize,
+    /// `PERSISTED_QUERIES_MAX_BYTES`: the most bytes of text (documents and
+    /// their hashes) those documents may hold together.
+    pub max_bytes: usize,
+    /// `TRUSTED_DOCUMENTS`: the path of the manifest of trusted documents,
+    /// a JSON object of documents by their SHA-256; none by default.
+    pub trusted_documents: Option<PathBuf>,
+    /// The manifest's documents, loaded (and checked) with the configuration.
+    pub(crate) trusted: Arc<TrustedDocuments>,
+    /// `TRUSTED_DOCUMENTS_ONLY`: run no document but the manifest's.
+    pub trusted_only: bool,
+}
+
+impl PersistedQueries {
+    fn from_lookup(get: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let positive = |name: &str, default: &str| -> Result<usize, ConfigError> {
+            match parse::<usize>(get, name, default)? {
+                0 => Err(ConfigError(format!("{name} must be at least 1"))),
+                n => Ok(n),
+            }
+        };
+        let trusted_documents = get("TRUSTED_DOCUMENTS").map(PathBuf::from);
+        let trusted = match &trusted_documents {
+            None => TrustedDocuments::default(),
+            Some(path) => {
+                let fail = |why: String| {
+                    ConfigError(format!("TRUSTED_DOCUMENTS={}: {why}", path.display()))
+                };
+                let json = std::fs::read_to_string(path)
+                    .map_err(|e| fail(format!("cannot read it: {e}")))?;
+                TrustedDocuments::from_json(&json).map_err(fail)?
+            }
+        };
+        let trusted_only = parse(get, "TRUSTED_DOCUMENTS_ONLY", "false")?;
+        if trusted_only && trusted_documents.is_none() {
+            return Err(ConfigError(
+                "TRUSTED_DOCUMENTS_ONLY=true needs TRUSTED_DOCUMENTS, the manifest of the \
+                 documents to run"
+                    .into(),
+            ));
+        }
+        Ok(Self {
+            capacity: positive("PERSISTED_QUERIES_CAPACITY", "1024")?,
+            max_bytes: positive("PERSISTED_QUERIES_MAX_BYTES", "4194304")?,
+            trusted_documents,
+            trusted: Arc::new(trusted),
+            trusted_only,
+        })
     }
 }
 
@@ -505,6 +693,85 @@ mod tests {
             config(&[("RATE_LIMIT_PER_SECOND", "5"), ("RATE_LIMIT_BURST", "99")]).unwrap_err();
         assert!(err.0.contains("RATE_LIMIT_BURST"), "{}", err.0);
         assert!(config(&[("QUERY_MAX_NESTING", "0")]).is_err());
+    }
+
+    #[test]
+    fn cors_allows_any_origin_in_development_and_none_in_production() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.cors.allowed_origins, AllowedOrigins::Any);
+        assert_eq!(c.cors.max_age, Duration::from_secs(600));
+        let secret = "x".repeat(32);
+        let production = config(&[("APP_ENV", "production"), ("JWT_SECRET", &secret)]).unwrap();
+        assert_eq!(
+            production.cors.allowed_origins,
+            AllowedOrigins::List(vec![])
+        );
+        let listed = config(&[
+            (
+                "CORS_ALLOWED_ORIGINS",
+                " https://shop.example, http://localhost:5173,https://shop.example,",
+            ),
+            ("CORS_MAX_AGE_SECS", "60"),
+        ])
+        .unwrap();
+        assert_eq!(
+            listed.cors.allowed_origins,
+            AllowedOrigins::List(vec![
+                "https://shop.example".into(),
+                "http://localhost:5173".into()
+            ])
+        );
+        assert_eq!(listed.cors.max_age, Duration::from_secs(60));
+        let any = config(&[("CORS_ALLOWED_ORIGINS", "*")]).unwrap();
+        assert_eq!(any.cors.allowed_origins, AllowedOrigins::Any);
+        for ok in [
+            "http://[::1]:8080",
+            "capacitor://localhost",
+            "http://127.0.0.1",
+        ] {
+            assert!(check_origin(ok).is_ok(), "{ok}");
+        }
+    }
+
+    #[test]
+    fn an_origin_written_as_no_browser_sends_it_is_refused_by_name() {
+        for bad in [
+            "https://shop.example/",
+            "https://shop.example/app",
+            "shop.example",
+            "https://Shop.example",
+            "HTTPS://shop.example",
+            "https://shop.example:99999",
+            "https://shop.example:",
+            "https://user@shop.example",
+            "https://",
+            "null",
+            "*, https://shop.example",
+            "https://[::1",
+            ",",
+        ] {
+            let err = config(&[("CORS_ALLOWED_ORIGINS", bad)]).unwrap_err();
+            assert!(err.0.contains("CORS_ALLOWED_ORIGINS"), "{bad}: {}", err.0);
+        }
+        let err = config(&[("CORS_MAX_AGE_SECS", "ten")]).unwrap_err();
+        assert!(err.0.contains("CORS_MAX_AGE_SECS"), "{}", err.0);
+    }
+
+    #[test]
+    fn persisted_queries_are_bounded_and_trust_no_manifest_by_default() {
+        let c = config(&[]).unwrap();
+        assert_eq!(
+            (c.persisted.capacity, c.persisted.max_bytes),
+            (1024, 4194304)
+        );
+        assert!(c.persisted.trusted_documents.is_none() && !c.persisted.trusted_only);
+        assert!(config(&[("PERSISTED_QUERIES_CAPACITY", "0")]).is_err());
+        assert!(config(&[("PERSISTED_QUERIES_MAX_BYTES", "0")]).is_err());
+        let err = config(&[("TRUSTED_DOCUMENTS_ONLY", "true")]).unwrap_err();
+        assert!(err.0.contains("TRUSTED_DOCUMENTS"), "{}", err.0);
+        let err =
+            config(&[("TRUSTED_DOCUMENTS", "/nowhere/persisted-documents.json")]).unwrap_err();
+        assert!(err.0.contains("TRUSTED_DOCUMENTS=/nowhere"), "{}", err.0);
     }
 
     #[test]

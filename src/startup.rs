@@ -21,6 +21,7 @@ use crate::events::{Changes, Relay};
 use crate::facades::{Services, demo};
 use crate::graphql;
 use crate::graphql::operation::Operations;
+use crate::graphql::persisted::{self, Persisted};
 use crate::http::{self, RateLimiter, Sockets};
 
 pub use crate::http::AppState;
@@ -84,10 +85,12 @@ impl Application {
         };
         let public = !config.is_development();
         let limits = &config.limits;
+        tracing::info!("{}", persisted::describe(&config.persisted));
         let operations = Operations::new(
             graphql::build_schema(Some(services.clone()), public, limits),
             limits,
             metrics.clone(),
+            Persisted::new(&config.persisted),
         )?;
         let (closing, closed) = watch::channel(false);
         let state = AppState {

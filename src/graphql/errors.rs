@@ -26,6 +26,11 @@ pub mod codes {
     /// A subscription to an entity that does not exist or that the caller
     /// may not see.
     pub const NOT_FOUND: &str = "NOT_FOUND";
+    /// A persisted query's hash sent without its text, and not known to
+    /// this instance (message `PersistedQueryNotFound`). Apollo clients then
+    /// send the text with the hash, once; so it answers HTTP 200 whatever
+    /// the media type (see `graphql::persisted`).
+    pub const PERSISTED_QUERY_NOT_FOUND: &str = "PERSISTED_QUERY_NOT_FOUND";
 }
 
 /// The stable code of a business failure.

@@ -8,6 +8,8 @@
 //! - [`inline`]: the objects a response holds by the hundred, resolved
 //!   without a boxed future per field;
 //! - [`errors`]: the one mapping from errors to GraphQL;
+//! - [`operation`]: preparing and running one operation; [`persisted`]:
+//!   documents named by their hash (persisted queries, trusted documents);
 //! - [`context`]: what a resolver may ask of its request.
 
 pub(crate) mod complexity;
@@ -22,6 +24,7 @@ pub(crate) mod loaders;
 pub(crate) mod mutations;
 pub(crate) mod node;
 pub(crate) mod operation;
+pub(crate) mod persisted;
 pub(crate) mod query;
 pub(crate) mod scalars;
 pub(crate) mod subscription;

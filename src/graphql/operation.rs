@@ -1,4 +1,5 @@
 //! Running one GraphQL operation in two steps: [`Operations::prepare`]
+//! finds the text of a document named by its hash ([`super::persisted`]),
 //! checks it against the limits async-graphql lacks ([`super::limits`],
 //! [`super::complexity`]) and parses its document once per instance
 //! ([`super::documents`]); [`Operations::run`] executes it with
@@ -32,6 +33,7 @@ use super::complexity::{self, Shape};
 use super::context::RequestData;
 use super::documents::{Documents, Kept};
 use super::limits::{self, Cost};
+use super::persisted::Persisted;
 use crate::auth::Principal;
 use crate::config::Limits;
 use crate::db::{Db, Reads};
@@ -42,6 +44,8 @@ pub struct Operations {
     /// The schema.
     schema: AppSchema,
     documents: Documents,
+    /// Documents named by their hash.
+    persisted: Persisted,
     metrics: Arc<Metrics>,
     /// The label of the operations refused before execution.
     invalid: Arc<str>,
@@ -70,15 +74,22 @@ impl Prepared {
 }
 
 impl Operations {
-    /// Operations over `schema`, within `limits`, counted in `metrics`.
+    /// Operations over `schema`, within `limits`, counted in `metrics`,
+    /// their documents sent as text or named through `persisted`.
     ///
     /// Fails when the schema has a list whose bound the complexity measure
     /// does not know ([`complexity::Shape::of`]).
-    pub fn new(schema: AppSchema, limits: &Limits, metrics: Arc<Metrics>) -> Result<Self, String> {
+    pub fn new(
+        schema: AppSchema,
+        limits: &Limits,
+        metrics: Arc<Metrics>,
+        persisted: Persisted,
+    ) -> Result<Self, String> {
         let shape = Shape::of(&schema.sdl())?;
         Ok(Self {
             schema,
             documents: Documents::new(limits.clone()),
+            persisted,
             metrics,
             invalid: Arc::from("invalid"),
             limits: limits.clone(),
@@ -86,10 +97,15 @@ impl Operations {
         })
     }
 
-    /// Parses `request`'s document (or finds it parsed before) and checks
-    /// it and its variables against the limits; a document that fails is
-    /// never handed to async-graphql (see [`super::limits`]).
+    /// Gives `request` the text of the persisted query it names, parses
+    /// its document (or finds it parsed before) and checks it and its
+    /// variables against the limits; a document that fails is never handed
+    /// to async-graphql (see [`super::limits`]), nor kept as a persisted
+    /// query.
     pub fn prepare(&self, mut request: Request) -> Result<Prepared, ServerError> {
+        // First, as a document named by its hash is only known once found;
+        // it then meets every guard a document sent as text does.
+        let registration = self.persisted.resolve(&mut request)?;
         limits::check_variables(&request.variables, self.limits.max_nesting)?;
         let kept = self.documents.prepare(&mut request)?;
         let name = request.operation_name.as_deref();
@@ -98,6 +114,9 @@ impl Operations {
             .measure(kept.document(), name, &request.variables)
         {
             complexity::check(measure, &self.limits)?;
+        }
+        if let Some(registration) = registration {
+            self.persisted.register(registration, &request.query);
         }
         Ok(Prepared { request, kept })
     }

@@ -16,10 +16,14 @@
 //!   `application/json` they are 200, because legacy clients only read a
 //!   GraphQL body from a 200. See [`is_request_error`].
 //! - **Malformed HTTP requests** (no or another `Content-Type`, a body that
-//!   is not JSON, no `query`, a parameter of the wrong type), bad tokens,
+//!   is not JSON, no `query` and no persisted query's hash in
+//!   `extensions.persistedQuery`, a parameter of the wrong type), bad tokens,
 //!   mutations over GET and oversized bodies are 4xx whatever the `Accept`:
 //!   they are not GraphQL requests we could run. See [`Refusal`].
 //! - A batch (a JSON array) answers 200 with one result per operation.
+//! - A persisted query's hash this instance does not know answers 200
+//!   whatever the media type, so that an Apollo client sends its text
+//!   (`graphql::persisted`).
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -47,6 +51,7 @@ use super::rate_limit::Caller;
 use crate::config::Limits;
 use crate::graphql::errors::{assign_codes, codes, error_response};
 use crate::graphql::operation::{self, Prepared};
+use crate::graphql::persisted;
 
 /// The client's address, put on every request by [`super::server`].
 type Client = Option<Extension<ConnectInfo<SocketAddr>>>;
@@ -111,22 +116,22 @@ pub async fn get(
     call.execute(request.map(BatchRequest::Single)).await
 }
 
-/// The request that GET parameters describe, or why they describe none.
+/// The request that GET parameters describe, or why they describe none. A
+/// persisted query's hash in `extensions` may stand for the `query`.
 fn get_request(params: GetParams) -> Result<Request, String> {
-    let query = params
-        .query
-        .filter(|q| !q.trim().is_empty())
-        .ok_or_else(|| "the query parameter is missing".to_owned())?;
-    let mut request = Request::new(query);
+    let mut request = Request::new(params.query.unwrap_or_default());
     request.operation_name = params.operation_name;
+    if let Some(text) = params.extensions {
+        request.extensions = serde_json::from_str(&text)
+            .map_err(|e| format!("extensions are not a JSON object: {e}"))?;
+    }
+    if request.query.trim().is_empty() && !persisted::is_persisted(&request) {
+        return Err("the query parameter is missing".to_owned());
+    }
     if let Some(text) = params.variables {
         let json: serde_json::Value =
             serde_json::from_str(&text).map_err(|e| format!("variables are not JSON: {e}"))?;
         request.variables = Variables::from_json(json);
-    }
-    if let Some(text) = params.extensions {
-        request.extensions = serde_json::from_str(&text)
-            .map_err(|e| format!("extensions are not a JSON object: {e}"))?;
     }
     Ok(request)
 }
@@ -325,14 +330,16 @@ fn require_json_body(headers: &HeaderMap) -> Result<(), Refusal> {
     .with_header(ACCEPT, HeaderValue::from_static(JSON)))
 }
 
-/// Every operation needs a `query`. async-graphql reads a missing one as an
-/// empty document, which would then fail as a syntax error (a GraphQL error,
-/// 200 with `application/json`); the spec makes it a malformed request (400),
+/// Every operation needs a `query`, or the hash of a persisted query in
+/// its `extensions`. async-graphql reads a missing one as an empty
+/// document, which would then fail as a syntax error (a GraphQL error, 200
+/// with `application/json`); the spec makes it a malformed request (400),
 /// as it is for GET.
 fn require_queries(batch: BatchRequest) -> Result<BatchRequest, Refusal> {
+    let lacks_query = |r: &Request| r.query.trim().is_empty() && !persisted::is_persisted(r);
     let missing = match &batch {
-        BatchRequest::Single(request) => request.query.trim().is_empty(),
-        BatchRequest::Batch(requests) => requests.iter().any(|r| r.query.trim().is_empty()),
+        BatchRequest::Single(request) => lacks_query(request),
+        BatchRequest::Batch(requests) => requests.iter().any(lacks_query),
     };
     if missing {
         Err(Refusal::new(
@@ -421,17 +428,34 @@ impl Refusal {
 /// began. async-graphql marks none, so it is read from the response: no data
 /// at all, and only errors that point at no field and whose codes (given by
 /// [`assign_codes`]) are `BAD_REQUEST` or `QUERY_TOO_COMPLEX` — parse,
-/// validation, variable and limit errors, and a refused batch. An error of
+/// validation, variable and limit errors, and a refused batch — or those of
+/// a document named by a hash we do not know (`PERSISTED_QUERY_NOT_FOUND`)
+/// or refused as untrusted (`FORBIDDEN`, `graphql::persisted`). An error of
 /// execution always carries the `path` of its field, even when it nulls the
-/// whole `data`; a timeout is `SERVICE_UNAVAILABLE`: both answer 200 with
-/// `data: null`, since execution did begin.
+/// whole `data` (a `FORBIDDEN` admin field does); a timeout is
+/// `SERVICE_UNAVAILABLE`: both answer 200 with `data: null`, since
+/// execution did begin.
 fn is_request_error(response: &GqlResponse) -> bool {
     operation::refused_before_execution(response)
         && response.errors.iter().all(|error| {
-            let code = error.extensions.as_ref().and_then(|e| e.get("code"));
-            matches!(code, Some(Value::String(code))
-                if code == codes::BAD_REQUEST || code == codes::QUERY_TOO_COMPLEX)
+            matches!(
+                code_of(error),
+                Some(
+                    codes::BAD_REQUEST
+                        | codes::QUERY_TOO_COMPLEX
+                        | codes::FORBIDDEN
+                        | codes::PERSISTED_QUERY_NOT_FOUND
+                )
+            )
         })
+}
+
+/// The `extensions.code` of `error`.
+fn code_of(error: &ServerError) -> Option<&str> {
+    match error.extensions.as_ref()?.get("code")? {
+        Value::String(code) => Some(code),
+        _ => None,
+    }
 }
 
 /// One result as sent: the fields of async-graphql's response, borrowed,
@@ -492,14 +516,27 @@ fn answer(media: MediaType, limits: &Limits, response: BatchResponse) -> Respons
 
 /// 400 for a request error with `application/graphql-response+json`, else
 /// 200: with `application/json` the body alone tells success from failure,
-/// and a batch's operations each have their own outcome.
+/// and a batch's operations each have their own outcome. An unknown
+/// persisted query is 200 all the same: Apollo's `PersistedQueryLink` reads
+/// it from the body of a 200 and sends the text.
 fn status(media: MediaType, response: &BatchResponse) -> StatusCode {
     match (media, response) {
-        (MediaType::GraphQLResponse, BatchResponse::Single(r)) if is_request_error(r) => {
+        (MediaType::GraphQLResponse, BatchResponse::Single(r))
+            if is_request_error(r) && !asks_for_text(r) =>
+        {
             StatusCode::BAD_REQUEST
         }
         _ => StatusCode::OK,
     }
+}
+
+/// Whether `response` asks for the text of a persisted query it does not
+/// know.
+fn asks_for_text(response: &GqlResponse) -> bool {
+    response
+        .errors
+        .iter()
+        .any(|error| code_of(error) == Some(codes::PERSISTED_QUERY_NOT_FOUND))
 }
 
 /// A body that would be longer than allowed.

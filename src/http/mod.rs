@@ -1,6 +1,8 @@
 //! The HTTP surface: `POST`/`GET /graphql`, the GraphiQL playground at `/`,
-//! `/healthz`, `/readyz` and `/metrics`.
+//! `/healthz`, `/readyz` and `/metrics`, with CORS for browsers on other
+//! origins ([`cors`]).
 
+mod cors;
 mod graphql;
 mod health;
 mod media_type;
@@ -60,14 +62,25 @@ pub fn router(state: AppState) -> Router {
             )
         })
         .on_response(DefaultOnResponse::new().level(Level::DEBUG));
-    Router::new()
+    let cors = &state.services.config.cors;
+    tracing::info!("{}", cors::describe(cors));
+    let mut router = Router::new()
         .route("/graphql", get(get_graphql).post(graphql::post))
         .route("/", get(playground::page))
         .route("/healthz", get(health::alive))
         .route("/readyz", get(health::ready))
         .route("/metrics", get(health::metrics))
         .layer(body_limit)
-        .layer(body_timeout)
+        .layer(body_timeout);
+    // Around every route, so that the handlers' refusals carry the CORS
+    // headers too; inside the trace and the request id, so that preflights
+    // are logged and answered with an id like any request.
+    if let Some(layer) = cors::layer(cors) {
+        router = router
+            .layer(layer)
+            .layer(axum::middleware::from_fn(cors::no_content));
+    }
+    router
         .layer(trace)
         .layer(PropagateRequestIdLayer::new(header.clone()))
         // Outermost, so that the id exists before anything else runs.
