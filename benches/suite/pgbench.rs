@@ -5,6 +5,7 @@
 use std::process::Command;
 
 /// What pgbench reported.
+#[derive(Clone)]
 pub struct Baseline {
     /// Transactions per second (without the initial connection time).
     pub tps: f64,

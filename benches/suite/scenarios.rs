@@ -89,6 +89,7 @@ fn ratio(server: f64, baseline: f64) -> f64 {
 }
 
 /// What every scenario shares.
+#[derive(Clone, Copy)]
 pub struct Bench<'a> {
     pub server: &'a Server,
     pub pool: &'a PgPool,
