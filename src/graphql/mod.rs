@@ -62,7 +62,11 @@ fn schema_builder(
     )
     // async-graphql's own bound on nesting, above that of `limits`, which
     // refuses any document that would reach it.
-    .limit_recursive_depth(limits.max_nesting.saturating_add(1));
+    .limit_recursive_depth(limits.max_nesting.saturating_add(1))
+    .override_output_type_description::<async_graphql::ID>(
+        "A globally unique, opaque identifier (base64 of `Type:id`, as graphql-relay's \
+         `toGlobalId`): pass it back as it is, never parse it.",
+    );
     if let Some(services) = services {
         builder = builder.data(services);
     }
@@ -74,7 +78,8 @@ fn schema_builder(
 
 /// The schema in SDL, as checked in at `schema.graphql`.
 pub fn sdl() -> String {
-    build_schema(None, false, &Limits::default()).sdl()
+    let options = async_graphql::SDLExportOptions::new().include_specified_by();
+    build_schema(None, false, &Limits::default()).sdl_with_options(options)
 }
 
 #[cfg(test)]

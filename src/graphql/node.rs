@@ -39,7 +39,11 @@ const MAX_NODES: usize = 100;
 #[Object]
 impl NodeQuery {
     /// Fetches any entity by its global id; null when it does not exist or the caller may not see it.
-    async fn node(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Node>> {
+    async fn node(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The global id of any object.")] id: ID,
+    ) -> async_graphql::Result<Option<Node>> {
         fetch(ctx, &id).await
     }
 
@@ -47,7 +51,7 @@ impl NodeQuery {
     async fn nodes(
         &self,
         ctx: &Context<'_>,
-        ids: Vec<ID>,
+        #[graphql(desc = "Up to 100 global ids, of any types.")] ids: Vec<ID>,
     ) -> async_graphql::Result<Vec<Option<Node>>> {
         if ids.len() > MAX_NODES {
             return Err(

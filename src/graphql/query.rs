@@ -37,7 +37,11 @@ pub struct CatalogQuery;
 #[Object]
 impl CatalogQuery {
     /// A product by its global id; null when there is no such product.
-    async fn product(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Product>> {
+    async fn product(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The product's global id.")] id: ID,
+    ) -> async_graphql::Result<Option<Product>> {
         let Some(id) = global_id::decode(types::PRODUCT, &id) else {
             return Ok(None);
         };
@@ -49,10 +53,17 @@ impl CatalogQuery {
     async fn products(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "At most this many items from the start of the list (after `after`): 0 to 100, 20 when neither first nor last is given."
+        )]
         first: Option<i32>,
+        #[graphql(desc = "The cursor (an edge's `cursor`) after which the page starts.")]
         after: Option<String>,
+        #[graphql(
+            desc = "At most this many items from the end of the list (before `before`): 0 to 100."
+        )]
         last: Option<i32>,
-        before: Option<String>,
+        #[graphql(desc = "The cursor before which the page ends.")] before: Option<String>,
     ) -> async_graphql::Result<ProductConnection> {
         let args = PageArgs::new(first, after, last, before);
         connection::resolve(
@@ -77,11 +88,22 @@ impl CouponQuery {
     async fn coupons(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "At most this many items from the start of the list (after `after`): 0 to 100, 20 when neither first nor last is given."
+        )]
         first: Option<i32>,
+        #[graphql(desc = "The cursor (an edge's `cursor`) after which the page starts.")]
         after: Option<String>,
+        #[graphql(
+            desc = "At most this many items from the end of the list (before `before`): 0 to 100."
+        )]
         last: Option<i32>,
-        before: Option<String>,
-        #[graphql(default_with = "Some(false)")] available_only: Option<bool>,
+        #[graphql(desc = "The cursor before which the page ends.")] before: Option<String>,
+        #[graphql(
+            default_with = "Some(false)",
+            desc = "Only the campaigns issuable now: inside their window, with coupons left."
+        )]
+        available_only: Option<bool>,
     ) -> async_graphql::Result<CouponConnection> {
         // An explicit null means the default: every campaign.
         let available_only = available_only.unwrap_or(false);

@@ -51,7 +51,10 @@ impl ScalarType for Money {
 pub struct DateTime(pub chrono::DateTime<Utc>);
 
 /// An instant, as an RFC 3339 string with offset, e.g. "2026-11-23T09:30:00Z".
-#[Scalar(name = "DateTime")]
+#[Scalar(
+    name = "DateTime",
+    specified_by_url = "https://www.rfc-editor.org/rfc/rfc3339"
+)]
 impl ScalarType for DateTime {
     fn parse(value: Value) -> InputValueResult<Self> {
         let Value::String(s) = &value else {

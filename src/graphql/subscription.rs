@@ -30,6 +30,8 @@ fn not_found(what: &str) -> async_graphql::Error {
         .extend_with(|_, e| e.set("code", codes::NOT_FOUND))
 }
 
+/// Changes as they happen, over a WebSocket on `/graphql`
+/// (graphql-transport-ws; the token in `connection_init`).
 #[Subscription(name = "Subscription")]
 impl SubscriptionRoot {
     /// An order of the caller's (any order, for an admin) as it changes:

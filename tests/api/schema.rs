@@ -226,3 +226,62 @@ fn compare(name: &str, theirs: &TypeDefinition, mine: &TypeDefinition, problems:
         _ => problems.push(format!("{name} changed kind")),
     }
 }
+
+#[tokio::test]
+async fn introspection_finds_every_element_described() {
+    let app = crate::helpers::spawn_app().await;
+    let query = "{ __schema { types { name description
+        fields(includeDeprecated: true) { name description args { name description } }
+        inputFields { name description }
+        enumValues(includeDeprecated: true) { name description } } } }";
+    let r = app.gql(None, query, serde_json::json!({})).await;
+    let described = |v: &serde_json::Value| {
+        v["description"]
+            .as_str()
+            .is_some_and(|d| !d.trim().is_empty())
+    };
+    let mut undescribed = Vec::new();
+    for ty in r.data()["__schema"]["types"].as_array().unwrap() {
+        let name = ty["name"].as_str().unwrap();
+        if name.starts_with("__") {
+            continue;
+        }
+        if !described(ty) {
+            undescribed.push(name.to_owned());
+        }
+        let list = |key: &str| ty[key].as_array().cloned().unwrap_or_default();
+        for field in list("fields") {
+            let field_name = format!("{name}.{}", field["name"].as_str().unwrap());
+            if !described(&field) {
+                undescribed.push(field_name.clone());
+            }
+            for arg in field["args"].as_array().unwrap() {
+                if !described(arg) {
+                    undescribed.push(format!("{field_name}({})", arg["name"].as_str().unwrap()));
+                }
+            }
+        }
+        for item in list("inputFields").into_iter().chain(list("enumValues")) {
+            if !described(&item) {
+                undescribed.push(format!("{name}.{}", item["name"].as_str().unwrap()));
+            }
+        }
+    }
+    assert!(
+        undescribed.is_empty(),
+        "{} undescribed: {undescribed:#?}",
+        undescribed.len()
+    );
+    let sdl = commerce::graphql::sdl();
+    assert!(
+        sdl.contains(
+            "scalar DateTime @specifiedBy(url: \"https://www.rfc-editor.org/rfc/rfc3339\")"
+        ),
+        "DateTime names its specification"
+    );
+    let lower = sdl.to_lowercase();
+    assert!(
+        !lower.contains("seed"),
+        "descriptions speak of the API only"
+    );
+}

@@ -35,6 +35,7 @@ impl BalanceMutation {
     async fn charge_balance(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "How much to add, and an optional idempotency key.")]
         input: ChargeBalanceInput,
     ) -> async_graphql::Result<ChargeBalancePayload> {
         let services = services(ctx)?;

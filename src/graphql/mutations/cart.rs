@@ -78,7 +78,7 @@ impl CartMutation {
     async fn add_cart_item(
         &self,
         ctx: &Context<'_>,
-        input: AddCartItemInput,
+        #[graphql(desc = "The product and how many units to add.")] input: AddCartItemInput,
     ) -> async_graphql::Result<CartPayload> {
         Self::change(ctx, &input.product_id, Change::Add(input.quantity)).await
     }
@@ -87,7 +87,7 @@ impl CartMutation {
     async fn update_cart_item(
         &self,
         ctx: &Context<'_>,
-        input: UpdateCartItemInput,
+        #[graphql(desc = "The product and its new quantity.")] input: UpdateCartItemInput,
     ) -> async_graphql::Result<CartPayload> {
         Self::change(ctx, &input.product_id, Change::Set(input.quantity)).await
     }
@@ -96,7 +96,7 @@ impl CartMutation {
     async fn remove_cart_item(
         &self,
         ctx: &Context<'_>,
-        input: RemoveCartItemInput,
+        #[graphql(desc = "The product to take out of the cart.")] input: RemoveCartItemInput,
     ) -> async_graphql::Result<CartPayload> {
         let services = services(ctx)?;
         let caller = caller(ctx)?;

@@ -57,7 +57,7 @@ impl CatalogMutation {
     async fn create_product(
         &self,
         ctx: &Context<'_>,
-        input: CreateProductInput,
+        #[graphql(desc = "The new product's name, price and stock.")] input: CreateProductInput,
     ) -> async_graphql::Result<ProductPayload> {
         let services = services(ctx)?;
         let caller = caller(ctx)?;
@@ -76,7 +76,7 @@ impl CatalogMutation {
     async fn adjust_stock(
         &self,
         ctx: &Context<'_>,
-        input: AdjustStockInput,
+        #[graphql(desc = "The product and the change of its stock.")] input: AdjustStockInput,
     ) -> async_graphql::Result<ProductPayload> {
         let services = services(ctx)?;
         let caller = caller(ctx)?;

@@ -58,11 +58,11 @@ pub struct CouponMutation;
 
 #[Object]
 impl CouponMutation {
-    /// The seed's 'user requests a limited-quantity coupon': first come, first served, one per user, never more than totalQuantity.
+    /// Issues one coupon of a limited-quantity campaign to the caller: first come, first served, one per user, never more than totalQuantity.
     async fn issue_coupon(
         &self,
         ctx: &Context<'_>,
-        input: IssueCouponInput,
+        #[graphql(desc = "The campaign to take a coupon of.")] input: IssueCouponInput,
     ) -> async_graphql::Result<IssueCouponPayload> {
         let services = services(ctx)?;
         let caller = caller(ctx)?;
@@ -81,6 +81,7 @@ impl CouponMutation {
     async fn create_coupon(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The campaign: its discount, quantity and window.")]
         input: CreateCouponInput,
     ) -> async_graphql::Result<CouponPayload> {
         let services = services(ctx)?;

@@ -58,10 +58,11 @@ pub struct OrderMutation;
 
 #[Object]
 impl OrderMutation {
-    /// The seed's 'user orders products': validates every product and its stock, then saves a PENDING order.
+    /// Orders products: validates every product and its stock, then saves a PENDING order at today's prices. Nothing is reserved or charged.
     async fn create_order(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The lines to order, and an optional idempotency key.")]
         input: CreateOrderInput,
     ) -> async_graphql::Result<CreateOrderPayload> {
         let services = services(ctx)?;
@@ -87,7 +88,7 @@ impl OrderMutation {
     async fn cancel_order(
         &self,
         ctx: &Context<'_>,
-        input: CancelOrderInput,
+        #[graphql(desc = "The order to cancel.")] input: CancelOrderInput,
     ) -> async_graphql::Result<CancelOrderPayload> {
         let services = services(ctx)?;
         let caller = caller(ctx)?;

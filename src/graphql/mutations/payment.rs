@@ -36,10 +36,11 @@ pub struct PaymentMutation;
 
 #[Object]
 impl PaymentMutation {
-    /// The seed's 'user pays for the order': one SERIALIZABLE transaction, retried on conflict. The order id makes it idempotent: paying twice never charges twice.
+    /// Pays a PENDING order: stock, coupon, balance, payment, cart and the order-paid event in one SERIALIZABLE transaction, retried on conflict. Paying twice never charges twice.
     async fn pay_order(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The order to pay, and optionally an issued coupon to pay with.")]
         input: PayOrderInput,
     ) -> async_graphql::Result<PayOrderPayload> {
         let services = services(ctx)?;

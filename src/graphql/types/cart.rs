@@ -10,6 +10,8 @@ use crate::graphql::scalars::Money;
 #[derive(Debug, Clone)]
 pub struct Cart(pub Vec<CartLine>);
 
+/// The caller's cart: what they mean to buy, at today's prices. Nothing in
+/// it is reserved; paying an order removes its products from the cart.
 #[Object]
 impl Cart {
     /// The lines, oldest first.
@@ -33,6 +35,7 @@ impl Cart {
 #[derive(Debug, Clone)]
 pub struct CartItem(pub CartLine);
 
+/// One product in the cart, with how many units of it.
 #[Object]
 impl CartItem {
     /// The product.

@@ -41,6 +41,7 @@ pub struct Coupon(pub CouponRecord);
 
 connection!(Coupon, CouponConnection, CouponEdge);
 
+/// A limited-quantity coupon campaign: first come, first served, one per user.
 #[Object]
 impl Coupon {
     /// The campaign's global id.
@@ -95,6 +96,8 @@ pub struct UserCoupon(pub UserCouponRecord);
 
 connection!(UserCoupon, UserCouponConnection, UserCouponEdge);
 
+/// A coupon issued to one user: it takes its campaign's discount off one
+/// order. Visible to its holder and to admins.
 #[Object]
 impl UserCoupon {
     /// The issued coupon's global id (pass it to payOrder as userCouponId).

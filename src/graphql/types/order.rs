@@ -31,6 +31,9 @@ pub struct Order(pub OrderRecord);
 
 connection!(Order, OrderConnection, OrderEdge);
 
+/// An order: its lines at the prices of the moment it was created, PENDING
+/// until it is paid (PAID) or cancelled (CANCELLED). Visible to its owner and
+/// to admins.
 #[Object]
 impl Order {
     /// The order's global id.
@@ -78,7 +81,7 @@ impl Order {
         Ok(payment.map(Payment))
     }
 
-    /// Where the order form (payment page) lives: the seed's Location header.
+    /// The URL of the order form (payment page) for this order.
     /// Built from `PUBLIC_BASE_URL`; the page belongs to the shop's frontend.
     async fn payment_url(&self, ctx: &Context<'_>) -> async_graphql::Result<String> {
         let base = &services(ctx)?.public_base_url;
@@ -106,6 +109,8 @@ impl Order {
 #[derive(Debug, Clone)]
 pub struct OrderItem(pub OrderItemRecord);
 
+/// One line of an order: a product, how many units, and the unit price
+/// fixed when the order was created.
 #[Object]
 impl OrderItem {
     /// The product (as it is now; the price of the line is `unitPrice`).

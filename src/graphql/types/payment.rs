@@ -13,6 +13,7 @@ use crate::graphql::scalars::{DateTime, Money};
 #[derive(Debug, Clone)]
 pub struct Payment(pub PaymentRecord);
 
+/// The payment of an order, taken from its owner's balance.
 #[Object]
 impl Payment {
     /// The payment's global id.

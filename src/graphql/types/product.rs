@@ -25,6 +25,7 @@ impl Product {
     }
 }
 
+/// A product of the catalog.
 #[Object]
 impl Product {
     /// The product's global id.

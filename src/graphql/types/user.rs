@@ -32,6 +32,8 @@ impl User {
     }
 }
 
+/// A user, known by the `sub` of their token: their balance, cart, orders
+/// and coupons. Visible to themselves and to admins.
 #[Object]
 impl User {
     /// The user's global id.
@@ -62,10 +64,17 @@ impl User {
     async fn orders(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "At most this many items from the start of the list (after `after`): 0 to 100, 20 when neither first nor last is given."
+        )]
         first: Option<i32>,
+        #[graphql(desc = "The cursor (an edge's `cursor`) after which the page starts.")]
         after: Option<String>,
+        #[graphql(
+            desc = "At most this many items from the end of the list (before `before`): 0 to 100."
+        )]
         last: Option<i32>,
-        before: Option<String>,
+        #[graphql(desc = "The cursor before which the page ends.")] before: Option<String>,
         #[graphql(desc = "Only orders with this status.")] status: Option<OrderStatus>,
     ) -> async_graphql::Result<OrderConnection> {
         let args = PageArgs::new(first, after, last, before);
@@ -105,10 +114,17 @@ impl User {
     async fn coupons(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "At most this many items from the start of the list (after `after`): 0 to 100, 20 when neither first nor last is given."
+        )]
         first: Option<i32>,
+        #[graphql(desc = "The cursor (an edge's `cursor`) after which the page starts.")]
         after: Option<String>,
+        #[graphql(
+            desc = "At most this many items from the end of the list (before `before`): 0 to 100."
+        )]
         last: Option<i32>,
-        before: Option<String>,
+        #[graphql(desc = "The cursor before which the page ends.")] before: Option<String>,
         #[graphql(desc = "Only coupons with this status now.")] status: Option<UserCouponStatus>,
     ) -> async_graphql::Result<UserCouponConnection> {
         let args = PageArgs::new(first, after, last, before);
