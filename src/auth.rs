@@ -79,9 +79,11 @@ impl Authenticator {
         }
     }
 
-    /// The caller named by an `Authorization` header value, if any.
+    /// The caller named by an `Authorization` header value, if any. An
+    /// empty or blank value is no caller, as no header is: clients and
+    /// playgrounds clear a header by emptying it.
     pub fn authenticate(&self, header: Option<&str>) -> Result<Option<Principal>, AuthError> {
-        let Some(header) = header else {
+        let Some(header) = header.filter(|h| !h.trim().is_empty()) else {
             return Ok(None);
         };
         self.bearer(header).map(|(principal, _)| Some(principal))
@@ -227,6 +229,8 @@ mod tests {
     fn headers_must_be_bearer_tokens() {
         let auth = Authenticator::new("secret");
         assert_eq!(auth.authenticate(None), Ok(None));
+        assert_eq!(auth.authenticate(Some("")), Ok(None), "emptied");
+        assert_eq!(auth.authenticate(Some(" \t ")), Ok(None), "blank");
         assert_eq!(
             auth.authenticate(Some("Basic abc")),
             Err(AuthError::MalformedHeader)

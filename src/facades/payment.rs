@@ -148,6 +148,21 @@ pub async fn pay_order(
     payments.queue.submit(request).await
 }
 
+/// The caller's order `order_id` and its payment, if it is PAID: what a
+/// retried `payOrder` answers beside `ORDER_ALREADY_PAID`, so that a client
+/// that lost the first answer still gets its payment.
+pub async fn paid(
+    services: &Services,
+    caller: &Principal,
+    order_id: i64,
+) -> AppResult<Option<PaidOrder>> {
+    let user_id = identity::user_id(services, caller).await?;
+    let mut conn = services.db.pool.acquire().await?;
+    let order = order::owned(&mut *conn, order_id, user_id).await?;
+    let payment = payment::of_orders(&mut *conn, &[order_id]).await?.pop();
+    Ok(payment.map(|payment| PaidOrder { order, payment }))
+}
+
 /// Settles a batch in one transaction (the [`Batcher`] settles the
 /// requests one by one should the batch fail as a whole).
 async fn pay_batch(

@@ -68,7 +68,7 @@ pub fn check_nesting(text: &str, max: usize) -> Result<(), ServerError> {
                 depth += 1;
                 if depth > max {
                     return Err(too_complex(format!(
-                        "the document nests deeper than {max} levels"
+                        "the document nests more than {max} levels deep, at most {max} are allowed"
                     )));
                 }
             }
@@ -88,7 +88,7 @@ pub fn check_variables(variables: &Variables, max: usize) -> Result<(), ServerEr
     while let Some((value, depth)) = stack.pop() {
         if depth > max {
             return Err(too_complex(format!(
-                "the variables nest deeper than {max} levels"
+                "the variables nest more than {max} levels deep, at most {max} are allowed"
             )));
         }
         match value {
@@ -296,9 +296,9 @@ impl<'d> Expansion<'d> {
     }
 
     fn too_deep(&self) -> ServerError {
+        let max = self.max_nesting;
         too_complex(format!(
-            "the document nests deeper than {} levels",
-            self.max_nesting
+            "the document nests more than {max} levels deep, at most {max} are allowed"
         ))
     }
 }

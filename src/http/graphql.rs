@@ -20,7 +20,11 @@
 //!   `extensions.persistedQuery`, a parameter of the wrong type), bad tokens,
 //!   mutations over GET and oversized bodies are 4xx whatever the `Accept`:
 //!   they are not GraphQL requests we could run. See [`Refusal`].
-//! - A batch (a JSON array) answers 200 with one result per operation.
+//! - A batch (a JSON array) answers with an array, one result per
+//!   operation, even when the batch itself is refused (too many operations,
+//!   or none), because batching clients match results to operations by
+//!   position. It is 200, or 400 with `application/graphql-response+json`
+//!   when not one of its operations ran.
 //! - A persisted query's hash this instance does not know answers 200
 //!   whatever the media type, so that an Apollo client sends its text
 //!   (`graphql::persisted`).
@@ -66,10 +70,7 @@ pub async fn post(
     let media = MediaType::negotiate(&headers);
     let batch = require_json_body(&headers)
         .and_then(|()| body.map_err(reject_body))
-        .and_then(|body| {
-            serde_json::from_slice::<BatchRequest>(&body)
-                .map_err(|e| bad_request(format!("not a GraphQL request: {e}")))
-        })
+        .and_then(|body| parse_body(&body))
         .and_then(require_queries);
     let call = Call {
         state: &state,
@@ -185,16 +186,27 @@ impl Call<'_> {
         };
         let limits = &state.services.config.limits;
         // A refused batch is a request error like an invalid document: 400
-        // or 200 depending on the media type (see `status`).
+        // or 200 depending on the media type (see `status`). It is answered
+        // as a batch, one result per operation, because batching clients
+        // read an array and match its results to their operations.
         if let BatchRequest::Batch(operations) = &batch {
-            if operations.len() > limits.max_batch {
-                let message = format!("a batch may hold at most {} operations", limits.max_batch);
-                let response = error_response(codes::QUERY_TOO_COMPLEX, message);
-                return answer(media, limits, BatchResponse::Single(response));
-            }
-            if operations.is_empty() {
-                let response = error_response(codes::BAD_REQUEST, "empty batch");
-                return answer(media, limits, BatchResponse::Single(response));
+            let refusal = if operations.len() > limits.max_batch {
+                let message = format!(
+                    "the batch holds {} operations, at most {} are allowed",
+                    operations.len(),
+                    limits.max_batch
+                );
+                Some((codes::QUERY_TOO_COMPLEX, message))
+            } else if operations.is_empty() {
+                Some((codes::BAD_REQUEST, "the batch holds no operation".into()))
+            } else {
+                None
+            };
+            if let Some((code, message)) = refusal {
+                let each = (0..operations.len().max(1))
+                    .map(|_| error_response(code, message.clone()))
+                    .collect();
+                return answer(media, limits, BatchResponse::Batch(each));
             }
         }
 
@@ -328,6 +340,19 @@ fn require_json_body(headers: &HeaderMap) -> Result<(), Refusal> {
         message,
     )
     .with_header(ACCEPT, HeaderValue::from_static(JSON)))
+}
+
+/// One operation (a JSON object) or a batch (a JSON array). Decided by the
+/// first byte rather than by serde's untagged guess, which reads an array
+/// as an operation's fields in order (`[]` would be an empty operation).
+fn parse_body(body: &[u8]) -> Result<BatchRequest, Refusal> {
+    let is_array = body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[');
+    let parsed = if is_array {
+        serde_json::from_slice(body).map(BatchRequest::Batch)
+    } else {
+        serde_json::from_slice(body).map(BatchRequest::Single)
+    };
+    parsed.map_err(|e| bad_request(format!("not a GraphQL request: {e}")))
 }
 
 /// Every operation needs a `query`, or the hash of a persisted query in
@@ -520,12 +545,13 @@ fn answer(media: MediaType, limits: &Limits, response: BatchResponse) -> Respons
 /// persisted query is 200 all the same: Apollo's `PersistedQueryLink` reads
 /// it from the body of a 200 and sends the text.
 fn status(media: MediaType, response: &BatchResponse) -> StatusCode {
-    match (media, response) {
-        (MediaType::GraphQLResponse, BatchResponse::Single(r))
-            if is_request_error(r) && !asks_for_text(r) =>
-        {
-            StatusCode::BAD_REQUEST
-        }
+    let refused = |r: &GqlResponse| is_request_error(r) && !asks_for_text(r);
+    let nothing_ran = match response {
+        BatchResponse::Single(r) => refused(r),
+        BatchResponse::Batch(rs) => rs.iter().all(refused),
+    };
+    match media {
+        MediaType::GraphQLResponse if nothing_ran => StatusCode::BAD_REQUEST,
         _ => StatusCode::OK,
     }
 }

@@ -28,6 +28,35 @@ async fn the_viewer_without_a_token_is_unauthenticated() {
 }
 
 #[tokio::test]
+async fn an_empty_or_blank_authorization_header_is_anonymous() {
+    let app = spawn_app().await;
+    let client = reqwest::Client::new();
+    for header in ["", " ", "\t "] {
+        let r = client
+            .post(format!("{}/graphql", app.address))
+            .header("Authorization", header)
+            .json(&json!({ "query": "{ products { totalCount } viewer { id } }" }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{header:?}");
+        let body: serde_json::Value = r.json().await.unwrap();
+        // The public field answers; the one that needs a caller says so.
+        assert!(body["data"]["products"]["totalCount"].is_number(), "{body}");
+        assert_eq!(body["errors"][0]["extensions"]["code"], "UNAUTHENTICATED");
+    }
+    // "Bearer" with no token is still a malformed header, not anonymous.
+    let r = client
+        .post(format!("{}/graphql", app.address))
+        .header("Authorization", "Bearer ")
+        .json(&json!({ "query": "{ products { totalCount } }" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+}
+
+#[tokio::test]
 async fn bad_tokens_are_unauthenticated_with_401() {
     let app = spawn_app().await;
     let other_key = commerce::auth::Authenticator::new("not the server's secret")

@@ -206,9 +206,37 @@ async fn batches_hold_at_most_ten_operations() {
     let ten = Value::Array(vec![op.clone(); 10]);
     let r = app.post_json(None, &ten).await;
     assert_eq!(r.body.as_array().map(Vec::len), Some(10), "{}", r.body);
+    // Refused as a batch: one result per operation, each saying why, so a
+    // batching client can match them to its operations.
     let eleven = Value::Array(vec![op; 11]);
     let r = app.post_json(None, &eleven).await;
-    assert_eq!(r.error_code(), "QUERY_TOO_COMPLEX");
+    let results = r.body.as_array().expect("an array");
+    assert_eq!(results.len(), 11, "{}", r.body);
+    for result in results {
+        assert_eq!(
+            result["errors"][0]["extensions"]["code"],
+            "QUERY_TOO_COMPLEX"
+        );
+        assert_eq!(
+            result["errors"][0]["message"],
+            "the batch holds 11 operations, at most 10 are allowed"
+        );
+        assert!(result.get("data").is_none(), "{result}");
+    }
+}
+
+#[tokio::test]
+async fn an_empty_batch_is_answered_as_a_batch() {
+    let app = spawn_app().await;
+    let r = app.post_json(None, &json!([])).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let results = r.body.as_array().expect("an array");
+    assert_eq!(results.len(), 1, "{}", r.body);
+    assert_eq!(results[0]["errors"][0]["extensions"]["code"], "BAD_REQUEST");
+    assert_eq!(
+        results[0]["errors"][0]["message"],
+        "the batch holds no operation"
+    );
 }
 
 #[tokio::test]
@@ -232,6 +260,16 @@ async fn deep_and_complex_queries_are_refused() {
         .collect();
     let r = app.gql(None, &format!("{{ {aliases} }}"), json!({})).await;
     assert_eq!(r.error_code(), "QUERY_TOO_COMPLEX", "{}", r.body);
+    // The message says the measured value and the limit, so a client author
+    // knows how far over they are.
+    let message = r.body["errors"][0]["message"].as_str().unwrap_or_default();
+    let measured: u64 = message
+        .strip_prefix("the query's complexity is ")
+        .and_then(|rest| rest.split(',').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no measured complexity in {message:?}"));
+    assert!(measured > 20_000, "{message}");
+    assert!(message.contains("at most 20000 is allowed"), "{message}");
 }
 
 #[tokio::test]

@@ -131,8 +131,19 @@ async fn a_payment_takes_stock_and_balance_and_records_everything_once() {
     let again = app.pay("alice", &order, None).await;
     assert_eq!(again.user_error_codes("payOrder"), ["ORDER_ALREADY_PAID"]);
     assert_eq!(again.user_error_fields("payOrder"), ["input.orderId"]);
-    assert!(again.data()["payOrder"]["payment"].is_null());
+    // The retry learns the outcome: the paid order and its one payment.
+    assert_eq!(again.data()["payOrder"]["order"]["status"], "PAID");
+    assert_eq!(again.data()["payOrder"]["order"]["id"], order);
+    assert_eq!(
+        again.data()["payOrder"]["payment"]["id"],
+        paid["payment"]["id"]
+    );
     assert_eq!(state(&app).await, before);
+    // Someone else paying it learns nothing about it.
+    let foreign = app.pay("bob", &order, None).await;
+    assert_eq!(foreign.user_error_codes("payOrder"), ["ORDER_NOT_FOUND"]);
+    assert!(foreign.data()["payOrder"]["order"].is_null());
+    assert!(foreign.data()["payOrder"]["payment"].is_null());
     app.assert_invariants().await;
 }
 

@@ -2,7 +2,7 @@
 
 use async_graphql::{Context, ID, InputObject, Object};
 
-use crate::error::{AppError, Field};
+use crate::error::{AppError, ErrorCode, Field};
 use crate::facades::payment;
 use crate::global_id::types;
 use crate::graphql::context::{caller, services};
@@ -23,9 +23,9 @@ pub struct PayOrderInput {
 payload!(
     /// A paid order and its payment.
     PayOrderPayload {
-        /// The order, now PAID.
+        /// The order, now PAID; also given with `ORDER_ALREADY_PAID`, so that a retry learns the outcome.
         order: Order,
-        /// The payment record.
+        /// The payment record; also given with `ORDER_ALREADY_PAID`.
         payment: Payment,
     }
 );
@@ -61,10 +61,31 @@ impl PaymentMutation {
             }
         }
         .await;
-        respond(result, |paid| PayOrderPayload {
+        let already_paid = match &result {
+            Err(AppError::Rejected(rejections))
+                if rejections
+                    .iter()
+                    .any(|r| r.code == ErrorCode::OrderAlreadyPaid) =>
+            {
+                let order_id = ids::decode_input(types::ORDER, &input.order_id, Field::Order);
+                match order_id {
+                    Ok(order_id) => payment::paid(services, caller, order_id).await?,
+                    Err(_) => None,
+                }
+            }
+            _ => None,
+        };
+        let mut payload = respond(result, |paid| PayOrderPayload {
             order: Some(Order(paid.order)),
             payment: Some(Payment(paid.payment)),
             ..Default::default()
-        })
+        })?;
+        // A retry of a payment that went through gets the paid order beside
+        // the error, as the first attempt's answer would have had it.
+        if let Some(paid) = already_paid {
+            payload.order = Some(Order(paid.order));
+            payload.payment = Some(Payment(paid.payment));
+        }
+        Ok(payload)
     }
 }
