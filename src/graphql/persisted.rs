@@ -80,12 +80,15 @@ impl TrustedDocuments {
             format!("not a JSON object of documents by their SHA-256 (lowercase hex): {e}")
         })?;
         let mut documents = Self::default();
-        for (hash, text) in entries {
+        for (key, text) in entries {
+            // graphql-codegen's client preset names its hashes
+            // `sha256:<hex>`; requests name them by the hex alone (APQ).
+            let hash = key.strip_prefix("sha256:").unwrap_or(&key);
             let actual = sha256_hex(&text);
             if hash != actual {
                 return Err(format!(
-                    "entry {hash:?}: the key is not the SHA-256 (lowercase hex) of its \
-                     document, which is {actual}"
+                    "entry {key:?}: the key is not the SHA-256 (lowercase hex, optionally \
+                     after `sha256:`) of its document, which is {actual}"
                 ));
             }
             let text: Arc<str> = text.into();
@@ -375,6 +378,19 @@ mod tests {
         assert!(error.contains(&sha256_hex(CATALOG)), "{error}");
         assert!(TrustedDocuments::from_json("[1, 2]").is_err());
         assert!(TrustedDocuments::from_json("{\"a\": 1}").is_err());
+    }
+
+    #[test]
+    fn a_manifest_may_name_its_hashes_sha256_colon_hex_as_codegen_does() {
+        let hex = sha256_hex(CATALOG);
+        let prefixed = format!("{{\"sha256:{hex}\": \"{CATALOG}\"}}");
+        let documents = TrustedDocuments::from_json(&prefixed).unwrap();
+        // Known by the bare hex, which is what a request names.
+        assert!(documents.by_hash.contains_key(hex.as_str()));
+        let wrong = format!("{{\"sha256:{}\": \"{CATALOG}\"}}", sha256_hex("{ x }"));
+        assert!(TrustedDocuments::from_json(&wrong).is_err());
+        let other_algorithm = format!("{{\"sha1:{hex}\": \"{CATALOG}\"}}");
+        assert!(TrustedDocuments::from_json(&other_algorithm).is_err());
     }
 
     #[test]
