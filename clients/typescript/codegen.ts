@@ -48,12 +48,11 @@ const config: CodegenConfig = {
         // the manifest the server loads as TRUSTED_DOCUMENTS.
         //
         // A function rather than `hashAlgorithm: 'sha256'`: with 'sha256'
-        // this preset writes `sha256:<hex>` (the GraphQL-over-HTTP
-        // persisted-documents id), while the server, like Apollo's
-        // persisted queries, names a document by the bare lowercase hex
-        // SHA-256 of its text, in the manifest's keys and in
-        // extensions.persistedQuery.sha256Hash alike. A manifest with
-        // prefixed keys stops the server at startup.
+        // this preset writes `sha256:<hex>` into __meta__.hash (the
+        // GraphQL-over-HTTP persisted-documents id), while a request names
+        // a document as Apollo's persisted queries do, by the bare
+        // lowercase hex SHA-256 in extensions.persistedQuery.sha256Hash.
+        // (The server reads a manifest with prefixed keys too.)
         persistedDocuments: {
           hashAlgorithm: (text: string) => createHash('sha256').update(text, 'utf8').digest('hex'),
         },
