@@ -10,6 +10,8 @@ use async_graphql::parser::types::{
 };
 
 const CONTRACT: &str = include_str!("../../contract/schema.graphql");
+/// The contract once the version 2 issues have landed.
+const CONTRACT_V2: &str = include_str!("../../contract/v2.graphql");
 
 #[test]
 fn schema_file_matches_the_code() {
@@ -27,18 +29,17 @@ fn schema_file_matches_the_code() {
 }
 
 #[test]
-fn the_contract_copy_is_the_shared_contract() {
-    // The repo carries the contract so that tests run anywhere; when the
-    // shared original sits beside the repo, the copy must equal it.
-    let shared = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../shared/contract/schema.graphql"
-    );
-    if let Ok(original) = std::fs::read_to_string(shared) {
-        assert_eq!(
-            original, CONTRACT,
-            "contract/schema.graphql differs from ../shared/contract"
-        );
+fn the_contract_copies_are_the_shared_contracts() {
+    // The repo carries the contracts so that tests run anywhere; when the
+    // shared originals sit beside the repo, the copies must equal them.
+    let shared = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/contract/");
+    for (file, copy) in [("schema.graphql", CONTRACT), ("v2.graphql", CONTRACT_V2)] {
+        if let Ok(original) = std::fs::read_to_string(format!("{shared}{file}")) {
+            assert_eq!(
+                original, copy,
+                "contract/{file} differs from ../shared/contract/{file}"
+            );
+        }
     }
 }
 
