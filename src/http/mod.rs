@@ -1,6 +1,6 @@
 //! The HTTP surface: `POST`/`GET /graphql`, the GraphiQL playground at `/`
-//! (its files under `/playground/`), `/healthz`, `/readyz` and `/metrics`, with CORS for browsers on other
-//! origins ([`cors`]).
+//! (its files under `/playground/`), `/healthz`, `/readyz` and `/metrics`,
+//! with CORS for browsers on other origins ([`cors`]).
 
 mod cors;
 mod graphql;

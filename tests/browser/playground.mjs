@@ -55,7 +55,7 @@ async function freePort() {
 }
 
 function buildServer() {
-  if (process.env.COMMERCE_BIN) return process.env.COMMERCE_BIN;
+  if (process.env.COMMERCE_BIN) return resolve(process.env.COMMERCE_BIN);
   // Cheap when the binary is up to date; it must include the page under test.
   const built = spawnSync('cargo', ['build', '--quiet'], { cwd: repo, stdio: 'inherit' });
   check(built.status === 0, 'cargo build failed');
@@ -78,10 +78,13 @@ async function startServer(binary, port) {
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  let spawnError = null;
+  server.once('error', (e) => (spawnError = e));
   server.stdout.on('data', (d) => (serverOutput += d));
   server.stderr.on('data', (d) => (serverOutput += d));
   const deadline = Date.now() + 60_000;
   while (Date.now() < deadline) {
+    if (spawnError) fail(`could not start ${binary}: ${spawnError.message}`);
     if (server.exitCode !== null) fail(`the server exited with ${server.exitCode}`);
     try {
       // Ready once the database (created and seeded at start) answers.
