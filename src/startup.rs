@@ -22,7 +22,7 @@ use crate::facades::{Services, demo};
 use crate::graphql;
 use crate::graphql::operation::Operations;
 use crate::graphql::persisted::{self, Persisted};
-use crate::http::{self, RateLimiter, Sockets};
+use crate::http::{self, Playground, RateLimiter, Sockets};
 
 pub use crate::http::AppState;
 use crate::metrics::Metrics;
@@ -75,11 +75,17 @@ impl Application {
         }
 
         let auth = Arc::new(Authenticator::new(config.jwt_secret.expose_secret()));
-        let playground_authorization = if config.is_development() {
-            let token = auth
-                .issue("demo-user", false, DEMO_TOKEN_TTL_SECS)
-                .map_err(|e| format!("{e:?}"))?;
-            Some(format!("Bearer {token}"))
+        // The playground opens with a tab for each demo token (the same
+        // ones `serve` prints).
+        let playground = if config.is_development() {
+            let issue = |sub: &str, admin: bool| {
+                auth.issue(sub, admin, DEMO_TOKEN_TTL_SECS)
+                    .map(|token| format!("Bearer {token}"))
+                    .map_err(|e| format!("{e:?}"))
+            };
+            let user = issue("demo-user", false)?;
+            let admin = issue("demo-admin", true)?;
+            Some(Arc::new(Playground::new(&user, &admin)?))
         } else {
             None
         };
@@ -98,7 +104,7 @@ impl Application {
             services,
             auth,
             metrics,
-            playground_authorization,
+            playground,
             rate_limiter: RateLimiter::new(limits).map(Arc::new),
             sockets: Arc::new(Sockets::new(limits.ws_max_connections, closed)),
         };

@@ -1,6 +1,6 @@
-//! The HTTP surface: `POST`/`GET /graphql`, the GraphiQL playground at `/`,
-//! `/healthz`, `/readyz` and `/metrics`, with CORS for browsers on other
-//! origins ([`cors`]).
+//! The HTTP surface: `POST`/`GET /graphql`, the GraphiQL playground at `/`
+//! (its files under `/playground/`), `/healthz`, `/readyz` and `/metrics`,
+//! with CORS for browsers on other origins ([`cors`]).
 
 mod cors;
 mod graphql;
@@ -12,6 +12,7 @@ mod server;
 mod state;
 mod websocket;
 
+pub use playground::Playground;
 pub use rate_limit::RateLimiter;
 pub use server::serve;
 pub use state::AppState;
@@ -67,6 +68,7 @@ pub fn router(state: AppState) -> Router {
     let mut router = Router::new()
         .route("/graphql", get(get_graphql).post(graphql::post))
         .route("/", get(playground::page))
+        .route("/playground/{file}", get(playground::asset))
         .route("/healthz", get(health::alive))
         .route("/readyz", get(health::ready))
         .route("/metrics", get(health::metrics))

@@ -9,6 +9,7 @@ use crate::graphql::operation::Operations;
 use crate::metrics::Metrics;
 
 use super::RateLimiter;
+use super::playground::Playground;
 use super::websocket::Sockets;
 
 /// Shared by every request handler. Cheap to clone.
@@ -24,9 +25,9 @@ pub struct AppState {
     pub(crate) metrics: Arc<Metrics>,
     /// The per-caller rate limit; `None` when it is off.
     pub(crate) rate_limiter: Option<Arc<RateLimiter>>,
-    /// The Authorization header GraphiQL starts with; `None` turns the
-    /// playground off (production).
-    pub(crate) playground_authorization: Option<String>,
+    /// The playground page, with the demo tokens; `None` turns the
+    /// playground and its files off (production).
+    pub(crate) playground: Option<Arc<Playground>>,
     /// This instance's GraphQL WebSockets.
     pub(crate) sockets: Arc<Sockets>,
 }

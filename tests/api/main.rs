@@ -23,6 +23,7 @@ mod observability;
 mod orders;
 mod payments;
 mod persisted;
+mod playground;
 mod races;
 mod rate_limit;
 mod retry;
