@@ -27,6 +27,7 @@ pub enum ErrorCode {
     CouponOutOfStock,
     CouponNotUsable,
     IdempotencyKeyReused,
+    CartEmpty,
 }
 
 /// The input a business failure is about, in the domain's words. The

@@ -22,7 +22,7 @@ use super::product::{self, ProductRecord};
 use super::stock;
 use super::user::{self, UserRecord};
 use super::user_coupon::{self, UserCouponRecord};
-use crate::error::{AppError, AppResult, Field, Rejections};
+use crate::error::{AppError, AppResult, Field, Rejection, Rejections};
 use crate::global_id::{self, types};
 
 /// One `payOrder` request, its ids already decoded.
@@ -45,6 +45,24 @@ pub struct Settled {
     pub discount: i64,
     /// The coupon used, if any.
     pub user_coupon_id: Option<i64>,
+}
+
+/// A payment's dry run: what it would take, and why it would be refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Quote {
+    /// The order's total.
+    pub total: i64,
+    /// What the coupon would take off (or took, once paid).
+    pub discount: i64,
+    /// What `payOrder` would answer now; empty when it would pay.
+    pub rejections: Vec<Rejection>,
+}
+
+impl Quote {
+    /// What the payer would pay.
+    pub fn payable(&self) -> i64 {
+        self.total - self.discount
+    }
 }
 
 /// Every row that settling a batch of payments reads, as of this
@@ -117,21 +135,12 @@ impl Snapshot {
         let total = order.total_amount;
         let mut errors = Rejections::new();
 
-        let discount = match request.user_coupon_id {
-            None => Some(0),
-            Some(id) => match self.coupons.get(&id) {
-                None => {
-                    errors.push(user_coupon::not_found());
-                    None
-                }
-                Some(c) => match c.check_usable(request.user_id, now) {
-                    Ok(()) => Some(c.discount_on(total)),
-                    Err(why) => {
-                        errors.push(why);
-                        None
-                    }
-                },
-            },
+        let discount = match self.discount(request, total, now) {
+            Ok(discount) => Some(discount),
+            Err(why) => {
+                errors.push(why);
+                None
+            }
         };
 
         let items = self.items.get(&order.id).map(Vec::as_slice).unwrap_or(&[]);
@@ -199,6 +208,52 @@ impl Snapshot {
             discount,
             user_coupon_id: request.user_coupon_id,
         })
+    }
+
+    /// The discount `request`'s coupon takes off `total` (0 without one),
+    /// or why the coupon cannot be used.
+    fn discount(
+        &self,
+        request: &PaymentRequest,
+        total: i64,
+        now: DateTime<Utc>,
+    ) -> Result<i64, Rejection> {
+        let Some(id) = request.user_coupon_id else {
+            return Ok(0);
+        };
+        let coupon = self.coupons.get(&id).ok_or_else(user_coupon::not_found)?;
+        coupon.check_usable(request.user_id, now)?;
+        Ok(coupon.discount_on(total))
+    }
+
+    /// What [`Snapshot::decide`] would answer for `request` now, kept from
+    /// nobody: `Order.quote`, a dry run of `payOrder` by the same rules. The
+    /// amounts are those the payment would take, or as far as they can be
+    /// known when it would be refused (a PAID order's own amounts).
+    pub fn quote(mut self, request: &PaymentRequest, now: DateTime<Utc>) -> AppResult<Quote> {
+        let order = self
+            .orders
+            .get(&request.order_id)
+            .filter(|o| o.user_id == request.user_id)
+            .ok_or_else(order::not_found)?;
+        let total = order.total_amount;
+        let discount = match order.status {
+            OrderStatus::Pending => self.discount(request, total, now).unwrap_or(0),
+            _ => order.discount_amount,
+        };
+        match self.decide(request, now) {
+            Ok(settled) => Ok(Quote {
+                total,
+                discount: settled.discount,
+                rejections: Vec::new(),
+            }),
+            Err(AppError::Rejected(rejections)) => Ok(Quote {
+                total,
+                discount,
+                rejections,
+            }),
+            Err(other) => Err(other),
+        }
     }
 
     /// The units to take per product for these payments, each product once.

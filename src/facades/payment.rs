@@ -27,7 +27,7 @@ use crate::db::{Batcher, Db};
 use crate::domain::order::{self, OrderRecord};
 use crate::domain::outbox::{self, OrderPaid};
 use crate::domain::payment::{self, PaymentRecord};
-use crate::domain::settlement::{PaymentRequest, Settled, Snapshot};
+use crate::domain::settlement::{self, PaymentRequest, Settled, Snapshot};
 use crate::domain::{balance, cart, stock, user_coupon};
 use crate::error::{AppError, AppResult};
 use crate::events::{Change, Changes};
@@ -161,6 +161,18 @@ pub async fn paid(
     let order = order::owned(&mut *conn, order_id, user_id).await?;
     let payment = payment::of_orders(&mut *conn, &[order_id]).await?.pop();
     Ok(payment.map(|payment| PaidOrder { order, payment }))
+}
+
+/// `Order.quote`: what paying `order_id` as `user_id` with
+/// `user_coupon_id` would come to now, decided by the settlement's rules
+/// over a fresh read, with nothing written or locked.
+pub async fn quote(
+    conn: &mut PgConnection,
+    request: PaymentRequest,
+) -> AppResult<settlement::Quote> {
+    Snapshot::load(conn, &[request])
+        .await?
+        .quote(&request, Utc::now())
 }
 
 /// Settles a batch in one transaction (the [`Batcher`] settles the

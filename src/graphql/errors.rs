@@ -61,6 +61,8 @@ pub enum ErrorCode {
     CouponNotUsable,
     /// The idempotency key was already used by this caller with a different input.
     IdempotencyKeyReused,
+    /// createOrderFromCart with nothing in the cart.
+    CartEmpty,
 }
 
 /// A business failure reported in a mutation's payload.

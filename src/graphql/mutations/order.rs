@@ -1,4 +1,4 @@
-//! `createOrder` and `cancelOrder`.
+//! `createOrder`, `createOrderFromCart` and `cancelOrder`.
 
 use crate::error::Field;
 use async_graphql::{Context, ID, InputObject, Object};
@@ -25,6 +25,13 @@ pub struct OrderItemInput {
 pub struct CreateOrderInput {
     /// 1 to 100 lines.
     pub items: Vec<OrderItemInput>,
+    /// Optional. A retry with the same key returns the order the first request created instead of a new one.
+    pub idempotency_key: Option<String>,
+}
+
+/// An order of everything in the cart.
+#[derive(InputObject)]
+pub struct CreateOrderFromCartInput {
     /// Optional. A retry with the same key returns the order the first request created instead of a new one.
     pub idempotency_key: Option<String>,
 }
@@ -78,6 +85,21 @@ impl OrderMutation {
             })
             .collect();
         let result = order::create_order(services, caller, &lines, input.idempotency_key).await;
+        respond(result, |o| CreateOrderPayload {
+            order: Some(Order(o)),
+            ..Default::default()
+        })
+    }
+
+    /// Orders every line of the caller's cart, as createOrder would; the cart lines go when the order is paid.
+    async fn create_order_from_cart(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "An optional idempotency key.")] input: CreateOrderFromCartInput,
+    ) -> async_graphql::Result<CreateOrderPayload> {
+        let services = services(ctx)?;
+        let caller = caller(ctx)?;
+        let result = order::create_order_from_cart(services, caller, input.idempotency_key).await;
         respond(result, |o| CreateOrderPayload {
             order: Some(Order(o)),
             ..Default::default()

@@ -5,10 +5,15 @@ use async_graphql::{Context, Enum, ID, Object};
 use super::coupon::UserCoupon;
 use super::payment::Payment;
 use super::product::Product;
+use super::user::User;
 use crate::domain::order::{OrderItemRecord, OrderRecord};
+use crate::domain::settlement::{PaymentRequest, Quote};
+use crate::error::Field;
+use crate::facades::payment;
 use crate::global_id::types;
 use crate::graphql::connection::connection;
-use crate::graphql::context::{loaders, services};
+use crate::graphql::context::{loaders, reads, services};
+use crate::graphql::errors::UserError;
 use crate::graphql::ids;
 use crate::graphql::inline::Inline;
 use crate::graphql::scalars::{DateTime, Money};
@@ -102,6 +107,70 @@ impl Order {
     /// When the order was cancelled.
     async fn cancelled_at(&self) -> Option<DateTime> {
         self.0.cancelled_at.map(DateTime)
+    }
+
+    /// Who ordered it.
+    async fn user(&self) -> User {
+        User { id: self.0.user_id }
+    }
+
+    /// What paying this order now would come to, with the given issued coupon: a dry run of payOrder that changes nothing. userErrors holds what payOrder would answer (INSUFFICIENT_BALANCE, COUPON_NOT_USABLE, PRODUCT_OUT_OF_STOCK, ...).
+    async fn quote(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "An issued coupon of the order's owner to price the payment with.")]
+        user_coupon_id: Option<ID>,
+    ) -> async_graphql::Result<OrderQuote> {
+        let coupon = user_coupon_id
+            .as_ref()
+            .map(|id| ids::decode_input(types::USER_COUPON, id, Field::UserCoupon))
+            .transpose();
+        let request = PaymentRequest {
+            user_id: self.0.user_id,
+            order_id: self.0.id,
+            user_coupon_id: coupon.as_ref().ok().copied().flatten(),
+        };
+        let mut quote = reads(ctx)?
+            .run(async move |conn| payment::quote(conn, request).await)
+            .await?;
+        // A coupon id that names no coupon is reported as payOrder would,
+        // and the rest is quoted without it.
+        if let Err(malformed) = coupon {
+            quote.rejections.insert(0, malformed);
+        }
+        Ok(OrderQuote(quote))
+    }
+}
+
+/// What paying an order would come to now (`Order.quote`).
+pub struct OrderQuote(pub Quote);
+
+/// A dry run of payOrder: the amounts it would take, and what it would answer.
+#[Object]
+impl OrderQuote {
+    /// The order's total.
+    async fn total_amount(&self) -> Money {
+        Money(self.0.total)
+    }
+
+    /// What the coupon would take off (what it took, once the order is paid).
+    async fn discount_amount(&self) -> Money {
+        Money(self.0.discount)
+    }
+
+    /// What the payer would pay: totalAmount - discountAmount.
+    async fn payable_amount(&self) -> Money {
+        Money(self.0.payable())
+    }
+
+    /// What payOrder would answer now; empty when it would pay.
+    async fn user_errors(&self) -> Vec<UserError> {
+        self.0
+            .rejections
+            .iter()
+            .cloned()
+            .map(UserError::from)
+            .collect()
     }
 }
 
