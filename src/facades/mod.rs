@@ -12,6 +12,7 @@ pub mod demo;
 pub mod identity;
 pub mod order;
 pub mod payment;
+pub mod refund;
 
 use std::sync::Arc;
 

@@ -61,6 +61,10 @@ pub enum ErrorCode {
     CouponNotUsable,
     /// The idempotency key was already used by this caller with a different input.
     IdempotencyKeyReused,
+    /// refundOrder on an order that is not PAID.
+    OrderNotPaid,
+    /// refundOrder on an order refunded before.
+    OrderAlreadyRefunded,
 }
 
 /// A business failure reported in a mutation's payload.
@@ -103,6 +107,7 @@ fn input_path(field: Field) -> Vec<String> {
         Field::DiscountValue => "discountValue",
         Field::TotalQuantity => "totalQuantity",
         Field::ValidUntil => "validUntil",
+        Field::Reason => "reason",
         Field::LineProduct(line) => return line_path(line, "productId"),
         Field::LineQuantity(line) => return line_path(line, "quantity"),
     };

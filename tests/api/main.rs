@@ -25,6 +25,7 @@ mod payments;
 mod persisted;
 mod races;
 mod rate_limit;
+mod refunds;
 mod retry;
 mod schema;
 mod startup;
