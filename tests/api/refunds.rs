@@ -361,6 +361,21 @@ async fn a_refunded_coupon_is_available_again_while_its_campaign_runs() {
         "ok"
     );
     assert_eq!(status_of(&late).await, "EXPIRED");
+    // The event names the coupon the refund released.
+    let payload: Value = sqlx::query_scalar(
+        "SELECT payload FROM outbox WHERE event_type = 'com.commerce.order.refunded' AND order_id = $1",
+    )
+    .bind(TestApp::db_id(&third))
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(payload["data"]["coupon"]["userCouponId"], late.as_str());
+    assert_eq!(payload["data"]["refundedAmount"], "1000");
+    let problems = crate::events::violations_of(
+        include_str!("../../docs/events/order-refunded.schema.json"),
+        &payload,
+    );
+    assert!(problems.is_empty(), "{problems:?}");
     app.assert_invariants().await;
 }
 
@@ -613,6 +628,11 @@ async fn a_refund_is_one_message_on_the_refunded_subject_of_an_older_stream() {
         by_subject.insert(message.subject.to_string(), event);
     }
     let event = &by_subject["orders.refunded"];
+    let problems = crate::events::violations_of(
+        include_str!("../../docs/events/order-refunded.schema.json"),
+        event,
+    );
+    assert!(problems.is_empty(), "{problems:?}");
     assert_eq!(event["type"], "com.commerce.order.refunded");
     assert_eq!(event["source"], "urn:commerce:payments");
     assert_eq!(event["specversion"], "1.0");
