@@ -87,10 +87,14 @@ export type ErrorCode =
   | 'INVALID_INPUT'
   /** The order is already paid; nothing was charged again. */
   | 'ORDER_ALREADY_PAID'
+  /** refundOrder on an order refunded before. */
+  | 'ORDER_ALREADY_REFUNDED'
   /** The order was cancelled. */
   | 'ORDER_CANCELLED'
   /** No such order for this caller (another user's order reads the same). */
   | 'ORDER_NOT_FOUND'
+  /** refundOrder on an order that is not PAID. */
+  | 'ORDER_NOT_PAID'
   /** A product id names no product. */
   | 'PRODUCT_NOT_FOUND'
   /** Not enough units in stock. */
@@ -117,7 +121,9 @@ export type OrderStatus =
   /** Paid: balance and stock were deducted in one transaction. */
   | 'PAID'
   /** Created; stock was available at creation but nothing is reserved or charged yet. */
-  | 'PENDING';
+  | 'PENDING'
+  /** Refunded after payment by an admin: its stock and the payable amount went back. */
+  | 'REFUNDED';
 
 /** The order to pay, and the coupon to pay with. */
 export type PayOrderInput = {
