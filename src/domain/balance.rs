@@ -104,29 +104,47 @@ pub async fn pay(conn: &mut PgConnection, debits: &[Debit]) -> AppResult<()> {
     super::ensure_written("ledger", written as usize, debits.len())
 }
 
-/// Returns a refunded order's payable amount to its payer as the order's
-/// REFUND ledger row (at most one per order: UNIQUE in the ledger, and a
-/// deferred trigger checks at commit that it matches the REFUNDED order).
-/// Refuses a refund that would take the balance past [`MAX_BALANCE`]
-/// (the payer charged their balance up to the limit since paying).
-pub async fn refund(conn: &mut PgConnection, credit: Debit) -> AppResult<i64> {
-    let id = sqlx::query_scalar!(
+/// The rule for a refund: a balance of `balance` has room for `amount`
+/// more, at most [`MAX_BALANCE`] in all; otherwise `INVALID_INPUT` at the
+/// order (its payer charged their balance up to the limit since paying).
+pub fn check_room(balance: i64, amount: i64) -> Result<(), Rejection> {
+    if balance <= MAX_BALANCE - amount {
+        return Ok(());
+    }
+    Err(Rejection::invalid(
+        Field::Order,
+        format!("the refund would take the payer's balance past {MAX_BALANCE}"),
+    ))
+}
+
+/// Writes the REFUND ledger rows of refunded orders, each the order's
+/// payable amount back to its payer (`Debit` read as a credit); the ledger
+/// trigger adds each to its user's balance. At most one per order: UNIQUE
+/// in the ledger, and a deferred trigger checks at commit that each
+/// matches its REFUNDED order.
+///
+/// The caller has checked, in this transaction, that every balance has room
+/// for its refunds ([`check_room`]); the CHECK on `users.balance` is the
+/// database's own check of the same rule.
+pub async fn refund(conn: &mut PgConnection, credits: &[Debit]) -> AppResult<()> {
+    if credits.is_empty() {
+        return Ok(());
+    }
+    let users: Vec<i64> = credits.iter().map(|c| c.user_id).collect();
+    let orders: Vec<i64> = credits.iter().map(|c| c.order_id).collect();
+    let amounts: Vec<i64> = credits.iter().map(|c| c.amount).collect();
+    let written = sqlx::query!(
         "INSERT INTO balance_ledger (user_id, kind, amount, order_id)
-         SELECT id, 'REFUND', $2::BIGINT, $3 FROM users WHERE id = $1 AND balance <= $4::BIGINT - $2
-         RETURNING id",
-        credit.user_id,
-        credit.amount,
-        credit.order_id,
-        MAX_BALANCE,
+         SELECT c.user_id, 'REFUND', c.amount, c.order_id
+         FROM unnest($1::BIGINT[], $2::BIGINT[], $3::BIGINT[]) AS c(user_id, order_id, amount)",
+        &users,
+        &orders,
+        &amounts,
     )
-    .fetch_optional(conn)
-    .await?;
-    id.ok_or_else(|| {
-        AppError::reject(Rejection::invalid(
-            Field::Order,
-            format!("the refund would take the payer's balance past {MAX_BALANCE}"),
-        ))
-    })
+    .execute(conn)
+    .await?
+    .rows_affected();
+    super::ensure_written("ledger", written as usize, credits.len())
 }
 
 /// What a ledger row records.

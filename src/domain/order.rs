@@ -387,25 +387,30 @@ pub async fn mark_cancelled(conn: &mut PgConnection, id: i64) -> AppResult<Order
     updated.ok_or_else(|| AppError::Internal(format!("order {id} was not PENDING to cancel")))
 }
 
-/// Marks a PAID order REFUNDED now, with its reason (checked by the
-/// caller in this transaction).
+/// Marks PAID orders REFUNDED now: `refunded` holds (order, reason) pairs
+/// checked by the caller in this transaction. Returns the updated orders.
 pub async fn mark_refunded(
     conn: &mut PgConnection,
-    id: i64,
-    reason: Option<&str>,
-) -> AppResult<OrderRecord> {
+    refunded: &[(i64, Option<String>)],
+) -> AppResult<Vec<OrderRecord>> {
+    if refunded.is_empty() {
+        return Ok(Vec::new());
+    }
+    let (ids, reasons): (Vec<i64>, Vec<Option<String>>) = refunded.iter().cloned().unzip();
     let updated = sqlx::query_as!(
         OrderRecord,
-        r#"UPDATE orders SET status = 'REFUNDED', refunded_at = now(), refund_reason = $2
-           WHERE id = $1 AND status = 'PAID'
-           RETURNING id, user_id, status AS "status: OrderStatus", total_amount, discount_amount,
-                     created_at, paid_at, cancelled_at, refunded_at"#,
-        id,
-        reason,
+        r#"UPDATE orders o SET status = 'REFUNDED', refunded_at = now(), refund_reason = r.reason
+           FROM unnest($1::BIGINT[], $2::TEXT[]) AS r(order_id, reason)
+           WHERE o.id = r.order_id AND o.status = 'PAID'
+           RETURNING o.id, o.user_id, o.status AS "status: OrderStatus", o.total_amount,
+                     o.discount_amount, o.created_at, o.paid_at, o.cancelled_at, o.refunded_at"#,
+        &ids,
+        &reasons as &[Option<String>],
     )
-    .fetch_optional(conn)
+    .fetch_all(conn)
     .await?;
-    updated.ok_or_else(|| AppError::Internal(format!("order {id} was not PAID to refund")))
+    super::ensure_written("refunded orders", updated.len(), refunded.len())?;
+    Ok(updated)
 }
 
 /// Marks PENDING orders PAID now: `paid` holds (order, discount) pairs

@@ -152,14 +152,14 @@ pub async fn mark_used(conn: &mut PgConnection, uses: &[(i64, i64)]) -> AppResul
     super::ensure_written("used coupons", updated as usize, uses.len())
 }
 
-/// Releases the coupon that paid for a refunded order, if any: it is no
-/// longer used, so its status follows its campaign's window again
+/// Releases the coupons that paid for refunded orders, if any: they are no
+/// longer used, so their status follows their campaign's window again
 /// (AVAILABLE while the window is open, EXPIRED once it has closed).
-/// Returns how many were released (0 or 1: an order uses at most one).
-pub async fn release(conn: &mut PgConnection, order_id: i64) -> AppResult<u64> {
+/// Returns how many were released (an order uses at most one).
+pub async fn release(conn: &mut PgConnection, order_ids: &[i64]) -> AppResult<u64> {
     Ok(sqlx::query!(
-        "UPDATE user_coupons SET used_at = NULL, order_id = NULL WHERE order_id = $1",
-        order_id,
+        "UPDATE user_coupons SET used_at = NULL, order_id = NULL WHERE order_id = ANY($1)",
+        order_ids,
     )
     .execute(conn)
     .await?

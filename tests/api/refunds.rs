@@ -298,6 +298,32 @@ async fn refund_rules_and_bad_input_change_nothing() {
 }
 
 #[tokio::test]
+async fn a_refund_never_takes_a_balance_past_its_limit() {
+    let app = spawn_app().await;
+    let mug = app.create_product("Mug", 1_000, 10).await;
+    let order = paid_order(&app, "ann", &mug, 1).await;
+    // Charged up to the limit since paying (written directly: a charge is
+    // at most 10^11).
+    sqlx::query(
+        "INSERT INTO balance_ledger (user_id, kind, amount)
+         SELECT id, 'CHARGE', 1000000000000000 - balance FROM users WHERE subject = 'ann'",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let r = refund(&app, &order, None).await;
+    assert_eq!(r.user_error_codes("refundOrder"), ["INVALID_INPUT"]);
+    assert_eq!(r.user_error_fields("refundOrder"), ["input.orderId"]);
+    assert_eq!(stock(&app, &mug).await, 9, "nothing changed");
+    assert_eq!(
+        app.count("SELECT count(*) FROM orders WHERE status = 'REFUNDED'")
+            .await,
+        0
+    );
+    app.assert_invariants().await;
+}
+
+#[tokio::test]
 async fn a_refunded_coupon_is_available_again_while_its_campaign_runs() {
     let app = spawn_app().await;
     let mug = app.create_product("Mug", 1_000, 10).await;

@@ -139,7 +139,7 @@ impl OrderMutation {
                     .iter()
                     .any(|r| r.code == ErrorCode::OrderAlreadyRefunded) =>
             {
-                refund::order(services, caller, *id).await?
+                refund::refunded_order(services, caller, *id).await?
             }
             _ => None,
         };
