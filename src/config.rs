@@ -50,6 +50,9 @@ pub struct Config {
     pub nats_stream: String,
     /// `NATS_SUBJECT`: the subject order-paid events are published on.
     pub nats_subject: String,
+    /// `NATS_REFUND_SUBJECT`: the subject order-refunded events are
+    /// published on (the same stream takes both).
+    pub nats_refund_subject: String,
     /// `NATS_DUPLICATE_WINDOW_SECS`: how long JetStream remembers an event
     /// id, dropping a republished duplicate (for a stream it creates).
     pub nats_duplicate_window: Duration,
@@ -251,6 +254,8 @@ impl Config {
             nats_url: get("NATS_URL").unwrap_or_else(|| "nats://127.0.0.1:4222".into()),
             nats_stream: get("NATS_STREAM").unwrap_or_else(|| "ORDERS".into()),
             nats_subject: get("NATS_SUBJECT").unwrap_or_else(|| "orders.paid".into()),
+            nats_refund_subject: get("NATS_REFUND_SUBJECT")
+                .unwrap_or_else(|| "orders.refunded".into()),
             nats_duplicate_window: Duration::from_secs(parse(
                 &get,
                 "NATS_DUPLICATE_WINDOW_SECS",

@@ -85,6 +85,9 @@ async fn main() -> ExitCode {
     if wanted("spread payments") {
         reports.push(print(bench.spread_payments().await));
     }
+    if wanted("hot-product refunds") {
+        reports.push(print(bench.hot_refunds().await));
+    }
     if wanted("nested read") {
         reports.push(print(bench.nested_read().await));
     }

@@ -1,4 +1,4 @@
-//! The four scenarios of the suite. Each seeds what it needs, drives the
+//! The scenarios of the suite. Each seeds what it needs, drives the
 //! server over HTTP, checks the outcomes and the invariants in SQL, runs its
 //! naive pgbench baseline on the same database, and returns a [`Report`].
 
@@ -101,6 +101,7 @@ pub struct Bench<'a> {
 const ISSUE_COUPON: &str = "mutation($i: IssueCouponInput!) { issueCoupon(input: $i) { userCoupon { id } userErrors { code } } }";
 const PAY_ORDER: &str =
     "mutation($i: PayOrderInput!) { payOrder(input: $i) { order { status } userErrors { code } } }";
+const REFUND_ORDER: &str = "mutation($i: RefundOrderInput!) { refundOrder(input: $i) { order { status } userErrors { code } } }";
 const NESTED_READ: &str = "{ viewer { orders(first: 20) { nodes { status totalAmount items { quantity unitPrice product { name price } } } } } }";
 
 fn coupon_outcome(body: &[u8]) -> String {
@@ -117,6 +118,10 @@ fn viewed(body: &[u8]) -> String {
 
 fn payment_outcome(body: &[u8]) -> String {
     load::mutation_outcome("payOrder", body)
+}
+
+fn refund_outcome(body: &[u8]) -> String {
+    load::mutation_outcome("refundOrder", body)
 }
 
 /// A read's outcome: "ok" when it holds 20 orders. Counted in the bytes
@@ -436,6 +441,107 @@ impl Bench<'_> {
             notes: vec![format!("pgbench paid {naive_paid} of its {BUYERS} orders")],
             target_ratio: 1.0,
             target_p99_ms: Some(100.0),
+            rounds: vec![],
+        }
+    }
+
+    /// Refunds: 1,000 paid orders of one hot product (one unit each, of
+    /// 1,000 payers), all refunded by an admin at 200 connections.
+    pub async fn hot_refunds(&self) -> Report {
+        const ORDERS: i64 = 1_000;
+        const BALANCE: i64 = 1_000_000;
+        const PRICE: i64 = 5_000;
+        // Each side's orders, paid: the product's units all sold (stock 0).
+        let paid = |prefix: &'static str| async move {
+            let users = seed::users(self.pool, prefix, ORDERS, BALANCE).await;
+            let product = seed::products(self.pool, prefix, 1, PRICE, 0).await;
+            let orders = seed::single_line_orders(self.pool, users, product).await;
+            seed::pay_directly(self.pool, orders).await;
+            (users, product, orders)
+        };
+        let (users, product, orders) = paid("refund").await;
+        let admin = self
+            .auth
+            .issue("bench-admin", true, 3_600)
+            .expect("a token");
+        let calls = (0..ORDERS)
+            .map(|k| Call {
+                token: admin.clone(),
+                body: json!({ "query": REFUND_ORDER, "variables": { "i": { "orderId": encode(types::ORDER, orders.first + k), "reason": "benchmark" } } }),
+            })
+            .collect();
+        let client = load::client(200);
+        self.settle().await;
+        let server = self
+            .measured(load::run(
+                &client,
+                &self.graphql_url(),
+                calls,
+                200,
+                refund_outcome,
+            ))
+            .await;
+
+        let side_checks = async |users: seed::Ids, product: seed::Ids, orders: seed::Ids| {
+            let stock = self
+                .scalar(&format!(
+                    "SELECT stock::BIGINT FROM products WHERE id = {}",
+                    product.first
+                ))
+                .await;
+            let refunded = self
+                .scalar(&format!(
+                    "SELECT count(*) FROM orders WHERE status = 'REFUNDED' AND id BETWEEN {} AND {}",
+                    orders.first, orders.last
+                ))
+                .await;
+            let whole = self
+                .scalar(&format!(
+                    "SELECT count(*) FROM users WHERE balance = {BALANCE} AND id BETWEEN {} AND {}",
+                    users.first, users.last
+                ))
+                .await;
+            (
+                format!(
+                    "REFUNDED orders {refunded} = stock back {stock} = balances whole again {whole} = {ORDERS}"
+                ),
+                refunded == ORDERS && stock == ORDERS && whole == ORDERS,
+            )
+        };
+        let ok = server.run.outcomes.get("ok").copied().unwrap_or(0) as i64;
+        let checks = vec![
+            (format!("{ok} of {ORDERS} refunded"), ok == ORDERS),
+            side_checks(users, product, orders).await,
+            self.audit("after the server's run").await,
+        ];
+
+        let (naive_users, naive_product, naive_orders) = paid("refund-naive").await;
+        let per = naive_orders.len().div_ceil(self.pool_size as usize);
+        let baseline = self
+            .baseline(
+                "refund_order.sql",
+                Amount::PerClient(per),
+                &[
+                    ("base", naive_orders.first.to_string()),
+                    ("per", per.to_string()),
+                    ("n", "0".into()),
+                ],
+            )
+            .await;
+        let (naive_check, _) = side_checks(naive_users, naive_product, naive_orders).await;
+        let mut checks = checks;
+        checks.push(self.audit("after pgbench's run").await);
+        Report {
+            name: "hot-product refunds",
+            description: format!(
+                "{ORDERS} refundOrder of paid orders of one product, all at once, 200 connections"
+            ),
+            server,
+            baseline,
+            checks,
+            notes: vec![format!("pgbench: {naive_check}")],
+            target_ratio: 1.0,
+            target_p99_ms: None,
             rounds: vec![],
         }
     }

@@ -116,6 +116,30 @@ pub async fn three_line_orders(pool: &PgPool, users: Ids, products: Ids, per_use
     orders
 }
 
+/// Pays `orders` (PENDING, one line each, of products whose stock was
+/// seeded as already taken) as payOrder would have: each order PAID with
+/// its payment, its PAYMENT ledger row and its order-paid event (stamped
+/// published: the benchmark's stream need not hold it), so that the audit
+/// holds before the refunds start.
+pub async fn pay_directly(pool: &PgPool, orders: Ids) {
+    sqlx::query(
+        "WITH o AS (UPDATE orders SET status = 'PAID', paid_at = now()
+                    WHERE id BETWEEN $1 AND $2 AND status = 'PENDING'
+                    RETURNING id, user_id, total_amount, paid_at),
+              p AS (INSERT INTO payments (order_id, user_id, amount, paid_at)
+                    SELECT id, user_id, total_amount, paid_at FROM o),
+              l AS (INSERT INTO balance_ledger (user_id, kind, amount, order_id)
+                    SELECT user_id, 'PAYMENT', -total_amount, id FROM o)
+         INSERT INTO outbox (event_id, event_type, order_id, payload, published_at)
+         SELECT gen_random_uuid(), 'com.commerce.order.paid', id, '{}', now() FROM o",
+    )
+    .bind(orders.first)
+    .bind(orders.last)
+    .execute(pool)
+    .await
+    .expect("seeding payments");
+}
+
 /// Sets each order's total to the sum of its lines.
 async fn fix_totals(pool: &PgPool, orders: Ids) {
     sqlx::query(

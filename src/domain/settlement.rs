@@ -350,6 +350,7 @@ mod tests {
                     created_at: now,
                     paid_at: None,
                     cancelled_at: None,
+                    refunded_at: None,
                 },
             );
             s.items.insert(

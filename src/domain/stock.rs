@@ -77,6 +77,30 @@ pub async fn take(conn: &mut PgConnection, takes: &[(i64, i32)]) -> AppResult<()
     super::ensure_written("stock", updated as usize, takes.len())
 }
 
+/// Gives back the units of a refunded order: `returns` holds each product
+/// once, with its units. Every product of an order gets its units back,
+/// archived or not: the stock counts the units the shop holds, and an
+/// archived product's stock is simply not on sale.
+pub async fn restore(conn: &mut PgConnection, returns: &[(i64, i32)]) -> AppResult<()> {
+    if returns.is_empty() {
+        return Ok(());
+    }
+    let (ids, quantities): (Vec<i64>, Vec<i32>) = returns.iter().copied().unzip();
+    // The guard keeps an INTEGER overflow from failing the statement with a
+    // driver error; a row it skips fails the transaction as a bug would.
+    let updated = sqlx::query!(
+        "UPDATE products p SET stock = p.stock + t.quantity
+         FROM unnest($1::BIGINT[], $2::INT[]) AS t(id, quantity)
+         WHERE p.id = t.id AND p.stock::BIGINT + t.quantity <= 2147483647",
+        &ids,
+        &quantities,
+    )
+    .execute(conn)
+    .await?
+    .rows_affected();
+    super::ensure_written("restored stock", updated as usize, returns.len())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

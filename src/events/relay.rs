@@ -15,8 +15,12 @@
 //!   locked, and taking no predicate locks on the outbox keeps it from
 //!   ever failing a payment's SERIALIZABLE transaction.
 //!
-//! The relay wakes on the `outbox` notification that every payment's
-//! commit sends, and also polls. While NATS is unreachable it claims
+//! Each event goes to the subject of its type (`NATS_SUBJECT` for
+//! order-paid, `NATS_REFUND_SUBJECT` for order-refunded), read from the
+//! configuration when it is published.
+//!
+//! The relay wakes on the `outbox` notification that every payment's (and
+//! refund's) commit sends, and also polls. While NATS is unreachable it claims
 //! nothing and backs off (capped exponential, with jitter).
 
 use std::sync::Arc;
@@ -101,7 +105,11 @@ impl Worker {
         let mut listener: Option<PgListener> = None;
         let mut failures = 0u32;
         let mut last_compaction: Option<Instant> = None;
-        tracing::info!(stream = %self.config.nats_stream, subject = %self.config.nats_subject, "outbox relay started");
+        tracing::info!(
+            stream = %self.config.nats_stream,
+            subjects = ?stream::subjects(&self.config),
+            "outbox relay started"
+        );
         while !*stop.borrow() {
             let round = async {
                 if !stream_ready {
@@ -187,21 +195,32 @@ impl Worker {
         let claimed = events.len();
         let mut pending = Vec::with_capacity(claimed);
         for event in events {
+            let Some(kind) = outbox::EventKind::of(&event.event_type) else {
+                // Written by a newer build: left for a relay that knows
+                // where it goes, rather than sent to a wrong subject.
+                pending.push((
+                    event.id,
+                    Err(format!("unknown event type {:?}", event.event_type)),
+                ));
+                continue;
+            };
+            let subject = stream::subject_of(&self.config, kind).to_owned();
             // The payload moves into the message: no copy of the batch.
             let message = PublishMessage::build()
                 .payload(event.payload.into())
                 .message_id(event.event_id.to_string());
             let sent = self
                 .js
-                .send_publish(self.config.nats_subject.clone(), message)
-                .await;
+                .send_publish(subject, message)
+                .await
+                .map_err(|e| e.to_string());
             pending.push((event.id, sent));
         }
         let (mut published, mut failed, mut last_error) = (Vec::new(), Vec::new(), None);
         for (id, sent) in pending {
             let acked = match sent {
                 Ok(ack) => ack.await.map_err(|e| e.to_string()),
-                Err(e) => Err(e.to_string()),
+                Err(e) => Err(e),
             };
             match acked {
                 Ok(ack) => {

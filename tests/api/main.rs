@@ -29,6 +29,7 @@ mod playground;
 mod quotes;
 mod races;
 mod rate_limit;
+mod refunds;
 mod retry;
 mod schema;
 mod startup;
