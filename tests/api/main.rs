@@ -8,6 +8,8 @@ mod balance;
 mod cancellation;
 mod cart;
 mod catalog;
+mod catalog_search;
+mod catalog_upkeep;
 mod cli;
 mod conformance;
 mod connections;
