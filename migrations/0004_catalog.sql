@@ -14,9 +14,15 @@ ALTER TABLE products
 --    the description, case-insensitively. The listing asks
 --    `(name || ' ' || description) ILIKE '%word%'`, which pg_trgm's GIN
 --    operator class answers from this index (then rechecks each candidate),
---    instead of reading every row. Partial: only listed products are
---    searched. The expression must stay exactly the one the statements use
---    (src/domain/listing.rs), or the planner cannot match it.
+--    instead of reading every row. The expression must stay exactly the
+--    one the statements use (src/domain/listing.rs), or the planner cannot
+--    match it.
+--    Not partial (archived products are few, and the statements filter
+--    them out): ANALYZE keeps statistics of an index's expression, and the
+--    planner reads them only for a non-partial index. With them it knows
+--    how many products a word matches, and walks the sort key's index for a
+--    common word (a page fills at once) instead of fetching and sorting
+--    every match; without them it guesses from the word's length.
 --    fastupdate off: a new or renamed product goes straight into the index
 --    instead of a pending list that every search would have to read until
 --    the next vacuum (catalog writes are rare; searches are not). A stock
@@ -24,8 +30,7 @@ ALTER TABLE products
 CREATE EXTENSION IF NOT EXISTS pg_trgm;
 CREATE INDEX products_search_idx ON products
     USING gin ((name || ' ' || description) gin_trgm_ops)
-    WITH (fastupdate = off)
-    WHERE archived_at IS NULL;
+    WITH (fastupdate = off);
 
 -- 3. Sorting: each order of `products(orderBy:)` is a keyset on its sort key
 --    and the id, so a page is an index range scan. NEWEST and OLDEST use the

@@ -6,10 +6,20 @@
 //! literally (`%`, `_` and `\` are plain characters): each word becomes an
 //! escaped `ILIKE '%word%'` pattern on `name || ' ' || description`, the
 //! expression of the trigram index of `migrations/0004_catalog.sql`. The
-//! longest word's pattern is the one the index answers (the most trigrams,
-//! so the fewest candidates); the others are checked on those candidates.
+//! [`INDEXED_WORDS`] longest words are conditions of their own, which the
+//! index answers together in one scan (the intersection of their trigrams'
+//! lists, so few candidates); any others are checked on those candidates.
 //! A word holds no whitespace, so it cannot match across the space that
 //! joins the name to the description.
+//!
+//! A search is planned for its own words: its statement runs unprepared
+//! (sqlx's `persistent(false)`), so PostgreSQL plans it with the patterns
+//! in hand, drops the conditions of the absent words (`$n IS NULL OR`),
+//! asks the index when the words are rare and walks the sort key's index
+//! when they are common. A prepared statement would, after a few runs, be
+//! given a generic plan made without the words, which cannot use the index
+//! for a condition that may be NULL and so reads the table in key order,
+//! testing every row. Listings without a search stay prepared.
 //!
 //! Each order is a keyset on its sort key and the id: NEWEST and OLDEST on
 //! the id, PRICE_ASC and PRICE_DESC on `(price, id)`, NAME on
@@ -21,13 +31,21 @@
 //! The statements are static, one pair (lowest end first, highest end
 //! first) per sort key: an ascending order reads a page forward from its
 //! lowest end, a descending one from its highest, and a backward page
-//! (`last`/`before`) from the other end, then reverses it.
+//! (`last`/`before`) from the other end, then reverses it. They return the
+//! page's ids only (a scalar statement, the kind sqlx can run unprepared);
+//! the products are then read by id, as the DataLoaders read them.
 
-use sqlx::{Connection, PgConnection};
+use std::collections::HashMap;
+
+use sqlx::PgConnection;
 
 use super::page::{self, Page};
-use super::product::ProductRecord;
+use super::product::{self, ProductRecord};
 use crate::error::{AppError, AppResult};
+
+/// How many of a search's words the trigram index answers (the longest
+/// ones); the others are checked on its candidates.
+pub const INDEXED_WORDS: usize = 3;
 
 /// How a listing is sorted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -145,7 +163,7 @@ impl Position {
 }
 
 /// A search, parsed: the escaped `ILIKE` pattern of each distinct word,
-/// the longest word's first (the one the trigram index answers).
+/// the longest words' first (those the trigram index answers).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Search {
     patterns: Vec<String>,
@@ -186,14 +204,19 @@ impl Search {
         self.patterns.is_empty()
     }
 
-    /// The pattern the trigram index answers.
-    fn indexed(&self) -> Option<&str> {
-        self.patterns.first().map(String::as_str)
+    /// The `n`th pattern the trigram index answers (`n` below
+    /// [`INDEXED_WORDS`]), if the search has that many words.
+    fn indexed(&self, n: usize) -> Option<&str> {
+        self.patterns[..self.patterns.len().min(INDEXED_WORDS)]
+            .get(n)
+            .map(String::as_str)
     }
 
     /// The patterns checked on the index's candidates.
     fn others(&self) -> Option<&[String]> {
-        self.patterns.get(1..).filter(|rest| !rest.is_empty())
+        self.patterns
+            .get(INDEXED_WORDS..)
+            .filter(|rest| !rest.is_empty())
     }
 }
 
@@ -238,61 +261,51 @@ pub struct ListingRequest {
     pub backward: bool,
 }
 
-/// Fetches the rows of a listing in key order (`ASC`) or from the highest
-/// key down (`DESC`): `$bounds` keeps the keys between the bounds, `$asc`
-/// and `$desc` sort. Both statements are static and checked at compile
-/// time. Evaluates to `Result<Vec<ProductRecord>, sqlx::Error>`.
+/// Fetches the ids of a listing's page in key order (`ASC`) or from the
+/// highest key down (`DESC`): `$bounds` keeps the keys between the bounds,
+/// `$asc` and `$desc` sort. Both statements are static and checked at
+/// compile time; a search runs them unprepared (see the module).
+/// Evaluates to `Result<Vec<i64>, sqlx::Error>`.
 ///
-/// Parameters: `$1` in stock only, `$2` the indexed pattern, `$3` the
-/// other patterns, `$4` the limit, then the bounds'.
+/// Parameters: `$1` in stock only, `$2` to `$4` the indexed patterns, `$5`
+/// the other patterns, `$6` the limit, then the bounds'.
 macro_rules! listing {
-    ($db:expr, $desc_first:expr, $bounds:literal, $asc:literal, $desc:literal, $($arg:expr),+ $(,)?) => {
+    ($db:expr, $prepared:expr, $desc_first:expr, $bounds:literal, $asc:literal, $desc:literal, $($arg:expr),+ $(,)?) => {
         if $desc_first {
-            sqlx::query_as!(
-                ProductRecord,
-                "SELECT id, name, description, price, stock, created_at, archived_at
-                 FROM products
+            sqlx::query_scalar!(
+                r#"SELECT id AS "id!" FROM products
                  WHERE archived_at IS NULL AND (NOT $1 OR stock > 0)
                    AND ($2::TEXT IS NULL OR (name || ' ' || description) ILIKE $2)
-                   AND ($3::TEXT[] IS NULL OR (name || ' ' || description) ILIKE ALL ($3))
-                   AND " + $bounds + " ORDER BY " + $desc + " LIMIT $4",
+                   AND ($3::TEXT IS NULL OR (name || ' ' || description) ILIKE $3)
+                   AND ($4::TEXT IS NULL OR (name || ' ' || description) ILIKE $4)
+                   AND ($5::TEXT[] IS NULL OR (name || ' ' || description) ILIKE ALL ($5))
+                   AND "# + $bounds + " ORDER BY " + $desc + " LIMIT $6",
                 $($arg),+
             )
+            .persistent($prepared)
             .fetch_all($db)
             .await
         } else {
-            sqlx::query_as!(
-                ProductRecord,
-                "SELECT id, name, description, price, stock, created_at, archived_at
-                 FROM products
+            sqlx::query_scalar!(
+                r#"SELECT id AS "id!" FROM products
                  WHERE archived_at IS NULL AND (NOT $1 OR stock > 0)
                    AND ($2::TEXT IS NULL OR (name || ' ' || description) ILIKE $2)
-                   AND ($3::TEXT[] IS NULL OR (name || ' ' || description) ILIKE ALL ($3))
-                   AND " + $bounds + " ORDER BY " + $asc + " LIMIT $4",
+                   AND ($3::TEXT IS NULL OR (name || ' ' || description) ILIKE $3)
+                   AND ($4::TEXT IS NULL OR (name || ' ' || description) ILIKE $4)
+                   AND ($5::TEXT[] IS NULL OR (name || ' ' || description) ILIKE ALL ($5))
+                   AND "# + $bounds + " ORDER BY " + $asc + " LIMIT $6",
                 $($arg),+
             )
+            .persistent($prepared)
             .fetch_all($db)
             .await
         }
     };
 }
 
-/// One page of the catalog.
-///
-/// A search runs in a transaction planned for its own words
-/// ([`plan_for_these_words`]); the other listings run as they are.
+/// One page of the catalog: the page's ids by the listing's statement,
+/// then the products by id.
 pub async fn page(conn: &mut PgConnection, req: &ListingRequest) -> AppResult<Page<ProductRecord>> {
-    if req.filter.search.is_empty() {
-        return fetch(conn, req).await;
-    }
-    let mut tx = conn.begin().await?;
-    plan_for_these_words(&mut tx).await?;
-    let page = fetch(&mut tx, req).await?;
-    tx.commit().await?;
-    Ok(page)
-}
-
-async fn fetch(conn: &mut PgConnection, req: &ListingRequest) -> AppResult<Page<ProductRecord>> {
     for bound in [&req.after, &req.before].into_iter().flatten() {
         if !req.order.accepts(bound) {
             return Err(AppError::BadRequest(format!(
@@ -310,36 +323,45 @@ async fn fetch(conn: &mut PgConnection, req: &ListingRequest) -> AppResult<Page<
     // Forward pages of ascending orders and backward pages of descending
     // ones start from the lowest key.
     let desc_first = req.order.ascending() == req.backward;
-    let (in_stock, indexed, others, limit) = (
-        req.filter.in_stock_only,
-        req.filter.search.indexed(),
-        req.filter.search.others(),
-        req.limit + 1,
+    let search = &req.filter.search;
+    let prepared = search.is_empty();
+    let (in_stock, limit) = (req.filter.in_stock_only, req.limit + 1);
+    let (first, second, third, others) = (
+        search.indexed(0),
+        search.indexed(1),
+        search.indexed(2),
+        search.others(),
     );
     let (low_id, high_id) = (low.map(Position::id), high.map(Position::id));
-    let rows = match req.order {
+    let ids = match req.order {
         ProductOrder::Newest | ProductOrder::Oldest => listing!(
-            conn,
+            &mut *conn,
+            prepared,
             desc_first,
-            "($5::BIGINT IS NULL OR id > $5) AND ($6::BIGINT IS NULL OR id < $6)",
+            "($7::BIGINT IS NULL OR id > $7) AND ($8::BIGINT IS NULL OR id < $8)",
             "id ASC",
             "id DESC",
             in_stock,
-            indexed,
+            first,
+            second,
+            third,
             others,
             limit,
             low_id,
             high_id,
         ),
         ProductOrder::PriceAsc | ProductOrder::PriceDesc => listing!(
-            conn,
+            &mut *conn,
+            prepared,
             desc_first,
-            "($5::BIGINT IS NULL OR (price, id) > ($7::BIGINT, $5))
-             AND ($6::BIGINT IS NULL OR (price, id) < ($8::BIGINT, $6))",
+            "($7::BIGINT IS NULL OR (price, id) > ($9::BIGINT, $7))
+             AND ($8::BIGINT IS NULL OR (price, id) < ($10::BIGINT, $8))",
             "price ASC, id ASC",
             "price DESC, id DESC",
             in_stock,
-            indexed,
+            first,
+            second,
+            third,
             others,
             limit,
             low_id,
@@ -348,14 +370,17 @@ async fn fetch(conn: &mut PgConnection, req: &ListingRequest) -> AppResult<Page<
             high.and_then(Position::price),
         ),
         ProductOrder::Name => listing!(
-            conn,
+            &mut *conn,
+            prepared,
             desc_first,
-            "($5::BIGINT IS NULL OR (lower(name), id) > (lower($7::TEXT), $5))
-             AND ($6::BIGINT IS NULL OR (lower(name), id) < (lower($8::TEXT), $6))",
+            "($7::BIGINT IS NULL OR (lower(name), id) > (lower($9::TEXT), $7))
+             AND ($8::BIGINT IS NULL OR (lower(name), id) < (lower($10::TEXT), $8))",
             "lower(name) ASC, id ASC",
             "lower(name) DESC, id DESC",
             in_stock,
-            indexed,
+            first,
+            second,
+            third,
             others,
             limit,
             low_id,
@@ -364,6 +389,14 @@ async fn fetch(conn: &mut PgConnection, req: &ListingRequest) -> AppResult<Page<
             high.and_then(Position::name),
         ),
     }?;
+    let mut found: HashMap<i64, ProductRecord> = product::by_ids(conn, &ids)
+        .await?
+        .into_iter()
+        .map(|p| (p.id, p))
+        .collect();
+    // A product is never deleted (orders point at it), so every id is found;
+    // the page keeps the statement's order.
+    let rows = ids.iter().filter_map(|id| found.remove(id)).collect();
     Ok(page::finish(
         rows,
         req.limit,
@@ -373,47 +406,26 @@ async fn fetch(conn: &mut PgConnection, req: &ListingRequest) -> AppResult<Page<
     ))
 }
 
-/// How many products the filter keeps (`totalCount`).
+/// How many products the filter keeps (`totalCount`); a search's count is
+/// planned for its words, as its page is.
 pub async fn count(conn: &mut PgConnection, filter: &Filter) -> AppResult<i64> {
-    if filter.search.is_empty() {
-        return count_in(conn, filter).await;
-    }
-    let mut tx = conn.begin().await?;
-    plan_for_these_words(&mut tx).await?;
-    let count = count_in(&mut tx, filter).await?;
-    tx.commit().await?;
-    Ok(count)
-}
-
-async fn count_in(conn: &mut PgConnection, filter: &Filter) -> AppResult<i64> {
+    let search = &filter.search;
     Ok(sqlx::query_scalar!(
         r#"SELECT count(*) AS "count!" FROM products
            WHERE archived_at IS NULL AND (NOT $1 OR stock > 0)
              AND ($2::TEXT IS NULL OR (name || ' ' || description) ILIKE $2)
-             AND ($3::TEXT[] IS NULL OR (name || ' ' || description) ILIKE ALL ($3))"#,
+             AND ($3::TEXT IS NULL OR (name || ' ' || description) ILIKE $3)
+             AND ($4::TEXT IS NULL OR (name || ' ' || description) ILIKE $4)
+             AND ($5::TEXT[] IS NULL OR (name || ' ' || description) ILIKE ALL ($5))"#,
         filter.in_stock_only,
-        filter.search.indexed(),
-        filter.search.others(),
+        search.indexed(0),
+        search.indexed(1),
+        search.indexed(2),
+        search.others(),
     )
+    .persistent(search.is_empty())
     .fetch_one(conn)
     .await?)
-}
-
-/// Makes the rest of this transaction plan each statement for its actual
-/// parameters. The listing's statements are prepared once per connection,
-/// and after a few runs PostgreSQL may switch a prepared statement to a
-/// generic plan, made without knowing the words: one that cannot drop the
-/// `$2 IS NULL OR` branch, so it reads the table in key order and tests
-/// every row instead of asking the trigram index. Planned with the words,
-/// it asks the index when they are rare and walks the key's index when they
-/// are common, whichever is cheaper, at the price of planning each search.
-async fn plan_for_these_words(conn: &mut PgConnection) -> AppResult<()> {
-    sqlx::query_scalar!(
-        r#"SELECT set_config('plan_cache_mode', 'force_custom_plan', true) AS "set!""#
-    )
-    .fetch_one(conn)
-    .await?;
-    Ok(())
 }
 
 #[cfg(test)]
@@ -428,12 +440,16 @@ mod tests {
             ["%100\\%\\_off\\\\%", "%tea%", "%mug%"],
             "escaped, deduplicated, the longest first"
         );
-        assert_eq!(search.indexed(), Some("%100\\%\\_off\\\\%"));
-        assert_eq!(search.others().map(<[String]>::len), Some(2));
+        assert_eq!(search.indexed(0), Some("%100\\%\\_off\\\\%"));
+        assert_eq!(search.indexed(2), Some("%mug%"));
+        assert_eq!(search.others(), None);
         let one = Search::parse("' OR 1=1 --", 200).unwrap();
         assert_eq!(one.patterns, ["%1=1%", "%OR%", "%--%", "%'%"]);
+        assert_eq!(one.indexed(2), Some("%--%"));
+        assert_eq!(one.others(), Some(&["%'%".to_owned()][..]));
         assert!(Search::parse(" \n ", 200).unwrap().is_empty());
-        assert_eq!(Search::parse("solo", 200).unwrap().others(), None);
+        let solo = Search::parse("solo", 200).unwrap();
+        assert_eq!((solo.indexed(1), solo.others()), (None, None));
     }
 
     #[test]

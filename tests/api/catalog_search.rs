@@ -402,6 +402,8 @@ async fn a_search_uses_the_trigram_index() {
         let mut query = sqlx::query_scalar(sqlx::AssertSqlSafe(explain))
             .bind(false)
             .bind("%zanzibar%")
+            .bind(None::<String>)
+            .bind(None::<String>)
             .bind(None::<Vec<String>>)
             .bind(21_i64);
         for _ in 0..bounds {
