@@ -175,6 +175,10 @@ pub struct Limits {
     /// `WS_KEEPALIVE_MS`: how often an idle socket is pinged; one that
     /// answers nothing for two of these is closed.
     pub ws_keepalive: Duration,
+    /// `SEARCH_MAX_CHARS`: the longest `products(search:)` text, in
+    /// characters (`BAD_REQUEST` beyond): each word is a pattern every
+    /// candidate row is checked against.
+    pub search_max_chars: usize,
 }
 
 /// A variable that is set but cannot be used.
@@ -365,6 +369,7 @@ impl Limits {
             ws_max_message_bytes: positive("WS_MAX_MESSAGE_BYTES", "65536")?,
             ws_init_timeout: millis(get, "WS_INIT_TIMEOUT_MS", "10000")?,
             ws_keepalive: millis(get, "WS_KEEPALIVE_MS", "30000")?,
+            search_max_chars: positive("SEARCH_MAX_CHARS", "200")?,
         };
         // The costliest request allowed (a full batch of operations each
         // holding the most mutations) must fit in a full bucket, or it
@@ -658,6 +663,15 @@ mod tests {
             let err = config(&bad).unwrap_err();
             assert!(err.0.contains("DATABASE_MIN_CONNECTIONS"), "{}", err.0);
         }
+    }
+
+    #[test]
+    fn the_search_length_is_bounded_and_configurable() {
+        assert_eq!(config(&[]).unwrap().limits.search_max_chars, 200);
+        let c = config(&[("SEARCH_MAX_CHARS", "50")]).unwrap();
+        assert_eq!(c.limits.search_max_chars, 50);
+        assert!(config(&[("SEARCH_MAX_CHARS", "0")]).is_err());
+        assert!(config(&[("SEARCH_MAX_CHARS", "many")]).is_err());
     }
 
     #[test]

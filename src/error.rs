@@ -45,6 +45,8 @@ pub enum Field {
     IdempotencyKey,
     /// A product's or a campaign's name.
     Name,
+    /// A product's description.
+    Description,
     /// A product's price.
     Price,
     /// A product's stock.

@@ -91,6 +91,9 @@ async fn main() -> ExitCode {
     if wanted("nested read") {
         reports.push(print(bench.nested_read().await));
     }
+    if wanted("product search") {
+        reports.push(print(bench.search().await));
+    }
     let deliveries = if wanted("subscriptions") {
         let d = bench.subscriptions().await;
         println!(

@@ -703,6 +703,171 @@ impl Bench<'_> {
     }
 }
 
+const SEARCH: &str =
+    "query($s: String) { products(first: 20, search: $s) { nodes { id name price } } }";
+
+/// A search's outcome: "ok", or "error" when the answer holds one.
+fn search_outcome(body: &[u8]) -> String {
+    if body.starts_with(b"{\"data\"") && !body.windows(8).any(|w| w == b"\"errors\"") {
+        "ok".into()
+    } else {
+        "error".into()
+    }
+}
+
+/// One or two words of the catalog's vocabulary: a noun alone, a
+/// description word alone, or an adjective with a noun.
+fn search_words() -> String {
+    use seed::vocabulary::{ADJECTIVES, MATERIALS, NOUNS, ORIGINS};
+    let pick = |words: &[&str]| words[fastrand::usize(..words.len())].to_owned();
+    match fastrand::u8(..4) {
+        0 => pick(&NOUNS),
+        1 => pick(&[MATERIALS, ORIGINS].concat()),
+        _ => format!("{} {}", pick(&ADJECTIVES), pick(&NOUNS)),
+    }
+}
+
+/// The text of the server's listing statement ordered by `order_by`, from
+/// the committed `.sqlx/` data (the very statement the server prepares).
+fn listing_statement(order_by: &str) -> String {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/.sqlx");
+    std::fs::read_dir(dir)
+        .expect("the .sqlx directory")
+        .filter_map(|entry| std::fs::read_to_string(entry.ok()?.path()).ok())
+        .filter_map(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
+        .filter_map(|data| data["query"].as_str().map(str::to_owned))
+        .find(|q| q.contains("ILIKE ALL") && q.contains(&format!("ORDER BY {order_by} LIMIT")))
+        .expect("the listing statement")
+}
+
+impl Bench<'_> {
+    /// Scenario: `products(first: 20, search:)` over 100,000 products, one
+    /// or two words per search, at 20 connections; the plan of a search is
+    /// printed (the trigram index must serve it).
+    pub async fn search(&self) -> Report {
+        const PRODUCTS: i64 = 100_000;
+        const SECONDS: u64 = 10;
+        let seeded = seed::catalog(self.pool, PRODUCTS).await;
+        self.settle().await;
+
+        // The plan of a two-word search, as the server runs it: planned
+        // for its words (unprepared), both through the index.
+        let explain = format!(
+            "EXPLAIN (ANALYZE, COSTS OFF) {}",
+            listing_statement("id DESC")
+        );
+        let plan: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(explain))
+            .bind(false)
+            .bind("%teapot%")
+            .bind("%golden%")
+            .bind(None::<String>)
+            .bind(None::<Vec<String>>)
+            .bind(21_i64)
+            .bind(None::<i64>)
+            .bind(None::<i64>)
+            .fetch_all(self.pool)
+            .await
+            .expect("the search's plan");
+        println!("\n== product search: the plan of search \"golden teapot\" (newest first)");
+        for line in &plan {
+            println!("plan    : {line}");
+        }
+        let indexed = plan
+            .iter()
+            .any(|l| l.contains("Bitmap Index Scan on products_search_idx"));
+
+        let token = self.token("searcher");
+        let client = load::client(20);
+        let make = move |i: usize| Call {
+            token: token.clone(),
+            body: json!({ "query": SEARCH, "variables": { "s": search_words() }, "i": i }),
+        };
+        // Warm up: the server's pool and its statements.
+        let warm = (0..200).map(make.clone()).collect();
+        load::run(&client, &self.graphql_url(), warm, 20, search_outcome).await;
+        self.settle().await;
+        let load_average = || {
+            std::fs::read_to_string("/proc/loadavg")
+                .ok()
+                .and_then(|l| l.split_whitespace().next().map(str::to_owned))
+                .unwrap_or_else(|| "?".into())
+        };
+        let before = load_average();
+        let server = self
+            .measured(load::run_for(
+                &client,
+                &self.graphql_url(),
+                20,
+                Duration::from_secs(SECONDS),
+                make.clone(),
+                search_outcome,
+            ))
+            .await;
+        // At 20 connections the two cores are saturated and the latency is
+        // mostly the queue (Little's law: 20 / throughput); at 2 the
+        // figures are closer to what one search costs.
+        self.settle().await;
+        let light = load::run_for(
+            &client,
+            &self.graphql_url(),
+            2,
+            Duration::from_secs(5),
+            make,
+            search_outcome,
+        )
+        .await;
+        let notes = vec![
+            format!(
+                "at 2 connections: {:.0} req/s, p50 {:.1} ms, p99 {:.1} ms",
+                light.throughput(),
+                light.percentile_ms(0.5),
+                light.percentile_ms(0.99)
+            ),
+            format!(
+                "machine load average (1 min) before the run {before}, after it {}: other builds share the 2 cores",
+                load_average()
+            ),
+        ];
+        let join = |words: &[&str]| words.join(",");
+        let baseline = self
+            .baseline(
+                "search.sql",
+                Amount::Seconds(SECONDS),
+                &[
+                    ("adjectives", join(&seed::vocabulary::ADJECTIVES)),
+                    ("nouns", join(&seed::vocabulary::NOUNS)),
+                ],
+            )
+            .await;
+        let ok = server.run.outcomes.get("ok").copied().unwrap_or(0);
+        let checks = vec![
+            (
+                format!("{ok} of {} searches answered", server.run.requests),
+                ok == server.run.requests,
+            ),
+            (
+                "the plan reads the trigram index (Bitmap Index Scan on products_search_idx)"
+                    .to_owned(),
+                indexed,
+            ),
+        ];
+        Report {
+            name: "product search",
+            description: format!(
+                "products(first: 20, search:) of 1 or 2 words over {} products, 20 connections, {SECONDS} s",
+                seeded.len()
+            ),
+            server,
+            baseline,
+            checks,
+            notes,
+            target_ratio: 0.5,
+            target_p99_ms: Some(20.0),
+            rounds: vec![],
+        }
+    }
+}
+
 /// The outcomes as `name count, ...`.
 pub fn outcomes(outcomes: &BTreeMap<String, usize>) -> String {
     outcomes

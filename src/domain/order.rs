@@ -272,9 +272,10 @@ pub struct PricedLine {
     pub unit_price: i64,
 }
 
-/// Checks each line against the catalog (the product exists:
-/// `PRODUCT_NOT_FOUND`; its stock covers the line: `PRODUCT_OUT_OF_STOCK`)
-/// and prices it. Every failing line is added to `errors`.
+/// Checks each line against the catalog (the product exists and is not
+/// archived: `PRODUCT_NOT_FOUND`; its stock covers the line:
+/// `PRODUCT_OUT_OF_STOCK`) and prices it. Every failing line is added to
+/// `errors`. Every way of creating an order goes through here.
 pub fn price_lines(
     lines: &[Line],
     products: &HashMap<i64, ProductRecord>,
@@ -282,9 +283,13 @@ pub fn price_lines(
 ) -> Vec<PricedLine> {
     let mut priced = Vec::with_capacity(lines.len());
     for line in lines {
-        let Some(product) = products.get(&line.product_id) else {
-            errors.push(product::not_found(Field::LineProduct(line.index)));
-            continue;
+        let found = products.get(&line.product_id);
+        let product = match product::orderable(found, Field::LineProduct(line.index)) {
+            Ok(product) => product,
+            Err(gone) => {
+                errors.push(gone);
+                continue;
+            }
         };
         match stock::check(
             product.stock,
@@ -649,13 +654,16 @@ mod tests {
                 ProductRecord {
                     id,
                     name: "p".into(),
+                    description: String::new(),
                     price,
                     stock,
                     created_at: Utc::now(),
+                    archived_at: (id == 3).then(Utc::now),
                 },
             )
         };
-        let products: HashMap<_, _> = [product(1, 500, 3), product(2, 700, 1)].into();
+        let products: HashMap<_, _> =
+            [product(1, 500, 3), product(2, 700, 1), product(3, 100, 9)].into();
         let lines = [
             Line {
                 index: 0,
@@ -670,6 +678,11 @@ mod tests {
             Line {
                 index: 2,
                 product_id: 9,
+                quantity: 1,
+            },
+            Line {
+                index: 3,
+                product_id: 3,
                 quantity: 1,
             },
         ];
@@ -689,7 +702,12 @@ mod tests {
         let codes: Vec<_> = errors.iter().map(|e| e.code).collect();
         assert_eq!(
             codes,
-            [ErrorCode::ProductOutOfStock, ErrorCode::ProductNotFound]
+            [
+                ErrorCode::ProductOutOfStock,
+                ErrorCode::ProductNotFound,
+                ErrorCode::ProductNotFound
+            ],
+            "product 9 does not exist, product 3 is archived"
         );
     }
 

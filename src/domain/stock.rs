@@ -31,7 +31,7 @@ pub async fn adjust(
         ProductRecord,
         "UPDATE products SET stock = stock + $2::INT
          WHERE id = $1 AND stock::BIGINT + $2::INT BETWEEN 0 AND 2147483647
-         RETURNING id, name, price, stock, created_at",
+         RETURNING id, name, description, price, stock, created_at, archived_at",
         product_id,
         delta,
     )

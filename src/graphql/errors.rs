@@ -97,6 +97,7 @@ fn input_path(field: Field) -> Vec<String> {
         Field::Amount => "amount",
         Field::IdempotencyKey => "idempotencyKey",
         Field::Name => "name",
+        Field::Description => "description",
         Field::Price => "price",
         Field::Stock => "stock",
         Field::StockDelta => "delta",

@@ -9,6 +9,8 @@ mod cancellation;
 mod cart;
 mod cart_orders;
 mod catalog;
+mod catalog_search;
+mod catalog_upkeep;
 mod cli;
 mod conformance;
 mod connections;

@@ -54,9 +54,11 @@ export type CreateOrderInput = {
 
 /** A new product. */
 export type CreateProductInput = {
+  /** Free text, at most 5000 characters (line breaks and tabs allowed, no other control characters); empty when omitted. */
+  description?: string | null | undefined;
   /** Display name, 1 to 200 characters. */
   name: string;
-  /** Unit price, 0 to 1000000000000. */
+  /** Unit price, 1 to 1000000000000. */
   price: string;
   /** Initial stock, 0 or more. */
   stock: number;
