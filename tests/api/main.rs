@@ -10,6 +10,7 @@ mod cart;
 mod cart_orders;
 mod catalog;
 mod cli;
+mod cluster;
 mod conformance;
 mod connections;
 mod cors;
