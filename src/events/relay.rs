@@ -65,8 +65,8 @@ impl Relay {
         pool: PgPool,
         metrics: Arc<Metrics>,
     ) -> Result<Self, async_nats::Error> {
-        let (connections, connected) = watch::channel(0);
-        let client = stream::connect(&config, "commerce-outbox-relay", Some(connections)).await?;
+        let (connected, connections) = watch::channel(0);
+        let client = stream::connect(&config, "commerce-outbox-relay", Some(connected)).await?;
         let worker = Worker {
             js: stream::context(client.clone(), &config),
             client,
@@ -75,7 +75,7 @@ impl Relay {
                 base_delay: config.outbox_backoff_base,
                 max_delay: config.outbox_backoff_max,
             },
-            connected,
+            connections,
             config,
             pool,
             metrics,
@@ -131,7 +131,7 @@ struct Worker {
     /// The pause after failed rounds (`OUTBOX_BACKOFF_*_MS`).
     backoff: RetryPolicy,
     /// Counts the NATS connections made, first and re-connections alike.
-    connected: watch::Receiver<u64>,
+    connections: watch::Receiver<u64>,
     config: Arc<Config>,
     pool: PgPool,
     metrics: Arc<Metrics>,
@@ -139,12 +139,20 @@ struct Worker {
 
 impl Worker {
     async fn run(self, mut stop: watch::Receiver<bool>) {
-        let mut connections = self.connected.clone();
+        let mut connections = self.connections.clone();
         let mut stream_ready = false;
         let mut listener: Option<PgListener> = None;
         let mut failures = 0u32;
         let mut last_compaction: Option<Instant> = None;
         tracing::info!(stream = %self.config.nats_stream, subject = %self.config.nats_subject, "outbox relay started");
+        // The client connects in the background: give it its first attempt
+        // before the first round, which would otherwise find it still
+        // connecting and fail (a warning at every start).
+        let _ = tokio::time::timeout(
+            self.config.nats_connect_timeout,
+            connections.wait_for(|n| *n > 0),
+        )
+        .await;
         while !*stop.borrow() {
             // Connections made before this round are no news after it.
             connections.borrow_and_update();
@@ -384,11 +392,22 @@ impl Worker {
                     .await;
             pending.push((event.id, sent));
         }
+        // The acks are awaited one after the other, and each ack future's
+        // own timeout only starts when it is awaited: without a shared
+        // bound, a batch sent to a dead leader would wait its ack timeout
+        // once per event. The whole batch was sent by now, so all its acks
+        // are due within one ack timeout from here.
+        let acks_due = (tokio::time::Instant::now() + timeout).min(deadline);
         let mut acks = Vec::with_capacity(pending.len());
         for (id, sent) in pending {
             let acked = match sent {
-                Ok(Ok(ack)) => match tokio::time::timeout_at(deadline, ack).await {
+                Ok(Ok(ack)) => match tokio::time::timeout_at(acks_due, ack).await {
                     Ok(acked) => acked.map_err(|e| publish_failure(&e, subject, timeout)),
+                    Err(_) if acks_due < deadline => Err(publish_failure(
+                        &PublishError::new(PublishErrorKind::TimedOut),
+                        subject,
+                        timeout,
+                    )),
                     Err(_) => Err(too_late()),
                 },
                 Ok(Err(e)) => Err(publish_failure(&e, subject, timeout)),

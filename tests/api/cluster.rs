@@ -18,8 +18,9 @@ use crate::nats_server::NatsCluster;
 const ORDERS: usize = 300;
 /// How long the killed nodes stay down.
 const OUTAGE: Duration = Duration::from_secs(3);
-/// The generous bound on the drain after recovery (it takes about a
-/// second; the relay's old 30 s backoff could take most of that).
+/// The generous bound on the drain after the recovery (the stream led
+/// again and the burst over). It takes well under a second; before the
+/// relay noticed recoveries, its backoff (up to 30 s) could take longer.
 const DRAIN_BOUND: Duration = Duration::from_secs(15);
 
 /// Which nodes a test kills.
@@ -103,14 +104,27 @@ async fn burst_through(outage: Outage) {
             cluster.restart(i).await;
         }
         cluster.wait_until_ready().await;
-        (killed, killed_at, Instant::now(), backlog_at_kill, errors)
+        let restarted_at = Instant::now();
+        // When the stream has a leader again (it may have had one all along,
+        // or have elected one before the restart).
+        cluster.stream_leader(STREAM).await;
+        let led_at = Instant::now();
+        (
+            killed,
+            killed_at,
+            restarted_at,
+            led_at,
+            backlog_at_kill,
+            errors,
+        )
     };
     // Payments go on through the outage: NATS is never on their path.
-    let (paid_at, (killed, killed_at, restarted_at, backlog_at_kill, errors)) =
+    let (paid_at, (killed, killed_at, restarted_at, led_at, backlog_at_kill, errors)) =
         tokio::join!(payments, strike);
 
-    // Recovered when the nodes are back and the burst is over.
-    let recovered_at = restarted_at.max(paid_at);
+    // Recovered when the nodes are back, the stream is led and the burst
+    // is over.
+    let recovered_at = led_at.max(paid_at);
     let deadline = recovered_at + Duration::from_secs(60);
     while unpublished(&app).await > 0 {
         assert!(
@@ -124,10 +138,11 @@ async fn burst_through(outage: Outage) {
     let since_kill = |t: Instant| (t - killed_at).as_secs_f64();
     println!(
         "cluster, {outage:?}: nodes {killed:?} killed with {backlog_at_kill} events unpublished, \
-         restarted and the cluster ready {:.1} s later, the last payment {:.1} s after the kill; \
-         backlog drained {:.2} s after that recovery ({:.2} s after the kill); \
-         relay errors during the outage: {errors:?}",
+         restarted and the cluster ready {:.1} s later, the stream led {:.1} s after the kill, \
+         the last payment {:.1} s after it; backlog drained {:.2} s after that recovery \
+         ({:.2} s after the kill); relay errors during the outage: {errors:?}",
         since_kill(restarted_at),
+        since_kill(led_at),
         since_kill(paid_at),
         drained.as_secs_f64(),
         since_kill(Instant::now()),

@@ -563,8 +563,11 @@ async fn the_relay_resumes_as_soon_as_nats_is_back_whatever_its_backoff() {
     assert_eq!(assert_each_event_once(&app, &nats).await.len(), 20);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_round_that_gets_no_acks_releases_its_events_at_its_deadline() {
+/// Three events claimed by one round of a relay whose publishes are never
+/// acknowledged, with these ack and round timeouts: how long after the
+/// relay started they were released (tried, and free for any relay to
+/// claim), and the reason the rows record.
+async fn released_unacknowledged(ack_ms: u64, round_ms: u64) -> (Duration, String) {
     let nats = NatsServer::start().await;
     // A stream named ORDERS that does not take orders.paid, and a plain
     // subscriber on orders.paid that never answers: each publish finds a
@@ -590,15 +593,15 @@ async fn a_round_that_gets_no_acks_releases_its_events_at_its_deadline() {
     let orders = pending_orders(&payments, 3, "unacked").await;
     pay_all(std::slice::from_ref(&payments), &orders).await;
 
-    // Acks may take 30 s, but a round 1 s; after a failure the relay
-    // backs off 30 s (the stream always answers, so no probe cuts it short).
+    // After a failure the relay backs off 30 s (the stream always answers,
+    // so no probe cuts it short).
     let app = Arc::new(
         spawn_app_with(Options {
             nats: Some(nats.url()),
             database: Some(payments.db_name.clone()),
             env: vec![
-                ("NATS_ACK_TIMEOUT_MS", "30000".into()),
-                ("OUTBOX_ROUND_TIMEOUT_MS", "1000".into()),
+                ("NATS_ACK_TIMEOUT_MS", ack_ms.to_string()),
+                ("OUTBOX_ROUND_TIMEOUT_MS", round_ms.to_string()),
                 ("OUTBOX_BACKOFF_BASE_MS", "30000".into()),
                 ("OUTBOX_BACKOFF_MAX_MS", "30000".into()),
             ],
@@ -632,6 +635,20 @@ async fn a_round_that_gets_no_acks_releases_its_events_at_its_deadline() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
     let released = started.elapsed();
+    assert_eq!((attempts, free), (1, 3));
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(
+        published(&app, "outbox_publish_failures_total"),
+        1,
+        "one failed round, then the backoff"
+    );
+    (released, errors[0].clone())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_round_that_gets_no_acks_releases_its_events_at_its_deadline() {
+    // Acks may take 30 s, but a round 1 s.
+    let (released, error) = released_unacknowledged(30_000, 1_000).await;
     println!(
         "3 unacknowledged events released {:.0} ms after the relay started (round deadline 1 s)",
         released.as_secs_f64() * 1e3
@@ -640,15 +657,27 @@ async fn a_round_that_gets_no_acks_releases_its_events_at_its_deadline() {
         released < Duration::from_millis(2_500),
         "released after {released:?}, not at the 1 s round deadline"
     );
-    assert_eq!((attempts, free), (1, 3));
-    assert_eq!(errors.len(), 1, "{errors:?}");
     assert!(
-        errors[0].starts_with("the round's deadline (1s, OUTBOX_ROUND_TIMEOUT_MS) passed"),
-        "{errors:?}"
+        error.starts_with("the round's deadline (1s, OUTBOX_ROUND_TIMEOUT_MS) passed"),
+        "{error}"
     );
-    assert_eq!(
-        published(&app, "outbox_publish_failures_total"),
-        1,
-        "one failed round, then the backoff"
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_batch_without_acks_waits_one_ack_timeout_not_one_per_event() {
+    // Three events, acks due within 500 ms, a round of 30 s: the round
+    // gives up once, after 500 ms (not 3 x 500 ms, nor 30 s).
+    let (released, error) = released_unacknowledged(500, 30_000).await;
+    println!(
+        "3 unacknowledged events released {:.0} ms after the relay started (ack timeout 500 ms)",
+        released.as_secs_f64() * 1e3
+    );
+    assert!(
+        released < Duration::from_millis(1_400),
+        "released after {released:?}, not after one 500 ms ack timeout"
+    );
+    assert!(
+        error.starts_with("timed out waiting for acks: JetStream did not acknowledge within 500ms"),
+        "{error}"
     );
 }
