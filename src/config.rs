@@ -65,6 +65,9 @@ pub struct Config {
     pub nats_stream: String,
     /// `NATS_SUBJECT`: the subject order-paid events are published on.
     pub nats_subject: String,
+    /// `NATS_REFUND_SUBJECT`: the subject order-refunded events are
+    /// published on (the same stream takes both).
+    pub nats_refund_subject: String,
     /// `NATS_DUPLICATE_WINDOW_SECS`: how long JetStream remembers an event
     /// id, dropping a republished duplicate (for a stream it creates).
     pub nats_duplicate_window: Duration,
@@ -199,6 +202,10 @@ pub struct Limits {
     /// `WS_KEEPALIVE_MS`: how often an idle socket is pinged; one that
     /// answers nothing for two of these is closed.
     pub ws_keepalive: Duration,
+    /// `SEARCH_MAX_CHARS`: the longest `products(search:)` text, in
+    /// characters (`BAD_REQUEST` beyond): each word is a pattern every
+    /// candidate row is checked against.
+    pub search_max_chars: usize,
 }
 
 /// A variable that is set but cannot be used.
@@ -305,6 +312,8 @@ impl Config {
             nats_stream_replicas,
             nats_stream: get("NATS_STREAM").unwrap_or_else(|| "ORDERS".into()),
             nats_subject: get("NATS_SUBJECT").unwrap_or_else(|| "orders.paid".into()),
+            nats_refund_subject: get("NATS_REFUND_SUBJECT")
+                .unwrap_or_else(|| "orders.refunded".into()),
             nats_duplicate_window: Duration::from_secs(parse(
                 &get,
                 "NATS_DUPLICATE_WINDOW_SECS",
@@ -429,6 +438,7 @@ impl Limits {
             ws_max_message_bytes: positive("WS_MAX_MESSAGE_BYTES", "65536")?,
             ws_init_timeout: millis(get, "WS_INIT_TIMEOUT_MS", "10000")?,
             ws_keepalive: millis(get, "WS_KEEPALIVE_MS", "30000")?,
+            search_max_chars: positive("SEARCH_MAX_CHARS", "200")?,
         };
         // The costliest request allowed (a full batch of operations each
         // holding the most mutations) must fit in a full bucket, or it
@@ -722,6 +732,15 @@ mod tests {
             let err = config(&bad).unwrap_err();
             assert!(err.0.contains("DATABASE_MIN_CONNECTIONS"), "{}", err.0);
         }
+    }
+
+    #[test]
+    fn the_search_length_is_bounded_and_configurable() {
+        assert_eq!(config(&[]).unwrap().limits.search_max_chars, 200);
+        let c = config(&[("SEARCH_MAX_CHARS", "50")]).unwrap();
+        assert_eq!(c.limits.search_max_chars, 50);
+        assert!(config(&[("SEARCH_MAX_CHARS", "0")]).is_err());
+        assert!(config(&[("SEARCH_MAX_CHARS", "many")]).is_err());
     }
 
     #[test]

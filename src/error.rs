@@ -28,6 +28,10 @@ pub enum ErrorCode {
     CouponNotUsable,
     IdempotencyKeyReused,
     CartEmpty,
+    /// A refund of an order that is not PAID (PENDING or CANCELLED).
+    OrderNotPaid,
+    /// A refund of an order refunded before.
+    OrderAlreadyRefunded,
 }
 
 /// The input a business failure is about, in the domain's words. The
@@ -41,6 +45,8 @@ pub enum Field {
     IdempotencyKey,
     /// A product's or a campaign's name.
     Name,
+    /// A product's description.
+    Description,
     /// A product's price.
     Price,
     /// A product's stock.
@@ -69,6 +75,8 @@ pub enum Field {
     TotalQuantity,
     /// The end of a campaign's window.
     ValidUntil,
+    /// Why an order is refunded.
+    Reason,
 }
 
 /// One business failure: what went wrong and which input field caused it.

@@ -19,6 +19,8 @@ pub mod types {
     pub const COUPON: &str = "Coupon";
     /// A coupon issued to a user.
     pub const USER_COUPON: &str = "UserCoupon";
+    /// A row of a user's balance ledger.
+    pub const BALANCE_ENTRY: &str = "BalanceEntry";
 }
 
 /// The global id of the entity `type_name` with database id `id`.

@@ -85,8 +85,14 @@ async fn main() -> ExitCode {
     if wanted("spread payments") {
         reports.push(print(bench.spread_payments().await));
     }
+    if wanted("hot-product refunds") {
+        reports.push(print(bench.hot_refunds().await));
+    }
     if wanted("nested read") {
         reports.push(print(bench.nested_read().await));
+    }
+    if wanted("product search") {
+        reports.push(print(bench.search().await));
     }
     let deliveries = if wanted("subscriptions") {
         let d = bench.subscriptions().await;

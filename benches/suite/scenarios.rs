@@ -1,4 +1,4 @@
-//! The four scenarios of the suite. Each seeds what it needs, drives the
+//! The scenarios of the suite. Each seeds what it needs, drives the
 //! server over HTTP, checks the outcomes and the invariants in SQL, runs its
 //! naive pgbench baseline on the same database, and returns a [`Report`].
 
@@ -101,6 +101,7 @@ pub struct Bench<'a> {
 const ISSUE_COUPON: &str = "mutation($i: IssueCouponInput!) { issueCoupon(input: $i) { userCoupon { id } userErrors { code } } }";
 const PAY_ORDER: &str =
     "mutation($i: PayOrderInput!) { payOrder(input: $i) { order { status } userErrors { code } } }";
+const REFUND_ORDER: &str = "mutation($i: RefundOrderInput!) { refundOrder(input: $i) { order { status } userErrors { code } } }";
 const NESTED_READ: &str = "{ viewer { orders(first: 20) { nodes { status totalAmount items { quantity unitPrice product { name price } } } } } }";
 
 fn coupon_outcome(body: &[u8]) -> String {
@@ -117,6 +118,10 @@ fn viewed(body: &[u8]) -> String {
 
 fn payment_outcome(body: &[u8]) -> String {
     load::mutation_outcome("payOrder", body)
+}
+
+fn refund_outcome(body: &[u8]) -> String {
+    load::mutation_outcome("refundOrder", body)
 }
 
 /// A read's outcome: "ok" when it holds 20 orders. Counted in the bytes
@@ -440,6 +445,107 @@ impl Bench<'_> {
         }
     }
 
+    /// Refunds: 1,000 paid orders of one hot product (one unit each, of
+    /// 1,000 payers), all refunded by an admin at 200 connections.
+    pub async fn hot_refunds(&self) -> Report {
+        const ORDERS: i64 = 1_000;
+        const BALANCE: i64 = 1_000_000;
+        const PRICE: i64 = 5_000;
+        // Each side's orders, paid: the product's units all sold (stock 0).
+        let paid = |prefix: &'static str| async move {
+            let users = seed::users(self.pool, prefix, ORDERS, BALANCE).await;
+            let product = seed::products(self.pool, prefix, 1, PRICE, 0).await;
+            let orders = seed::single_line_orders(self.pool, users, product).await;
+            seed::pay_directly(self.pool, orders).await;
+            (users, product, orders)
+        };
+        let (users, product, orders) = paid("refund").await;
+        let admin = self
+            .auth
+            .issue("bench-admin", true, 3_600)
+            .expect("a token");
+        let calls = (0..ORDERS)
+            .map(|k| Call {
+                token: admin.clone(),
+                body: json!({ "query": REFUND_ORDER, "variables": { "i": { "orderId": encode(types::ORDER, orders.first + k), "reason": "benchmark" } } }),
+            })
+            .collect();
+        let client = load::client(200);
+        self.settle().await;
+        let server = self
+            .measured(load::run(
+                &client,
+                &self.graphql_url(),
+                calls,
+                200,
+                refund_outcome,
+            ))
+            .await;
+
+        let side_checks = async |users: seed::Ids, product: seed::Ids, orders: seed::Ids| {
+            let stock = self
+                .scalar(&format!(
+                    "SELECT stock::BIGINT FROM products WHERE id = {}",
+                    product.first
+                ))
+                .await;
+            let refunded = self
+                .scalar(&format!(
+                    "SELECT count(*) FROM orders WHERE status = 'REFUNDED' AND id BETWEEN {} AND {}",
+                    orders.first, orders.last
+                ))
+                .await;
+            let whole = self
+                .scalar(&format!(
+                    "SELECT count(*) FROM users WHERE balance = {BALANCE} AND id BETWEEN {} AND {}",
+                    users.first, users.last
+                ))
+                .await;
+            (
+                format!(
+                    "REFUNDED orders {refunded} = stock back {stock} = balances whole again {whole} = {ORDERS}"
+                ),
+                refunded == ORDERS && stock == ORDERS && whole == ORDERS,
+            )
+        };
+        let ok = server.run.outcomes.get("ok").copied().unwrap_or(0) as i64;
+        let checks = vec![
+            (format!("{ok} of {ORDERS} refunded"), ok == ORDERS),
+            side_checks(users, product, orders).await,
+            self.audit("after the server's run").await,
+        ];
+
+        let (naive_users, naive_product, naive_orders) = paid("refund-naive").await;
+        let per = naive_orders.len().div_ceil(self.pool_size as usize);
+        let baseline = self
+            .baseline(
+                "refund_order.sql",
+                Amount::PerClient(per),
+                &[
+                    ("base", naive_orders.first.to_string()),
+                    ("per", per.to_string()),
+                    ("n", "0".into()),
+                ],
+            )
+            .await;
+        let (naive_check, _) = side_checks(naive_users, naive_product, naive_orders).await;
+        let mut checks = checks;
+        checks.push(self.audit("after pgbench's run").await);
+        Report {
+            name: "hot-product refunds",
+            description: format!(
+                "{ORDERS} refundOrder of paid orders of one product, all at once, 200 connections"
+            ),
+            server,
+            baseline,
+            checks,
+            notes: vec![format!("pgbench: {naive_check}")],
+            target_ratio: 1.0,
+            target_p99_ms: None,
+            rounds: vec![],
+        }
+    }
+
     /// Scenario 3: payOrder spread across 1,000 products.
     pub async fn spread_payments(&self) -> Report {
         const BUYERS: i64 = 2_000;
@@ -593,6 +699,171 @@ impl Bench<'_> {
             target_ratio: 0.5,
             target_p99_ms: None,
             rounds,
+        }
+    }
+}
+
+const SEARCH: &str =
+    "query($s: String) { products(first: 20, search: $s) { nodes { id name price } } }";
+
+/// A search's outcome: "ok", or "error" when the answer holds one.
+fn search_outcome(body: &[u8]) -> String {
+    if body.starts_with(b"{\"data\"") && !body.windows(8).any(|w| w == b"\"errors\"") {
+        "ok".into()
+    } else {
+        "error".into()
+    }
+}
+
+/// One or two words of the catalog's vocabulary: a noun alone, a
+/// description word alone, or an adjective with a noun.
+fn search_words() -> String {
+    use seed::vocabulary::{ADJECTIVES, MATERIALS, NOUNS, ORIGINS};
+    let pick = |words: &[&str]| words[fastrand::usize(..words.len())].to_owned();
+    match fastrand::u8(..4) {
+        0 => pick(&NOUNS),
+        1 => pick(&[MATERIALS, ORIGINS].concat()),
+        _ => format!("{} {}", pick(&ADJECTIVES), pick(&NOUNS)),
+    }
+}
+
+/// The text of the server's listing statement ordered by `order_by`, from
+/// the committed `.sqlx/` data (the very statement the server prepares).
+fn listing_statement(order_by: &str) -> String {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/.sqlx");
+    std::fs::read_dir(dir)
+        .expect("the .sqlx directory")
+        .filter_map(|entry| std::fs::read_to_string(entry.ok()?.path()).ok())
+        .filter_map(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
+        .filter_map(|data| data["query"].as_str().map(str::to_owned))
+        .find(|q| q.contains("ILIKE ALL") && q.contains(&format!("ORDER BY {order_by} LIMIT")))
+        .expect("the listing statement")
+}
+
+impl Bench<'_> {
+    /// Scenario: `products(first: 20, search:)` over 100,000 products, one
+    /// or two words per search, at 20 connections; the plan of a search is
+    /// printed (the trigram index must serve it).
+    pub async fn search(&self) -> Report {
+        const PRODUCTS: i64 = 100_000;
+        const SECONDS: u64 = 10;
+        let seeded = seed::catalog(self.pool, PRODUCTS).await;
+        self.settle().await;
+
+        // The plan of a two-word search, as the server runs it: planned
+        // for its words (unprepared), both through the index.
+        let explain = format!(
+            "EXPLAIN (ANALYZE, COSTS OFF) {}",
+            listing_statement("id DESC")
+        );
+        let plan: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(explain))
+            .bind(false)
+            .bind("%teapot%")
+            .bind("%golden%")
+            .bind(None::<String>)
+            .bind(None::<Vec<String>>)
+            .bind(21_i64)
+            .bind(None::<i64>)
+            .bind(None::<i64>)
+            .fetch_all(self.pool)
+            .await
+            .expect("the search's plan");
+        println!("\n== product search: the plan of search \"golden teapot\" (newest first)");
+        for line in &plan {
+            println!("plan    : {line}");
+        }
+        let indexed = plan
+            .iter()
+            .any(|l| l.contains("Bitmap Index Scan on products_search_idx"));
+
+        let token = self.token("searcher");
+        let client = load::client(20);
+        let make = move |i: usize| Call {
+            token: token.clone(),
+            body: json!({ "query": SEARCH, "variables": { "s": search_words() }, "i": i }),
+        };
+        // Warm up: the server's pool and its statements.
+        let warm = (0..200).map(make.clone()).collect();
+        load::run(&client, &self.graphql_url(), warm, 20, search_outcome).await;
+        self.settle().await;
+        let load_average = || {
+            std::fs::read_to_string("/proc/loadavg")
+                .ok()
+                .and_then(|l| l.split_whitespace().next().map(str::to_owned))
+                .unwrap_or_else(|| "?".into())
+        };
+        let before = load_average();
+        let server = self
+            .measured(load::run_for(
+                &client,
+                &self.graphql_url(),
+                20,
+                Duration::from_secs(SECONDS),
+                make.clone(),
+                search_outcome,
+            ))
+            .await;
+        // At 20 connections the two cores are saturated and the latency is
+        // mostly the queue (Little's law: 20 / throughput); at 2 the
+        // figures are closer to what one search costs.
+        self.settle().await;
+        let light = load::run_for(
+            &client,
+            &self.graphql_url(),
+            2,
+            Duration::from_secs(5),
+            make,
+            search_outcome,
+        )
+        .await;
+        let notes = vec![
+            format!(
+                "at 2 connections: {:.0} req/s, p50 {:.1} ms, p99 {:.1} ms",
+                light.throughput(),
+                light.percentile_ms(0.5),
+                light.percentile_ms(0.99)
+            ),
+            format!(
+                "machine load average (1 min) before the run {before}, after it {}: other builds share the 2 cores",
+                load_average()
+            ),
+        ];
+        let join = |words: &[&str]| words.join(",");
+        let baseline = self
+            .baseline(
+                "search.sql",
+                Amount::Seconds(SECONDS),
+                &[
+                    ("adjectives", join(&seed::vocabulary::ADJECTIVES)),
+                    ("nouns", join(&seed::vocabulary::NOUNS)),
+                ],
+            )
+            .await;
+        let ok = server.run.outcomes.get("ok").copied().unwrap_or(0);
+        let checks = vec![
+            (
+                format!("{ok} of {} searches answered", server.run.requests),
+                ok == server.run.requests,
+            ),
+            (
+                "the plan reads the trigram index (Bitmap Index Scan on products_search_idx)"
+                    .to_owned(),
+                indexed,
+            ),
+        ];
+        Report {
+            name: "product search",
+            description: format!(
+                "products(first: 20, search:) of 1 or 2 words over {} products, 20 connections, {SECONDS} s",
+                seeded.len()
+            ),
+            server,
+            baseline,
+            checks,
+            notes,
+            target_ratio: 0.5,
+            target_p99_ms: Some(20.0),
+            rounds: vec![],
         }
     }
 }

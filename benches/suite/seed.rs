@@ -116,6 +116,30 @@ pub async fn three_line_orders(pool: &PgPool, users: Ids, products: Ids, per_use
     orders
 }
 
+/// Pays `orders` (PENDING, one line each, of products whose stock was
+/// seeded as already taken) as payOrder would have: each order PAID with
+/// its payment, its PAYMENT ledger row and its order-paid event (stamped
+/// published: the benchmark's stream need not hold it), so that the audit
+/// holds before the refunds start.
+pub async fn pay_directly(pool: &PgPool, orders: Ids) {
+    sqlx::query(
+        "WITH o AS (UPDATE orders SET status = 'PAID', paid_at = now()
+                    WHERE id BETWEEN $1 AND $2 AND status = 'PENDING'
+                    RETURNING id, user_id, total_amount, paid_at),
+              p AS (INSERT INTO payments (order_id, user_id, amount, paid_at)
+                    SELECT id, user_id, total_amount, paid_at FROM o),
+              l AS (INSERT INTO balance_ledger (user_id, kind, amount, order_id)
+                    SELECT user_id, 'PAYMENT', -total_amount, id FROM o)
+         INSERT INTO outbox (event_id, event_type, order_id, payload, published_at)
+         SELECT gen_random_uuid(), 'com.commerce.order.paid', id, '{}', now() FROM o",
+    )
+    .bind(orders.first)
+    .bind(orders.last)
+    .execute(pool)
+    .await
+    .expect("seeding payments");
+}
+
 /// Sets each order's total to the sum of its lines.
 async fn fix_totals(pool: &PgPool, orders: Ids) {
     sqlx::query(
@@ -141,4 +165,72 @@ pub async fn campaign(pool: &PgPool, total: i32) -> i64 {
     .fetch_one(pool)
     .await
     .expect("seeding a campaign")
+}
+
+/// The words the search scenario's catalog is made of (and searched by).
+pub mod vocabulary {
+    /// A product name's first word.
+    pub const ADJECTIVES: [&str; 20] = [
+        "Green", "Black", "Smoky", "Spiced", "Golden", "Rustic", "Classic", "Vintage", "Nordic",
+        "Alpine", "Royal", "Tiny", "Grand", "Bright", "Silent", "Urban", "Coastal", "Wild",
+        "Amber", "Crimson",
+    ];
+    /// A product name's second word.
+    pub const NOUNS: [&str; 20] = [
+        "tea", "mug", "kettle", "teapot", "cup", "tray", "bowl", "plate", "jar", "spoon", "whisk",
+        "grinder", "press", "filter", "canister", "strainer", "saucer", "pitcher", "infuser",
+        "scoop",
+    ];
+    /// What the description says it is made of.
+    pub const MATERIALS: [&str; 10] = [
+        "ceramic",
+        "porcelain",
+        "glass",
+        "bamboo",
+        "steel",
+        "copper",
+        "iron",
+        "stoneware",
+        "walnut",
+        "linen",
+    ];
+    /// Where the description says it comes from.
+    pub const ORIGINS: [&str; 10] = [
+        "Kyoto",
+        "Darjeeling",
+        "Assam",
+        "Yunnan",
+        "Ceylon",
+        "Shizuoka",
+        "Uji",
+        "Fujian",
+        "Nilgiri",
+        "Kenya",
+    ];
+}
+
+/// `count` products for the search scenario, in one statement: names like
+/// "Golden teapot 4711" and descriptions like "Made of copper in Uji.", the
+/// words spread so that each name word is in 5% of the products, each
+/// description word in 10%, and an adjective with a noun in 0.25%.
+pub async fn catalog(pool: &PgPool, count: i64) -> Ids {
+    use vocabulary::{ADJECTIVES, MATERIALS, NOUNS, ORIGINS};
+    ids(sqlx::query_as(
+        "WITH p AS (INSERT INTO products (name, description, price, stock)
+                    SELECT ($1::TEXT[])[1 + g % 20] || ' ' || ($2::TEXT[])[1 + (g / 20) % 20] || ' ' || g,
+                           'Made of ' || ($3::TEXT[])[1 + (g * 7) % 10] || ' in '
+                           || ($4::TEXT[])[1 + (g * 13 / 10) % 10] || '.',
+                           100 + (g * 37) % 10000, g % 50
+                    FROM generate_series(1, $5::BIGINT) g ORDER BY g
+                    RETURNING id)
+         SELECT min(id), max(id) FROM p",
+    )
+    .bind(&ADJECTIVES[..])
+    .bind(&NOUNS[..])
+    .bind(&MATERIALS[..])
+    .bind(&ORIGINS[..])
+    .bind(count)
+    .fetch_one(pool)
+    .await
+    .expect("seeding the catalog"))
 }

@@ -36,6 +36,11 @@ impl Server {
                 "NATS_SUBJECT",
                 format!("{}.paid", nats_stream.to_lowercase()),
             )
+            // A subject of its own: two streams may not share one.
+            .env(
+                "NATS_REFUND_SUBJECT",
+                format!("{}.refunded", nats_stream.to_lowercase()),
+            )
             .env("SEED_DEMO_DATA", "false")
             // The scenarios measure what an instance can serve; a few
             // readers send thousands of requests each, which the per-caller

@@ -3,8 +3,17 @@
 //! The race and fault tests, the benchmark and `commerce audit` run it.
 //!
 //! What the database enforces by itself (stock and balances never negative,
-//! issued <= total, one coupon per user, one payment per order) needs no
-//! check here; these are the rules that tie rows of several tables together.
+//! issued <= total, one coupon per user, one payment and one refund per
+//! order) needs no check here; these are the rules that tie rows of several
+//! tables together. Refunds are part of every one of them: a REFUNDED order
+//! keeps its payment and has its REFUND ledger row and its event, its
+//! coupon is released, and balances still equal their ledgers (charges -
+//! payments + refunds).
+//!
+//! Stock is not among them: the database keeps no history of stock levels
+//! (`adjustStock` moves them freely), so "stock = what was there - the
+//! units of paid, not refunded orders" is checked by the tests and the
+//! benchmark, which know what was there.
 
 use sqlx::PgPool;
 use sqlx::postgres::{PgArguments, Postgres};
@@ -17,7 +26,7 @@ use crate::error::AppResult;
 type Breaches = QueryScalar<'static, Postgres, i64, PgArguments>;
 
 /// Each invariant: what it says, and its [`Breaches`].
-fn invariants() -> [(&'static str, Breaches); 7] {
+fn invariants() -> [(&'static str, Breaches); 9] {
     [
         (
             "every balance equals the sum of its ledger",
@@ -30,10 +39,10 @@ fn invariants() -> [(&'static str, Breaches); 7] {
             ),
         ),
         (
-            "an order is PAID exactly when it has a payment of its payable amount by its owner",
+            "an order is PAID or REFUNDED exactly when it has a payment of its payable amount by its owner",
             sqlx::query_scalar!(
                 "SELECT o.id FROM orders o LEFT JOIN payments p ON p.order_id = o.id
-                 WHERE (o.status = 'PAID') <> (p.id IS NOT NULL)
+                 WHERE (o.status IN ('PAID', 'REFUNDED')) <> (p.id IS NOT NULL)
                     OR p.amount <> o.total_amount - o.discount_amount
                     OR p.user_id <> o.user_id
                     OR p.paid_at <> o.paid_at
@@ -53,10 +62,35 @@ fn invariants() -> [(&'static str, Breaches); 7] {
             "every payment has exactly one order-paid event, and every event its payment",
             sqlx::query_scalar!(
                 r#"SELECT COALESCE(p.order_id, e.order_id) AS "id!" FROM payments p
-                   FULL JOIN outbox e ON e.order_id = p.order_id AND e.event_type = $1
+                   FULL JOIN (SELECT id, order_id FROM outbox WHERE event_type = $1) e
+                          ON e.order_id = p.order_id
                    WHERE p.id IS NULL OR e.id IS NULL
                    LIMIT 10"#,
                 outbox::ORDER_PAID,
+            ),
+        ),
+        (
+            "an order is REFUNDED exactly when it has a REFUND ledger row of its payable amount by its owner, after its payment",
+            sqlx::query_scalar!(
+                r#"SELECT COALESCE(o.id, l.order_id) AS "id!"
+                   FROM (SELECT * FROM orders WHERE status = 'REFUNDED') o
+                   FULL JOIN (SELECT * FROM balance_ledger WHERE kind = 'REFUND') l ON l.order_id = o.id
+                   WHERE o.id IS NULL OR l.id IS NULL
+                      OR l.amount <> o.total_amount - o.discount_amount
+                      OR l.user_id <> o.user_id
+                      OR o.refunded_at < o.paid_at
+                   LIMIT 10"#
+            ),
+        ),
+        (
+            "every refund has exactly one order-refunded event, and every such event its refund",
+            sqlx::query_scalar!(
+                r#"SELECT COALESCE(o.id, e.order_id) AS "id!"
+                   FROM (SELECT id FROM orders WHERE status = 'REFUNDED') o
+                   FULL JOIN (SELECT order_id FROM outbox WHERE event_type = $1) e ON e.order_id = o.id
+                   WHERE o.id IS NULL OR e.order_id IS NULL
+                   LIMIT 10"#,
+                outbox::ORDER_REFUNDED,
             ),
         ),
         (
@@ -80,11 +114,11 @@ fn invariants() -> [(&'static str, Breaches); 7] {
             ),
         ),
         (
-            "a used coupon paid for a PAID order of its holder, and a discount needs a coupon",
+            "a used coupon paid for a PAID order of its holder (a refund releases it), and a discount needs a coupon",
             sqlx::query_scalar!(
                 "SELECT o.id FROM orders o LEFT JOIN user_coupons uc ON uc.order_id = o.id
                  WHERE (uc.id IS NOT NULL AND (o.status <> 'PAID' OR uc.user_id <> o.user_id))
-                    OR (o.discount_amount > 0 AND uc.id IS NULL)
+                    OR (o.status = 'PAID' AND o.discount_amount > 0 AND uc.id IS NULL)
                  LIMIT 10"
             ),
         ),

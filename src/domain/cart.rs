@@ -56,9 +56,11 @@ impl Change {
     }
 }
 
-/// Applies `change` to the user's line of `product_id`. The product must
-/// exist (`PRODUCT_NOT_FOUND`), a line holds at most [`MAX_QUANTITY`] units
-/// and a cart at most [`MAX_CART_LINES`] products (`INVALID_INPUT`).
+/// Applies `change` to the user's line of `product_id`. Units can only be
+/// put in the cart of a product that exists and is not archived
+/// (`PRODUCT_NOT_FOUND`); setting 0 removes the line, as
+/// [`remove`] does, archived or not. A line holds at most [`MAX_QUANTITY`]
+/// units and a cart at most [`MAX_CART_LINES`] products (`INVALID_INPUT`).
 pub async fn change(
     conn: &mut PgConnection,
     user_id: i64,
@@ -66,14 +68,13 @@ pub async fn change(
     change: Change,
 ) -> AppResult<()> {
     change.validate()?;
-    if !product::exists(&mut *conn, product_id).await? {
-        return Err(product::not_found(Field::Product).into());
-    }
     let (quantity, add) = match change {
         Change::Set(0) => return remove(conn, user_id, product_id).await,
         Change::Set(q) => (q, false),
         Change::Add(q) => (q, true),
     };
+    let found = product::by_ids(&mut *conn, &[product_id]).await?;
+    product::orderable(found.first(), Field::Product)?;
     let others = sqlx::query_scalar!(
         r#"SELECT count(*) AS "count!" FROM cart_items WHERE user_id = $1 AND product_id <> $2"#,
         user_id,

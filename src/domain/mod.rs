@@ -10,6 +10,7 @@ pub mod cart;
 pub mod coupon;
 pub mod idempotency;
 pub mod issuance;
+pub mod listing;
 pub mod order;
 pub mod outbox;
 pub mod page;

@@ -2,9 +2,10 @@
 //!
 //! An order is created PENDING with the prices of that moment copied into
 //! its lines; it becomes PAID (see [`super::settlement`]) or CANCELLED,
-//! never both, and never changes again after either. The
-//! `WHERE status = 'PENDING'` guards on every transition, and the CHECKs
-//! tying `status` to `paid_at`/`cancelled_at`, make that hold in the
+//! never both; a PAID order may then be REFUNDED (see
+//! `facades::refund`), for good. The `WHERE status = ...` guards on every
+//! transition, the CHECKs tying `status` to `paid_at`/`cancelled_at`/
+//! `refunded_at` and the triggers of migration 0005 make that hold in the
 //! database too.
 
 use std::collections::HashMap;
@@ -34,6 +35,8 @@ pub enum OrderStatus {
     Paid,
     /// Cancelled before payment.
     Cancelled,
+    /// Refunded after payment.
+    Refunded,
 }
 
 impl OrderStatus {
@@ -43,6 +46,7 @@ impl OrderStatus {
             Self::Pending => "PENDING",
             Self::Paid => "PAID",
             Self::Cancelled => "CANCELLED",
+            Self::Refunded => "REFUNDED",
         }
     }
 }
@@ -55,6 +59,7 @@ impl<'r> sqlx::Decode<'r, Postgres> for OrderStatus {
             "PENDING" => Ok(Self::Pending),
             "PAID" => Ok(Self::Paid),
             "CANCELLED" => Ok(Self::Cancelled),
+            "REFUNDED" => Ok(Self::Refunded),
             other => Err(format!("unknown order status {other:?}").into()),
         }
     }
@@ -79,6 +84,8 @@ pub struct OrderRecord {
     pub paid_at: Option<DateTime<Utc>>,
     /// When it was cancelled.
     pub cancelled_at: Option<DateTime<Utc>>,
+    /// When it was refunded.
+    pub refunded_at: Option<DateTime<Utc>>,
 }
 
 impl OrderRecord {
@@ -89,14 +96,63 @@ impl OrderRecord {
 
     /// The rule for paying or cancelling: only a PENDING order may be;
     /// otherwise `ORDER_ALREADY_PAID` or `ORDER_CANCELLED`.
+    ///
+    /// A REFUNDED order answers `ORDER_ALREADY_PAID` too: it was paid, once,
+    /// and paying it again must not charge again. The contract keeps
+    /// `ORDER_ALREADY_REFUNDED` for `refundOrder`, and a client retrying a
+    /// payment branches on "already paid" whatever happened since.
     pub fn check_pending(&self) -> Result<(), Rejection> {
         let (code, message) = match self.status {
             OrderStatus::Pending => return Ok(()),
             OrderStatus::Paid => (ErrorCode::OrderAlreadyPaid, "the order is already paid"),
+            OrderStatus::Refunded => (
+                ErrorCode::OrderAlreadyPaid,
+                "the order was paid, and has been refunded since",
+            ),
             OrderStatus::Cancelled => (ErrorCode::OrderCancelled, "the order was cancelled"),
         };
         Err(Rejection::new(code, message).at(Field::Order))
     }
+
+    /// The rule for refunding: only a PAID order may be; otherwise
+    /// `ORDER_NOT_PAID` (PENDING or CANCELLED) or `ORDER_ALREADY_REFUNDED`.
+    pub fn check_refundable(&self) -> Result<(), Rejection> {
+        let (code, message) = match self.status {
+            OrderStatus::Paid => return Ok(()),
+            OrderStatus::Refunded => (
+                ErrorCode::OrderAlreadyRefunded,
+                "the order was refunded before",
+            ),
+            OrderStatus::Pending => (ErrorCode::OrderNotPaid, "the order is not paid"),
+            OrderStatus::Cancelled => (
+                ErrorCode::OrderNotPaid,
+                "the order was cancelled, never paid",
+            ),
+        };
+        Err(Rejection::new(code, message).at(Field::Order))
+    }
+}
+
+/// The longest refund reason, in characters (the database holds it too).
+pub const MAX_REASON_CHARS: usize = 500;
+
+/// Checks a refund reason: at most [`MAX_REASON_CHARS`] characters and no
+/// NUL (which PostgreSQL text cannot hold); otherwise `INVALID_INPUT` at
+/// the reason.
+pub fn validate_reason(reason: &str) -> Result<(), Rejection> {
+    if reason.contains('\0') {
+        return Err(Rejection::invalid(
+            Field::Reason,
+            "the reason may not contain NUL characters",
+        ));
+    }
+    if reason.chars().count() > MAX_REASON_CHARS {
+        return Err(Rejection::invalid(
+            Field::Reason,
+            format!("the reason is at most {MAX_REASON_CHARS} characters"),
+        ));
+    }
+    Ok(())
 }
 
 /// The rejection of an order id that names no order of the caller's
@@ -216,9 +272,10 @@ pub struct PricedLine {
     pub unit_price: i64,
 }
 
-/// Checks each line against the catalog (the product exists:
-/// `PRODUCT_NOT_FOUND`; its stock covers the line: `PRODUCT_OUT_OF_STOCK`)
-/// and prices it. Every failing line is added to `errors`.
+/// Checks each line against the catalog (the product exists and is not
+/// archived: `PRODUCT_NOT_FOUND`; its stock covers the line:
+/// `PRODUCT_OUT_OF_STOCK`) and prices it. Every failing line is added to
+/// `errors`. Every way of creating an order goes through here.
 pub fn price_lines(
     lines: &[Line],
     products: &HashMap<i64, ProductRecord>,
@@ -226,9 +283,13 @@ pub fn price_lines(
 ) -> Vec<PricedLine> {
     let mut priced = Vec::with_capacity(lines.len());
     for line in lines {
-        let Some(product) = products.get(&line.product_id) else {
-            errors.push(product::not_found(Field::LineProduct(line.index)));
-            continue;
+        let found = products.get(&line.product_id);
+        let product = match product::orderable(found, Field::LineProduct(line.index)) {
+            Ok(product) => product,
+            Err(gone) => {
+                errors.push(gone);
+                continue;
+            }
         };
         match stock::check(
             product.stock,
@@ -281,7 +342,7 @@ pub async fn insert(
         r#"WITH o AS (
             INSERT INTO orders (user_id, total_amount) VALUES ($1, $2)
             RETURNING id, user_id, status, total_amount, discount_amount, created_at, paid_at,
-                      cancelled_at
+                      cancelled_at, refunded_at
          ), lines AS (
             INSERT INTO order_items (order_id, product_id, quantity, unit_price)
             SELECT o.id, l.product_id, l.quantity, l.unit_price
@@ -289,7 +350,7 @@ pub async fn insert(
                  AS l(product_id, quantity, unit_price)
          )
          SELECT id, user_id, status AS "status: OrderStatus", total_amount, discount_amount,
-                created_at, paid_at, cancelled_at
+                created_at, paid_at, cancelled_at, refunded_at
          FROM o"#,
         user_id,
         total,
@@ -306,7 +367,7 @@ pub async fn owned<'c>(db: impl PgExecutor<'c>, id: i64, user_id: i64) -> AppRes
     let found = sqlx::query_as!(
         OrderRecord,
         r#"SELECT id, user_id, status AS "status: OrderStatus", total_amount, discount_amount,
-                  created_at, paid_at, cancelled_at
+                  created_at, paid_at, cancelled_at, refunded_at
            FROM orders WHERE id = $1 AND user_id = $2"#,
         id,
         user_id,
@@ -323,12 +384,38 @@ pub async fn mark_cancelled(conn: &mut PgConnection, id: i64) -> AppResult<Order
         r#"UPDATE orders SET status = 'CANCELLED', cancelled_at = now()
            WHERE id = $1 AND status = 'PENDING'
            RETURNING id, user_id, status AS "status: OrderStatus", total_amount, discount_amount,
-                     created_at, paid_at, cancelled_at"#,
+                     created_at, paid_at, cancelled_at, refunded_at"#,
         id,
     )
     .fetch_optional(conn)
     .await?;
     updated.ok_or_else(|| AppError::Internal(format!("order {id} was not PENDING to cancel")))
+}
+
+/// Marks PAID orders REFUNDED now: `refunded` holds (order, reason) pairs
+/// checked by the caller in this transaction. Returns the updated orders.
+pub async fn mark_refunded(
+    conn: &mut PgConnection,
+    refunded: &[(i64, Option<String>)],
+) -> AppResult<Vec<OrderRecord>> {
+    if refunded.is_empty() {
+        return Ok(Vec::new());
+    }
+    let (ids, reasons): (Vec<i64>, Vec<Option<String>>) = refunded.iter().cloned().unzip();
+    let updated = sqlx::query_as!(
+        OrderRecord,
+        r#"UPDATE orders o SET status = 'REFUNDED', refunded_at = now(), refund_reason = r.reason
+           FROM unnest($1::BIGINT[], $2::TEXT[]) AS r(order_id, reason)
+           WHERE o.id = r.order_id AND o.status = 'PAID'
+           RETURNING o.id, o.user_id, o.status AS "status: OrderStatus", o.total_amount,
+                     o.discount_amount, o.created_at, o.paid_at, o.cancelled_at, o.refunded_at"#,
+        &ids,
+        &reasons as &[Option<String>],
+    )
+    .fetch_all(conn)
+    .await?;
+    super::ensure_written("refunded orders", updated.len(), refunded.len())?;
+    Ok(updated)
 }
 
 /// Marks PENDING orders PAID now: `paid` holds (order, discount) pairs
@@ -347,7 +434,7 @@ pub async fn mark_paid(
            FROM unnest($1::BIGINT[], $2::BIGINT[]) AS p(order_id, discount)
            WHERE o.id = p.order_id AND o.status = 'PENDING'
            RETURNING o.id, o.user_id, o.status AS "status: OrderStatus", o.total_amount,
-                     o.discount_amount, o.created_at, o.paid_at, o.cancelled_at"#,
+                     o.discount_amount, o.created_at, o.paid_at, o.cancelled_at, o.refunded_at"#,
         &ids,
         &discounts,
     )
@@ -362,7 +449,7 @@ pub async fn by_ids<'c>(db: impl PgExecutor<'c>, ids: &[i64]) -> AppResult<Vec<O
     Ok(sqlx::query_as!(
         OrderRecord,
         r#"SELECT id, user_id, status AS "status: OrderStatus", total_amount, discount_amount,
-                  created_at, paid_at, cancelled_at
+                  created_at, paid_at, cancelled_at, refunded_at
            FROM orders WHERE id = ANY($1)"#,
         ids,
     )
@@ -412,7 +499,7 @@ pub async fn page_for_user<'c>(
         req,
         OrderRecord,
         r#"SELECT id, user_id, status AS "status: OrderStatus", total_amount, discount_amount,
-                  created_at, paid_at, cancelled_at
+                  created_at, paid_at, cancelled_at, refunded_at
            FROM orders WHERE user_id = $1 AND ($2::TEXT IS NULL OR status = $2)
              AND ($3::BIGINT IS NULL OR id < $3) AND ($4::BIGINT IS NULL OR id > $4)
            ORDER BY id"#,
@@ -455,7 +542,7 @@ pub async fn page_all<'c>(
         req,
         OrderRecord,
         r#"SELECT id, user_id, status AS "status: OrderStatus", total_amount, discount_amount,
-                  created_at, paid_at, cancelled_at
+                  created_at, paid_at, cancelled_at, refunded_at
            FROM orders WHERE ($1::BIGINT IS NULL OR user_id = $1) AND ($2::TEXT IS NULL OR status = $2)
              AND ($3::BIGINT IS NULL OR id < $3) AND ($4::BIGINT IS NULL OR id > $4)
            ORDER BY id"#,
@@ -567,13 +654,16 @@ mod tests {
                 ProductRecord {
                     id,
                     name: "p".into(),
+                    description: String::new(),
                     price,
                     stock,
                     created_at: Utc::now(),
+                    archived_at: (id == 3).then(Utc::now),
                 },
             )
         };
-        let products: HashMap<_, _> = [product(1, 500, 3), product(2, 700, 1)].into();
+        let products: HashMap<_, _> =
+            [product(1, 500, 3), product(2, 700, 1), product(3, 100, 9)].into();
         let lines = [
             Line {
                 index: 0,
@@ -588,6 +678,11 @@ mod tests {
             Line {
                 index: 2,
                 product_id: 9,
+                quantity: 1,
+            },
+            Line {
+                index: 3,
+                product_id: 3,
                 quantity: 1,
             },
         ];
@@ -607,7 +702,12 @@ mod tests {
         let codes: Vec<_> = errors.iter().map(|e| e.code).collect();
         assert_eq!(
             codes,
-            [ErrorCode::ProductOutOfStock, ErrorCode::ProductNotFound]
+            [
+                ErrorCode::ProductOutOfStock,
+                ErrorCode::ProductNotFound,
+                ErrorCode::ProductNotFound
+            ],
+            "product 9 does not exist, product 3 is archived"
         );
     }
 

@@ -1,7 +1,8 @@
 //! The transactional outbox: an event is written in the same transaction as
-//! the change it reports, so a payment is never confirmed without its event
-//! and an event never exists without its payment. A relay publishes the
-//! rows to NATS JetStream afterwards.
+//! the change it reports, so a payment (or a refund) is never confirmed
+//! without its event and an event never exists without its change. A relay
+//! publishes the rows to NATS JetStream afterwards, each type on its own
+//! subject ([`EventKind`]).
 //!
 //! Each row holds the whole CloudEvents 1.0 JSON message, exactly as it will
 //! be published.
@@ -20,6 +21,31 @@ use crate::global_id::{self, types};
 
 /// The CloudEvents `type` of an order-paid event.
 pub const ORDER_PAID: &str = "com.commerce.order.paid";
+/// The CloudEvents `type` of an order-refunded event.
+pub const ORDER_REFUNDED: &str = "com.commerce.order.refunded";
+
+/// The kinds of events in the outbox, told apart by their CloudEvents type.
+/// Each goes to a subject of its own, chosen from the configuration when
+/// the relay publishes it (not stored with the row: see migration 0002).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventKind {
+    /// `com.commerce.order.paid`, on `NATS_SUBJECT`.
+    OrderPaid,
+    /// `com.commerce.order.refunded`, on `NATS_REFUND_SUBJECT`.
+    OrderRefunded,
+}
+
+impl EventKind {
+    /// The kind of an outbox row's `event_type`; `None` for a type this
+    /// build does not know.
+    pub fn of(event_type: &str) -> Option<Self> {
+        match event_type {
+            ORDER_PAID => Some(Self::OrderPaid),
+            ORDER_REFUNDED => Some(Self::OrderRefunded),
+            _ => None,
+        }
+    }
+}
 /// The CloudEvents `source` of the events this server writes.
 pub const SOURCE: &str = "urn:commerce:payments";
 
@@ -104,8 +130,85 @@ struct PaymentData {
     amount: Money,
 }
 
+/// The `data` of an order-refunded event.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct OrderRefundedData {
+    order_id: String,
+    status: &'static str,
+    user: UserData,
+    items: Vec<ItemData>,
+    total_amount: Money,
+    discount_amount: Money,
+    payable_amount: Money,
+    refunded_amount: Money,
+    coupon: Option<CouponData>,
+    reason: Option<String>,
+    created_at: String,
+    paid_at: String,
+    refunded_at: String,
+}
+
 fn timestamp(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+fn user_data(user: &UserRecord) -> UserData {
+    UserData {
+        id: global_id::encode(types::USER, user.id),
+        subject: user.subject.clone(),
+    }
+}
+
+fn items_data(items: &[(OrderItemRecord, String)]) -> Vec<ItemData> {
+    items
+        .iter()
+        .map(|(item, name)| ItemData {
+            product_id: global_id::encode(types::PRODUCT, item.product_id),
+            product_name: name.clone(),
+            quantity: item.quantity,
+            unit_price: item.unit_price.to_string(),
+            line_total: item.line_total().to_string(),
+        })
+        .collect()
+}
+
+fn coupon_data(coupon: &UserCouponRecord) -> CouponData {
+    CouponData {
+        user_coupon_id: global_id::encode(types::USER_COUPON, coupon.id),
+        coupon_id: global_id::encode(types::COUPON, coupon.coupon_id),
+        discount_type: coupon.discount_type.as_str(),
+        discount_value: coupon.discount_value,
+    }
+}
+
+/// Wraps `data` about `order_id` in a CloudEvents envelope with a fresh id,
+/// serialized as the outbox row holds it.
+fn envelope<T: Serialize>(
+    event_type: &'static str,
+    order_id: i64,
+    time: DateTime<Utc>,
+    data: T,
+) -> AppResult<NewEvent> {
+    let id = Uuid::new_v4();
+    let event = CloudEvent {
+        specversion: "1.0",
+        id,
+        source: SOURCE,
+        event_type,
+        subject: global_id::encode(types::ORDER, order_id),
+        time: timestamp(time),
+        datacontenttype: "application/json",
+        data,
+    };
+    let payload = serde_json::to_string(&event)
+        .map_err(|e| AppError::Internal(format!("serializing an event: {e}")))?;
+    Ok(NewEvent {
+        id,
+        event_type,
+        order_id,
+        payload,
+    })
 }
 
 /// Everything an order-paid event reports.
@@ -125,36 +228,17 @@ pub struct OrderPaid<'a> {
 impl OrderPaid<'_> {
     /// The event, with a fresh id.
     pub fn to_event(&self) -> AppResult<NewEvent> {
-        let id = Uuid::new_v4();
         let order = self.order;
         let paid_at = order.paid_at.unwrap_or(self.payment.paid_at);
         let data = OrderPaidData {
             order_id: global_id::encode(types::ORDER, order.id),
             status: order.status.as_str(),
-            user: UserData {
-                id: global_id::encode(types::USER, self.user.id),
-                subject: self.user.subject.clone(),
-            },
-            items: self
-                .items
-                .iter()
-                .map(|(item, name)| ItemData {
-                    product_id: global_id::encode(types::PRODUCT, item.product_id),
-                    product_name: name.clone(),
-                    quantity: item.quantity,
-                    unit_price: item.unit_price.to_string(),
-                    line_total: item.line_total().to_string(),
-                })
-                .collect(),
+            user: user_data(self.user),
+            items: items_data(self.items),
             total_amount: order.total_amount.to_string(),
             discount_amount: order.discount_amount.to_string(),
             payable_amount: order.payable_amount().to_string(),
-            coupon: self.coupon.map(|c| CouponData {
-                user_coupon_id: global_id::encode(types::USER_COUPON, c.id),
-                coupon_id: global_id::encode(types::COUPON, c.coupon_id),
-                discount_type: c.discount_type.as_str(),
-                discount_value: c.discount_value,
-            }),
+            coupon: self.coupon.map(coupon_data),
             payment: PaymentData {
                 id: global_id::encode(types::PAYMENT, self.payment.id),
                 amount: self.payment.amount.to_string(),
@@ -162,24 +246,51 @@ impl OrderPaid<'_> {
             created_at: timestamp(order.created_at),
             paid_at: timestamp(paid_at),
         };
-        let event = CloudEvent {
-            specversion: "1.0",
-            id,
-            source: SOURCE,
-            event_type: ORDER_PAID,
-            subject: data.order_id.clone(),
-            time: timestamp(paid_at),
-            datacontenttype: "application/json",
-            data,
+        envelope(ORDER_PAID, order.id, paid_at, data)
+    }
+}
+
+/// Everything an order-refunded event reports.
+pub struct OrderRefunded<'a> {
+    /// The order, already REFUNDED.
+    pub order: &'a OrderRecord,
+    /// Its lines, each with its product's name.
+    pub items: &'a [(OrderItemRecord, String)],
+    /// The payer, who got the payable amount back.
+    pub user: &'a UserRecord,
+    /// The coupon that had paid for it (now released), if any.
+    pub coupon: Option<&'a UserCouponRecord>,
+    /// Why it was refunded, if the admin said.
+    pub reason: Option<&'a str>,
+}
+
+impl OrderRefunded<'_> {
+    /// The event, with a fresh id.
+    pub fn to_event(&self) -> AppResult<NewEvent> {
+        let order = self.order;
+        // A REFUNDED order has both (CHECKs of migration 0005).
+        let (Some(paid_at), Some(refunded_at)) = (order.paid_at, order.refunded_at) else {
+            return Err(AppError::Internal(format!(
+                "refunded order {} lacks paid_at or refunded_at",
+                order.id
+            )));
         };
-        let payload = serde_json::to_string(&event)
-            .map_err(|e| AppError::Internal(format!("serializing an event: {e}")))?;
-        Ok(NewEvent {
-            id,
-            event_type: ORDER_PAID,
-            order_id: order.id,
-            payload,
-        })
+        let data = OrderRefundedData {
+            order_id: global_id::encode(types::ORDER, order.id),
+            status: order.status.as_str(),
+            user: user_data(self.user),
+            items: items_data(self.items),
+            total_amount: order.total_amount.to_string(),
+            discount_amount: order.discount_amount.to_string(),
+            payable_amount: order.payable_amount().to_string(),
+            refunded_amount: order.payable_amount().to_string(),
+            coupon: self.coupon.map(coupon_data),
+            reason: self.reason.map(str::to_owned),
+            created_at: timestamp(order.created_at),
+            paid_at: timestamp(paid_at),
+            refunded_at: timestamp(refunded_at),
+        };
+        envelope(ORDER_REFUNDED, order.id, refunded_at, data)
     }
 }
 
@@ -214,6 +325,8 @@ pub struct PendingEvent {
     pub id: i64,
     /// The CloudEvents id, sent as `Nats-Msg-Id`.
     pub event_id: Uuid,
+    /// The CloudEvents type, which names the subject (see [`EventKind`]).
+    pub event_type: String,
     /// The CloudEvents JSON message.
     pub payload: String,
 }
@@ -226,7 +339,7 @@ pub async fn claim(conn: &mut PgConnection, limit: i64) -> AppResult<Vec<Pending
     // Never NULL: a row keeps its payload until it is published.
     Ok(sqlx::query_as!(
         PendingEvent,
-        r#"SELECT id, event_id, payload::TEXT AS "payload!" FROM outbox
+        r#"SELECT id, event_id, event_type, payload::TEXT AS "payload!" FROM outbox
            WHERE published_at IS NULL
            ORDER BY id
            LIMIT $1

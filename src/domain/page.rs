@@ -63,22 +63,42 @@ impl PageRequest {
     }
 
     /// Turns the fetched rows (up to `limit + 1`, in query order) into a page.
-    pub fn finish<T>(&self, mut rows: Vec<T>) -> Page<T> {
-        let more = rows.len() as i64 > self.limit;
-        rows.truncate(self.limit.max(0) as usize);
-        if self.backward {
-            rows.reverse();
-            Page {
-                items: rows,
-                has_next: self.before.is_some(),
-                has_previous: more,
-            }
-        } else {
-            Page {
-                items: rows,
-                has_next: more,
-                has_previous: self.after.is_some(),
-            }
+    pub fn finish<T>(&self, rows: Vec<T>) -> Page<T> {
+        finish(
+            rows,
+            self.limit,
+            self.backward,
+            self.after.is_some(),
+            self.before.is_some(),
+        )
+    }
+}
+
+/// Turns the rows of a page's statement (up to `limit + 1`, in query order:
+/// from the page's far end when `backward`) into the page, in list order.
+/// `after`/`before`: whether the request bounded the list with that cursor
+/// (rows exist beyond a cursor, as far as a page can tell).
+pub fn finish<T>(
+    mut rows: Vec<T>,
+    limit: i64,
+    backward: bool,
+    after: bool,
+    before: bool,
+) -> Page<T> {
+    let more = rows.len() as i64 > limit;
+    rows.truncate(limit.max(0) as usize);
+    if backward {
+        rows.reverse();
+        Page {
+            items: rows,
+            has_next: before,
+            has_previous: more,
+        }
+    } else {
+        Page {
+            items: rows,
+            has_next: more,
+            has_previous: after,
         }
     }
 }

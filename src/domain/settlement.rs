@@ -118,8 +118,9 @@ impl Snapshot {
     ///    (`ORDER_ALREADY_PAID`, `ORDER_CANCELLED`);
     /// 2. the coupon, if any, is the caller's (`COUPON_NOT_FOUND`), unused
     ///    and valid now (`COUPON_NOT_USABLE`);
-    /// 3. every product still exists (`PRODUCT_NOT_FOUND`) and its stock
-    ///    covers its line (`PRODUCT_OUT_OF_STOCK`);
+    /// 3. every product still exists and is not archived
+    ///    (`PRODUCT_NOT_FOUND`), and its stock covers its line
+    ///    (`PRODUCT_OUT_OF_STOCK`);
     /// 4. the balance covers the total less the discount (`INSUFFICIENT_BALANCE`).
     ///
     /// When all pass, the snapshot moves as the writes will: stock and
@@ -151,10 +152,10 @@ impl Snapshot {
             )));
         }
         for item in items {
-            match self.products.get(&item.product_id) {
-                None => errors.push(product::not_found(Field::Order)),
-                Some(p) => errors.check(
-                    stock::check(p.stock, item.quantity, Field::Order).map_err(|mut short| {
+            match product::orderable(self.products.get(&item.product_id), Field::Order) {
+                Err(gone) => errors.push(gone),
+                Ok(p) => errors.check(stock::check(p.stock, item.quantity, Field::Order).map_err(
+                    |mut short| {
                         // The path names the order; the message names the line.
                         short.message = format!(
                             "{} ({}): {}",
@@ -163,8 +164,8 @@ impl Snapshot {
                             short.message
                         );
                         short
-                    }),
-                ),
+                    },
+                )),
             }
         }
 
@@ -332,9 +333,11 @@ mod tests {
             ProductRecord {
                 id: 10,
                 name: "Mug".into(),
+                description: String::new(),
                 price: 200,
                 stock: 2,
                 created_at: now,
+                archived_at: None,
             },
         );
         // Orders 100 (alice), 101 (alice), 102 (bob): one mug each.
@@ -350,6 +353,7 @@ mod tests {
                     created_at: now,
                     paid_at: None,
                     cancelled_at: None,
+                    refunded_at: None,
                 },
             );
             s.items.insert(
@@ -451,6 +455,19 @@ mod tests {
         );
         assert_eq!(s.products[&10].stock, 0);
         assert_eq!(s.orders[&102].status, OrderStatus::Pending);
+    }
+
+    #[test]
+    fn an_archived_product_cannot_be_paid_for() {
+        let mut s = snapshot();
+        s.products.get_mut(&10).unwrap().archived_at = Some(Utc::now());
+        assert_eq!(
+            codes(s.decide(&pay(ALICE, 100, None), Utc::now())),
+            [ErrorCode::ProductNotFound]
+        );
+        assert_eq!(s.products[&10].stock, 2, "nothing taken");
+        assert_eq!(s.users[&ALICE].balance, 1_000);
+        assert_eq!(s.orders[&100].status, OrderStatus::Pending);
     }
 
     #[test]

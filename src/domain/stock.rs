@@ -31,7 +31,7 @@ pub async fn adjust(
         ProductRecord,
         "UPDATE products SET stock = stock + $2::INT
          WHERE id = $1 AND stock::BIGINT + $2::INT BETWEEN 0 AND 2147483647
-         RETURNING id, name, price, stock, created_at",
+         RETURNING id, name, description, price, stock, created_at, archived_at",
         product_id,
         delta,
     )
@@ -75,6 +75,30 @@ pub async fn take(conn: &mut PgConnection, takes: &[(i64, i32)]) -> AppResult<()
     .await?
     .rows_affected();
     super::ensure_written("stock", updated as usize, takes.len())
+}
+
+/// Gives back the units of a refunded order: `returns` holds each product
+/// once, with its units. Every product of an order gets its units back,
+/// archived or not: the stock counts the units the shop holds, and an
+/// archived product's stock is simply not on sale.
+pub async fn restore(conn: &mut PgConnection, returns: &[(i64, i32)]) -> AppResult<()> {
+    if returns.is_empty() {
+        return Ok(());
+    }
+    let (ids, quantities): (Vec<i64>, Vec<i32>) = returns.iter().copied().unzip();
+    // The guard keeps an INTEGER overflow from failing the statement with a
+    // driver error; a row it skips fails the transaction as a bug would.
+    let updated = sqlx::query!(
+        "UPDATE products p SET stock = p.stock + t.quantity
+         FROM unnest($1::BIGINT[], $2::INT[]) AS t(id, quantity)
+         WHERE p.id = t.id AND p.stock::BIGINT + t.quantity <= 2147483647",
+        &ids,
+        &quantities,
+    )
+    .execute(conn)
+    .await?
+    .rows_affected();
+    super::ensure_written("restored stock", updated as usize, returns.len())
 }
 
 #[cfg(test)]

@@ -152,6 +152,20 @@ pub async fn mark_used(conn: &mut PgConnection, uses: &[(i64, i64)]) -> AppResul
     super::ensure_written("used coupons", updated as usize, uses.len())
 }
 
+/// Releases the coupons that paid for refunded orders, if any: they are no
+/// longer used, so their status follows their campaign's window again
+/// (AVAILABLE while the window is open, EXPIRED once it has closed).
+/// Returns how many were released (an order uses at most one).
+pub async fn release(conn: &mut PgConnection, order_ids: &[i64]) -> AppResult<u64> {
+    Ok(sqlx::query!(
+        "UPDATE user_coupons SET used_at = NULL, order_id = NULL WHERE order_id = ANY($1)",
+        order_ids,
+    )
+    .execute(conn)
+    .await?
+    .rows_affected())
+}
+
 /// Which of these (user, campaign) pairs already hold a coupon.
 pub async fn holders(conn: &mut PgConnection, pairs: &[(i64, i64)]) -> AppResult<Vec<(i64, i64)>> {
     let (users, coupons): (Vec<i64>, Vec<i64>) = pairs.iter().copied().unzip();

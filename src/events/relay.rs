@@ -15,15 +15,19 @@
 //!   locked, and taking no predicate locks on the outbox keeps it from
 //!   ever failing a payment's SERIALIZABLE transaction.
 //!
+//! Each event goes to the subject of its type (`NATS_SUBJECT` for
+//! order-paid, `NATS_REFUND_SUBJECT` for order-refunded), read from the
+//! configuration when it is published.
+//!
 //! A claim is the row lock alone (there is no lease column): the rows are
 //! released when the round's transaction ends. A round waits for acks until
 //! its deadline (`OUTBOX_ROUND_TIMEOUT_MS`) at most, then records the
 //! unacknowledged events as failed and commits, which releases them at once
 //! for the next round of any relay.
 //!
-//! The relay wakes on the `outbox` notification that every payment's
-//! commit sends, and also polls. After a failed round it backs off (capped
-//! exponential with jitter, `OUTBOX_BACKOFF_*`), but a JetStream failure
+//! The relay wakes on the `outbox` notification that every payment's (and
+//! refund's) commit sends, and also polls. After a failed round it backs
+//! off (capped exponential with jitter, `OUTBOX_BACKOFF_*`), but a JetStream failure
 //! ends the backoff as soon as NATS is back: the client reconnects, or the
 //! stream, probed every `OUTBOX_PROBE_MS`, answers with a leader again
 //! (after a cluster's leader election or quorum loss).
@@ -144,7 +148,11 @@ impl Worker {
         let mut listener: Option<PgListener> = None;
         let mut failures = 0u32;
         let mut last_compaction: Option<Instant> = None;
-        tracing::info!(stream = %self.config.nats_stream, subject = %self.config.nats_subject, "outbox relay started");
+        tracing::info!(
+            stream = %self.config.nats_stream,
+            subjects = ?stream::subjects(&self.config),
+            "outbox relay started"
+        );
         // The client connects in the background: give it its first attempt
         // before the first round, which would otherwise find it still
         // connecting and fail (a warning at every start).
@@ -369,7 +377,6 @@ impl Worker {
         events: Vec<outbox::PendingEvent>,
         deadline: tokio::time::Instant,
     ) -> Vec<(i64, Result<jetstream::publish::PublishAck, Missed>)> {
-        let subject = &self.config.nats_subject;
         let timeout = self.config.nats_ack_timeout;
         let too_late = || Missed {
             why: format!(
@@ -383,6 +390,14 @@ impl Worker {
         // for the whole batch.
         let mut pending = Vec::with_capacity(events.len());
         for event in events {
+            let Some(kind) = outbox::EventKind::of(&event.event_type) else {
+                // Written by a newer build: left for a relay that knows
+                // where it goes, rather than sent to a wrong subject.
+                let why = format!("unknown event type {:?}", event.event_type);
+                pending.push((event.id, String::new(), Err(why)));
+                continue;
+            };
+            let subject = stream::subject_of(&self.config, kind).to_owned();
             // The payload moves into the message: no copy of the batch.
             let message = PublishMessage::build()
                 .payload(event.payload.into())
@@ -390,7 +405,7 @@ impl Worker {
             let sent =
                 tokio::time::timeout_at(deadline, self.js.send_publish(subject.clone(), message))
                     .await;
-            pending.push((event.id, sent));
+            pending.push((event.id, subject, Ok(sent)));
         }
         // The acks are awaited one after the other, and each ack future's
         // own timeout only starts when it is awaited: without a shared
@@ -399,19 +414,23 @@ impl Worker {
         // are due within one ack timeout from here.
         let acks_due = (tokio::time::Instant::now() + timeout).min(deadline);
         let mut acks = Vec::with_capacity(pending.len());
-        for (id, sent) in pending {
+        for (id, subject, sent) in pending {
+            let subject = subject.as_str();
             let acked = match sent {
-                Ok(Ok(ack)) => match tokio::time::timeout_at(acks_due, ack).await {
-                    Ok(acked) => acked.map_err(|e| publish_failure(&e, subject, timeout)),
-                    Err(_) if acks_due < deadline => Err(publish_failure(
-                        &PublishError::new(PublishErrorKind::TimedOut),
-                        subject,
-                        timeout,
-                    )),
+                Err(why) => Err(Missed { why, away: false }),
+                Ok(sent) => match sent {
+                    Ok(Ok(ack)) => match tokio::time::timeout_at(acks_due, ack).await {
+                        Ok(acked) => acked.map_err(|e| publish_failure(&e, subject, timeout)),
+                        Err(_) if acks_due < deadline => Err(publish_failure(
+                            &PublishError::new(PublishErrorKind::TimedOut),
+                            subject,
+                            timeout,
+                        )),
+                        Err(_) => Err(too_late()),
+                    },
+                    Ok(Err(e)) => Err(publish_failure(&e, subject, timeout)),
                     Err(_) => Err(too_late()),
                 },
-                Ok(Err(e)) => Err(publish_failure(&e, subject, timeout)),
-                Err(_) => Err(too_late()),
             };
             acks.push((id, acked));
         }

@@ -7,6 +7,7 @@ use async_nats::jetstream::{self, stream::StorageType};
 use tokio::sync::watch;
 
 use crate::config::Config;
+use crate::domain::outbox::EventKind;
 
 /// Connects to NATS without waiting: the client connects, and reconnects,
 /// in the background, so an unreachable NATS never stops the server.
@@ -78,29 +79,64 @@ pub fn context(client: async_nats::Client, config: &Config) -> jetstream::Contex
         .build(client)
 }
 
+/// The subjects the events go to: order-paid, then order-refunded.
+pub fn subjects(config: &Config) -> Vec<String> {
+    vec![
+        config.nats_subject.clone(),
+        config.nats_refund_subject.clone(),
+    ]
+}
+
+/// The subject of an outbox event of `kind`.
+pub fn subject_of(config: &Config, kind: EventKind) -> &str {
+    match kind {
+        EventKind::OrderPaid => &config.nats_subject,
+        EventKind::OrderRefunded => &config.nats_refund_subject,
+    }
+}
+
 /// The stream's configuration: file storage (events survive a NATS
-/// restart), the configured subject and replicas, and the duplicate window
+/// restart), the configured subjects and replicas, and the duplicate window
 /// within which JetStream drops a message whose `Nats-Msg-Id` it has
 /// already stored.
 pub fn stream_config(config: &Config) -> jetstream::stream::Config {
     jetstream::stream::Config {
         name: config.nats_stream.clone(),
-        subjects: vec![config.nats_subject.clone()],
+        subjects: subjects(config),
         storage: StorageType::File,
         num_replicas: config.nats_stream_replicas,
         duplicate_window: config.nats_duplicate_window,
-        description: Some("Order-paid events (CloudEvents 1.0 JSON), one per payment.".into()),
+        description: Some(
+            "Order-paid and order-refunded events (CloudEvents 1.0 JSON), one per payment or refund."
+                .into(),
+        ),
         ..Default::default()
     }
 }
 
 /// Creates the stream unless it exists. An existing stream is left as its
-/// operators configured it.
+/// operators configured it, except that a subject the events need and it
+/// lacks is added to it: a stream created by a version that published only
+/// order-paid events takes the order-refunded subject too, and keeps
+/// whatever else it had (other subjects, limits, storage).
 pub async fn ensure_stream(
     js: &jetstream::Context,
     config: &Config,
 ) -> Result<jetstream::stream::Stream, async_nats::Error> {
-    Ok(js.get_or_create_stream(stream_config(config)).await?)
+    let mut stream = js.get_or_create_stream(stream_config(config)).await?;
+    let current = stream.info().await?.config.clone();
+    let missing: Vec<String> = subjects(config)
+        .into_iter()
+        .filter(|s| !current.subjects.contains(s))
+        .collect();
+    if missing.is_empty() {
+        return Ok(stream);
+    }
+    tracing::info!(stream = %current.name, subjects = ?missing, "adding subjects to the stream");
+    let mut updated = current;
+    updated.subjects.extend(missing);
+    js.update_stream(updated).await?;
+    Ok(js.get_stream(&config.nats_stream).await?)
 }
 
 /// Whether the stream answers with a leader, that is, accepts publishes:

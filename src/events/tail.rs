@@ -1,4 +1,4 @@
-//! `commerce events tail [--all]`: prints the order-paid events as they
+//! `commerce events tail [--all]`: prints the order-paid and order-refunded events as they
 //! arrive, one JSON message per line (with `--all`, the stream's whole
 //! history first). It reads through an ephemeral ordered consumer, so it
 //! leaves nothing behind on the server.
@@ -19,7 +19,7 @@ pub async fn run(config: &Config, from_start: bool) -> Result<(), async_nats::Er
     let events = stream::ensure_stream(&js, config).await?;
     let consumer = events
         .create_consumer(OrderedConfig {
-            filter_subject: config.nats_subject.clone(),
+            filter_subjects: stream::subjects(config),
             deliver_policy: if from_start {
                 DeliverPolicy::All
             } else {
@@ -30,7 +30,8 @@ pub async fn run(config: &Config, from_start: bool) -> Result<(), async_nats::Er
         .await?;
     eprintln!(
         "waiting for events on {} (stream {}); Ctrl-C stops",
-        config.nats_subject, config.nats_stream
+        stream::subjects(config).join(", "),
+        config.nats_stream
     );
     let mut messages = consumer.messages().await?;
     while let Some(message) = messages.next().await {

@@ -27,6 +27,7 @@ pub async fn seed_if_empty(services: &Services) -> AppResult<bool> {
                 for (name, price, stock) in PRODUCTS {
                     let new = NewProduct {
                         name: (*name).into(),
+                        description: String::new(),
                         price: *price,
                         stock: *stock,
                     };

@@ -12,6 +12,7 @@ pub mod demo;
 pub mod identity;
 pub mod order;
 pub mod payment;
+pub mod refund;
 
 use std::sync::Arc;
 
@@ -35,6 +36,8 @@ pub struct Services {
     pub users: Arc<identity::UserIdCache>,
     /// This instance's payments, settled in batches.
     pub payments: Arc<payment::Payments>,
+    /// This instance's refunds, settled in batches.
+    pub refunds: Arc<refund::Refunds>,
     /// This instance's coupon issuing, in batches.
     pub coupons: Arc<coupon::Issuer>,
     /// What subscribers follow, and the announcements of changes.
@@ -52,6 +55,7 @@ impl Services {
     ) -> Self {
         Self {
             payments: Arc::new(payment::Payments::new(db.clone(), changes.clone())),
+            refunds: Arc::new(refund::Refunds::new(db.clone(), changes.clone())),
             coupons: Arc::new(coupon::Issuer::new(db.clone(), changes.clone())),
             changes,
             db,

@@ -37,18 +37,18 @@ pub struct Parts<T> {
     pub total_count: i32,
 }
 
-/// Builds a connection from a page of rows; `id` gives a row's cursor key and
-/// `wrap` its GraphQL type.
+/// Builds a connection from a page of rows; `cursor` gives a row's cursor
+/// and `wrap` its GraphQL type.
 pub fn build<R, T, C: From<Parts<T>>>(
     page: Page<R>,
     total_count: i64,
-    id: impl Fn(&R) -> i64,
+    cursor: impl Fn(&R) -> String,
     wrap: impl Fn(R) -> T,
 ) -> C {
     let items: Vec<(String, T)> = page
         .items
         .into_iter()
-        .map(|row| (encode_cursor(id(&row)), wrap(row)))
+        .map(|row| (cursor(&row), wrap(row)))
         .collect();
     let page_info = PageInfo {
         has_next_page: page.has_next,
@@ -63,10 +63,8 @@ pub fn build<R, T, C: From<Parts<T>>>(
     })
 }
 
-/// The body every connection field shares: checks the page arguments
-/// (`BAD_REQUEST`), reads the page and, only when `totalCount` is asked, the
-/// count, both on the operation's read connection, then builds the
-/// connection.
+/// The body every connection field of an id-ordered listing shares: checks
+/// the page arguments (`BAD_REQUEST`), then [`run`]s the page's reads.
 pub async fn resolve<R: 'static, T, C: From<Parts<T>>>(
     ctx: &Context<'_>,
     args: PageArgs,
@@ -76,15 +74,34 @@ pub async fn resolve<R: 'static, T, C: From<Parts<T>>>(
     wrap: impl Fn(R) -> T,
 ) -> async_graphql::Result<C> {
     let request = args.to_request()?;
+    run(
+        ctx,
+        async move |conn| page(conn, &request).await,
+        count,
+        |row| encode_cursor(id(row)),
+        wrap,
+    )
+    .await
+}
+
+/// Reads a page and, only when `totalCount` is asked, the count, both on
+/// the operation's read connection, then builds the connection.
+pub async fn run<R: 'static, T, C: From<Parts<T>>>(
+    ctx: &Context<'_>,
+    page: impl AsyncFnOnce(&mut PgConnection) -> AppResult<Page<R>> + 'static,
+    count: impl AsyncFnOnce(&mut PgConnection) -> AppResult<i64> + 'static,
+    cursor: impl Fn(&R) -> String,
+    wrap: impl Fn(R) -> T,
+) -> async_graphql::Result<C> {
     let counted = ctx.look_ahead().field("totalCount").exists();
     let (rows, total) = reads(ctx)?
         .run(async move |conn| {
-            let rows = page(&mut *conn, &request).await?;
+            let rows = page(&mut *conn).await?;
             let total = if counted { count(conn).await? } else { 0 };
             Ok((rows, total))
         })
         .await?;
-    Ok(build(rows, total, id, wrap))
+    Ok(build(rows, total, cursor, wrap))
 }
 
 /// Declares the concrete `XConnection` and `XEdge` types of a node type
@@ -169,6 +186,20 @@ impl PageArgs {
     /// Validates the arguments into a page request: sizes 0 to 100, cursors
     /// we issued, and not `first` together with `last`.
     pub fn to_request(&self) -> Result<PageRequest, AppError> {
+        let (limit, backward) = self.size()?;
+        let after = self.after.as_deref().map(decode_cursor).transpose()?;
+        let before = self.before.as_deref().map(decode_cursor).transpose()?;
+        Ok(PageRequest {
+            limit,
+            after,
+            before,
+            backward,
+        })
+    }
+
+    /// The page's size (0 to 100, `BAD_REQUEST` else) and whether it is
+    /// taken from the end (`last`); not `first` together with `last`.
+    pub fn size(&self) -> Result<(i64, bool), AppError> {
         let size = |name: &str, n: i32| {
             if (0..=MAX_PAGE_SIZE).contains(&n) {
                 Ok(i64::from(n))
@@ -178,21 +209,13 @@ impl PageArgs {
                 )))
             }
         };
-        let after = self.after.as_deref().map(decode_cursor).transpose()?;
-        let before = self.before.as_deref().map(decode_cursor).transpose()?;
-        let (limit, backward) = match (self.first, self.last) {
+        Ok(match (self.first, self.last) {
             (Some(_), Some(_)) => {
                 return Err(AppError::BadRequest("pass first or last, not both".into()));
             }
             (Some(first), None) => (size("first", first)?, false),
             (None, Some(last)) => (size("last", last)?, true),
             (None, None) => (i64::from(DEFAULT_PAGE_SIZE), false),
-        };
-        Ok(PageRequest {
-            limit,
-            after,
-            before,
-            backward,
         })
     }
 }

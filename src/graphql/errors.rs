@@ -63,6 +63,10 @@ pub enum ErrorCode {
     IdempotencyKeyReused,
     /// createOrderFromCart with nothing in the cart.
     CartEmpty,
+    /// refundOrder on an order that is not PAID.
+    OrderNotPaid,
+    /// refundOrder on an order refunded before.
+    OrderAlreadyRefunded,
 }
 
 /// A business failure reported in a mutation's payload.
@@ -93,6 +97,7 @@ fn input_path(field: Field) -> Vec<String> {
         Field::Amount => "amount",
         Field::IdempotencyKey => "idempotencyKey",
         Field::Name => "name",
+        Field::Description => "description",
         Field::Price => "price",
         Field::Stock => "stock",
         Field::StockDelta => "delta",
@@ -105,6 +110,7 @@ fn input_path(field: Field) -> Vec<String> {
         Field::DiscountValue => "discountValue",
         Field::TotalQuantity => "totalQuantity",
         Field::ValidUntil => "validUntil",
+        Field::Reason => "reason",
         Field::LineProduct(line) => return line_path(line, "productId"),
         Field::LineQuantity(line) => return line_path(line, "quantity"),
     };

@@ -5,6 +5,8 @@ use async_graphql::ID;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
+use crate::domain::is_storable;
+use crate::domain::listing::{Position, ProductOrder};
 use crate::error::{AppError, Field, Rejection};
 use crate::global_id;
 
@@ -37,6 +39,72 @@ pub fn decode_cursor(cursor: &str) -> Result<i64, AppError> {
         .ok_or_else(|| AppError::BadRequest(format!("invalid cursor {cursor:?}")))
 }
 
+/// The cursor of a product in a listing sorted by `order`: the order's
+/// name and the product's [`Position`] in it. NEWEST's is the plain id
+/// cursor of every other listing, so the cursors issued before `orderBy`
+/// existed keep working.
+pub fn encode_product_cursor(order: ProductOrder, position: &Position) -> String {
+    let tag = order.as_str();
+    let text = match position {
+        Position::Id(id) if order == ProductOrder::Newest => return encode_cursor(*id),
+        Position::Id(id) => format!("{tag}:{id}"),
+        Position::Price { price, id } => format!("{tag}:{price}:{id}"),
+        // The name last: it may hold colons.
+        Position::Name { name, id } => format!("{tag}:{id}:{name}"),
+    };
+    STANDARD.encode(format!("{CURSOR_PREFIX}{text}"))
+}
+
+/// The position inside a product cursor we issued for a listing in
+/// `order`. A cursor of another order is `BAD_REQUEST`: its position would
+/// mean nothing in this one. (A cursor of another search or stock filter
+/// is fine: a position is a place in the order, whatever the filter keeps.)
+pub fn decode_product_cursor(order: ProductOrder, cursor: &str) -> Result<Position, AppError> {
+    let invalid = || AppError::BadRequest(format!("invalid cursor {cursor:?}"));
+    let text = STANDARD
+        .decode(cursor)
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .ok_or_else(invalid)?;
+    let body = text.strip_prefix(CURSOR_PREFIX).ok_or_else(invalid)?;
+    let (of, position) = match body.parse::<i64>() {
+        Ok(id) => (ProductOrder::Newest, Position::Id(id)),
+        Err(_) => {
+            let (tag, rest) = body.split_once(':').ok_or_else(invalid)?;
+            let of = ProductOrder::parse(tag).ok_or_else(invalid)?;
+            (of, parse_position(of, rest).ok_or_else(invalid)?)
+        }
+    };
+    if of != order {
+        return Err(AppError::BadRequest(format!(
+            "the cursor {cursor:?} belongs to orderBy {}, not {}: start again without it",
+            of.as_str(),
+            order.as_str()
+        )));
+    }
+    Ok(position)
+}
+
+fn parse_position(order: ProductOrder, text: &str) -> Option<Position> {
+    Some(match order {
+        ProductOrder::Newest | ProductOrder::Oldest => Position::Id(text.parse().ok()?),
+        ProductOrder::PriceAsc | ProductOrder::PriceDesc => {
+            let (price, id) = text.split_once(':')?;
+            Position::Price {
+                price: price.parse().ok()?,
+                id: id.parse().ok()?,
+            }
+        }
+        ProductOrder::Name => {
+            let (id, name) = text.split_once(':')?;
+            Position::Name {
+                id: id.parse().ok()?,
+                name: Some(name).filter(|n| is_storable(n))?.to_owned(),
+            }
+        }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -56,5 +124,40 @@ mod tests {
         assert_eq!(decode_cursor(&encode_cursor(42)).unwrap(), 42);
         assert!(decode_cursor("nope").is_err());
         assert!(decode_cursor(&encode(types::PRODUCT, 1)).is_err());
+    }
+
+    #[test]
+    fn product_cursors_hold_their_order_and_position() {
+        let positions = [
+            (ProductOrder::Newest, Position::Id(9)),
+            (ProductOrder::Oldest, Position::Id(9)),
+            (ProductOrder::PriceAsc, Position::Price { price: 5, id: 9 }),
+            (ProductOrder::PriceDesc, Position::Price { price: 5, id: 9 }),
+            (
+                ProductOrder::Name,
+                Position::Name {
+                    name: "a:b:c".into(),
+                    id: 9,
+                },
+            ),
+        ];
+        for (order, position) in &positions {
+            let cursor = encode_product_cursor(*order, position);
+            assert_eq!(decode_product_cursor(*order, &cursor).unwrap(), *position);
+            for (other, _) in &positions {
+                if other != order {
+                    assert!(decode_product_cursor(*other, &cursor).is_err());
+                }
+            }
+        }
+        assert_eq!(
+            encode_product_cursor(ProductOrder::Newest, &Position::Id(4)),
+            encode_cursor(4),
+            "NEWEST keeps the cursors issued before orderBy"
+        );
+        let nul = STANDARD.encode("cursor:NAME:1:a\0b");
+        assert!(decode_product_cursor(ProductOrder::Name, &nul).is_err());
+        let bad = STANDARD.encode("cursor:PRICE_ASC:x:1");
+        assert!(decode_product_cursor(ProductOrder::PriceAsc, &bad).is_err());
     }
 }

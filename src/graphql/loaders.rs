@@ -12,6 +12,7 @@ use async_graphql::futures_util::future::BoxFuture;
 use sqlx::PgConnection;
 
 use crate::db::Reads;
+use crate::domain::balance::{self, EntryRecord};
 use crate::domain::coupon::{self, CouponRecord};
 use crate::domain::order::{self, OrderItemRecord, OrderRecord};
 use crate::domain::payment::{self, PaymentRecord};
@@ -121,6 +122,8 @@ pub struct Loaders {
     pub user_coupons: RequestLoader<ByKey<UserCouponRecord>>,
     /// Issued coupons by the order they paid for.
     pub order_coupons: RequestLoader<ByKey<UserCouponRecord>>,
+    /// Balance ledger rows by id.
+    pub balance_entries: RequestLoader<ByKey<EntryRecord>>,
     /// Rows fetched ahead of the fields that need them.
     prefetched: Mutex<Prefetched>,
 }
@@ -264,6 +267,11 @@ impl Loaders {
                 |c, ids| Box::pin(user_coupon::of_orders(c, ids)),
                 // Only used coupons have an order, and only those are loaded.
                 |r| r.order_id.unwrap_or_default(),
+            ),
+            balance_entries: by_key(
+                reads,
+                |c, ids| Box::pin(balance::entries_by_ids(c, ids)),
+                |r| r.id,
             ),
             prefetched: Mutex::default(),
         }

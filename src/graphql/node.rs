@@ -1,7 +1,7 @@
 //! Relay's object identification: the `Node` interface and `node`/`nodes`.
 //!
-//! Products and coupon campaigns are public. Orders, payments and issued
-//! coupons are visible to their owner and to admins; a user to themselves
+//! Products and coupon campaigns are public. Orders, payments, issued
+//! coupons and balance entries are visible to their owner and to admins; a user to themselves
 //! and to admins. To anyone else they read as null, like an id that names
 //! nothing, so that ids cannot be probed.
 
@@ -9,6 +9,7 @@ use async_graphql::futures_util::future::join_all;
 use async_graphql::{Context, ID, Interface, Object};
 
 use super::context::{can_see, loaders};
+use super::types::balance::BalanceEntry;
 use super::types::coupon::{Coupon, UserCoupon};
 use super::types::order::Order;
 use super::types::payment::Payment;
@@ -27,6 +28,7 @@ pub enum Node {
     Payment(Payment),
     Coupon(Coupon),
     UserCoupon(UserCoupon),
+    BalanceEntry(BalanceEntry),
 }
 
 /// The `node` and `nodes` queries.
@@ -90,6 +92,8 @@ async fn fetch(ctx: &Context<'_>, id: &ID) -> async_graphql::Result<Option<Node>
         }
         types::USER_COUPON => (loaders.user_coupons.load_one(id).await?)
             .map(|r| (r.user_id, Node::UserCoupon(UserCoupon(r)))),
+        types::BALANCE_ENTRY => (loaders.balance_entries.load_one(id).await?)
+            .map(|r| (r.user_id, Node::BalanceEntry(BalanceEntry(r)))),
         _ => None,
     };
     match owned {

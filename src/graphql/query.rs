@@ -3,13 +3,14 @@
 use async_graphql::{Context, ID, MergedObject, Object};
 
 use super::connection::{self, PageArgs};
-use super::context::{caller, can_see, loaders, viewer_id};
+use super::context::{caller, can_see, loaders, services, viewer_id};
+use super::ids;
 use super::node::NodeQuery;
 use super::types::coupon::{Coupon, CouponConnection};
 use super::types::order::{Order, OrderConnection, OrderStatus};
-use super::types::product::{Product, ProductConnection};
+use super::types::product::{Product, ProductConnection, ProductOrder};
 use super::types::user::User;
-use crate::domain::{coupon, order, product};
+use crate::domain::{coupon, listing, order};
 use crate::error::AppError;
 use crate::facades::require_admin;
 use crate::global_id::{self, types};
@@ -45,7 +46,7 @@ pub struct CatalogQuery;
 
 #[Object]
 impl CatalogQuery {
-    /// A product by its global id; null when there is no such product.
+    /// A product, archived or not, by its global id; null when it does not exist.
     async fn product(
         &self,
         ctx: &Context<'_>,
@@ -58,7 +59,8 @@ impl CatalogQuery {
         Ok(record.map(Product))
     }
 
-    /// The catalog, newest first.
+    /// The catalog (never archived products), newest first unless orderBy says otherwise.
+    #[allow(clippy::too_many_arguments)] // the contract's arguments, one each
     async fn products(
         &self,
         ctx: &Context<'_>,
@@ -73,14 +75,42 @@ impl CatalogQuery {
         )]
         last: Option<i32>,
         #[graphql(desc = "The cursor before which the page ends.")] before: Option<String>,
+        #[graphql(
+            desc = "Words that each listed product's name or description contains, case-insensitively. Words are separated by whitespace and matched as literal text (`%`, `_` and `\\` included); at most 200 characters by default (the server's SEARCH_MAX_CHARS; BAD_REQUEST beyond), no control characters; blank searches nothing."
+        )]
+        search: Option<String>,
+        #[graphql(default_with = "Some(false)", desc = "Only products with stock > 0.")]
+        in_stock_only: Option<bool>,
+        #[graphql(
+            default_with = "Some(ProductOrder::Newest)",
+            desc = "The order of the list. A cursor belongs to the order it was issued in: one of another order is BAD_REQUEST. A cursor stays valid when search or inStockOnly change (the page starts at its position in the order)."
+        )]
+        order_by: Option<ProductOrder>,
     ) -> async_graphql::Result<ProductConnection> {
+        let max_chars = services(ctx)?.config.limits.search_max_chars;
+        let search = listing::Search::parse(search.as_deref().unwrap_or(""), max_chars)?;
+        // An explicit null means the default, as for every optional argument.
+        let filter = listing::Filter {
+            search,
+            in_stock_only: in_stock_only.unwrap_or(false),
+        };
+        let order = listing::ProductOrder::from(order_by.unwrap_or(ProductOrder::Newest));
         let args = PageArgs::new(first, after, last, before);
-        connection::resolve(
+        let (limit, backward) = args.size()?;
+        let cursor = |c: &String| ids::decode_product_cursor(order, c);
+        let request = listing::ListingRequest {
+            filter: filter.clone(),
+            order,
+            limit,
+            after: args.after.as_ref().map(cursor).transpose()?,
+            before: args.before.as_ref().map(cursor).transpose()?,
+            backward,
+        };
+        connection::run(
             ctx,
-            args,
-            async move |conn, request| product::page(conn, request).await,
-            async move |conn| product::count(conn).await,
-            |p| p.id,
+            async move |conn| listing::page(conn, &request).await,
+            async move |conn| listing::count(conn, &filter).await,
+            |p| ids::encode_product_cursor(order, &order.position(p)),
             Product,
         )
         .await

@@ -437,3 +437,42 @@ async fn shutdown_closes_sockets_as_going_away() {
     assert_eq!(ws.closed_with().await, 1001);
     let _app = stopping.await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_refund_reaches_the_owners_subscription_at_once() {
+    // The database poll is pushed out of the way: only the refund's own
+    // announcement can be fast.
+    let a = app(&[("SUBSCRIPTION_SAFETY_POLL_MS", "60000")], None, None).await;
+    let order = order(&a, "ann").await;
+    let r = a.pay("ann", &order, None).await;
+    assert!(r.user_error_codes("payOrder").is_empty(), "{}", r.body);
+    let mut ws = Ws::ready(&a, &a.token("ann")).await;
+    ws.subscribe("1", ORDER_UPDATED, json!({ "id": order }))
+        .await;
+    assert_eq!(
+        ws.json().await["payload"]["data"]["orderUpdated"]["status"],
+        "PAID"
+    );
+    let started = Instant::now();
+    let refunded = a
+        .as_admin(
+            "mutation($i: RefundOrderInput!) { refundOrder(input: $i) { userErrors { code } } }",
+            json!({ "i": { "orderId": order } }),
+        )
+        .await;
+    assert!(
+        refunded.user_error_codes("refundOrder").is_empty(),
+        "{}",
+        refunded.body
+    );
+    let update = ws.json().await;
+    assert_eq!(
+        update["payload"]["data"]["orderUpdated"]["status"],
+        "REFUNDED"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "announced, not polled: {:?}",
+        started.elapsed()
+    );
+}

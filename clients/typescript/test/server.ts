@@ -56,6 +56,7 @@ export async function startServer(extraEnv: Record<string, string> = {}): Promis
     DATABASE_MAX_CONNECTIONS: '4',
     NATS_STREAM: stream,
     NATS_SUBJECT: `client_test.${id}.orders.paid`,
+    NATS_REFUND_SUBJECT: `client_test.${id}.orders.refunded`,
     NATS_CHANGES_SUBJECT: `client_test.${id}.changes`,
     SHUTDOWN_GRACE_MS: '1000',
     RUST_LOG: 'warn',

@@ -1,9 +1,10 @@
-//! Admin catalog mutations: `createProduct`, `adjustStock`.
+//! Admin catalog mutations: `createProduct`, `updateProduct`,
+//! `archiveProduct`, `adjustStock`.
 
 use crate::error::Field;
 use async_graphql::{Context, ID, InputObject, Object};
 
-use crate::domain::product::{NewProduct, ProductRecord};
+use crate::domain::product::{NewProduct, ProductChanges, ProductRecord};
 use crate::facades::catalog;
 use crate::global_id::types;
 use crate::graphql::context::{caller, services};
@@ -17,10 +18,32 @@ use crate::graphql::types::product::Product;
 pub struct CreateProductInput {
     /// Display name, 1 to 200 characters.
     pub name: String,
-    /// Unit price, 0 to 1000000000000.
+    /// Unit price, 1 to 1000000000000.
     pub price: Money,
     /// Initial stock, 0 or more.
     pub stock: i32,
+    /// Free text, at most 5000 characters (line breaks and tabs allowed, no other control characters); empty when omitted.
+    pub description: Option<String>,
+}
+
+/// Changes to a product: each field given replaces the product's, under createProduct's rules; an omitted (or null) one is kept.
+#[derive(InputObject)]
+pub struct UpdateProductInput {
+    /// The product to change (archived or not).
+    pub product_id: ID,
+    /// A new display name, 1 to 200 characters.
+    pub name: Option<String>,
+    /// A new description, at most 5000 characters; "" clears it.
+    pub description: Option<String>,
+    /// A new unit price, 1 to 1000000000000. Existing orders keep the prices they were created with.
+    pub price: Option<Money>,
+}
+
+/// The product to archive.
+#[derive(InputObject)]
+pub struct ArchiveProductInput {
+    /// The product to take out of the catalog.
+    pub product_id: ID,
 }
 
 /// A stock change.
@@ -63,6 +86,7 @@ impl CatalogMutation {
         let caller = caller(ctx)?;
         let new = NewProduct {
             name: input.name,
+            description: input.description.unwrap_or_default(),
             price: input.price.0,
             stock: input.stock,
         };
@@ -72,7 +96,44 @@ impl CatalogMutation {
         )
     }
 
-    /// Admin only: changes a product's stock by delta (never below zero).
+    /// Admin only: changes a product's name, description or price; existing orders keep the prices they were created with. An archived product may still be changed.
+    async fn update_product(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The product and what to change.")] input: UpdateProductInput,
+    ) -> async_graphql::Result<ProductPayload> {
+        let services = services(ctx)?;
+        let caller = caller(ctx)?;
+        let result = async {
+            let id = ids::decode_input(types::PRODUCT, &input.product_id, Field::Product)?;
+            let changes = ProductChanges {
+                name: input.name,
+                description: input.description,
+                price: input.price.map(|p| p.0),
+            };
+            catalog::update_product(services, caller, id, changes).await
+        }
+        .await;
+        respond(result, product_payload)
+    }
+
+    /// Admin only: takes a product out of the catalog for good (see Product.archivedAt); orders and carts that hold it still show it. Archiving an archived product changes nothing and returns it (its archivedAt unchanged).
+    async fn archive_product(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The product to archive.")] input: ArchiveProductInput,
+    ) -> async_graphql::Result<ProductPayload> {
+        let services = services(ctx)?;
+        let caller = caller(ctx)?;
+        let result = async {
+            let id = ids::decode_input(types::PRODUCT, &input.product_id, Field::Product)?;
+            catalog::archive_product(services, caller, id).await
+        }
+        .await;
+        respond(result, product_payload)
+    }
+
+    /// Admin only: changes a product's stock by delta (never below zero). An archived product's stock may still be adjusted; it stays unorderable.
     async fn adjust_stock(
         &self,
         ctx: &Context<'_>,

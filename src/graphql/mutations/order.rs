@@ -1,10 +1,12 @@
-//! `createOrder`, `createOrderFromCart` and `cancelOrder`.
+//! `createOrder`, `createOrderFromCart`, `cancelOrder` and (admins only)
+//! `refundOrder`.
 
 use crate::error::Field;
 use async_graphql::{Context, ID, InputObject, Object};
 
 use crate::domain::order::LineRequest;
-use crate::facades::order;
+use crate::error::{AppError, ErrorCode};
+use crate::facades::{order, refund};
 use crate::global_id::{self, types};
 use crate::graphql::context::{caller, services};
 use crate::graphql::errors::respond;
@@ -47,6 +49,23 @@ payload!(
     /// The order a createOrder created.
     CreateOrderPayload {
         /// The new PENDING order.
+        order: Order,
+    }
+);
+
+/// The order to refund, and why.
+#[derive(InputObject)]
+pub struct RefundOrderInput {
+    /// A PAID order (of any user).
+    pub order_id: ID,
+    /// Optional, kept with the refund and sent in its event: at most 500 characters, no NUL.
+    pub reason: Option<String>,
+}
+
+payload!(
+    /// The order a refundOrder refunded.
+    RefundOrderPayload {
+        /// The order, now REFUNDED; also given with `ORDER_ALREADY_REFUNDED`, so that a retry learns the outcome.
         order: Order,
     }
 );
@@ -123,5 +142,37 @@ impl OrderMutation {
             order: Some(Order(o)),
             ..Default::default()
         })
+    }
+
+    /// Admin only: refunds a PAID order in one transaction: its stock goes back, the payable amount returns to the payer's balance (a REFUND entry), its coupon is AVAILABLE again if the campaign is still valid, and an order-refunded event is published. Refunding twice refunds once (ORDER_ALREADY_REFUNDED).
+    async fn refund_order(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The order to refund, and an optional reason.")] input: RefundOrderInput,
+    ) -> async_graphql::Result<RefundOrderPayload> {
+        let services = services(ctx)?;
+        let caller = caller(ctx)?;
+        let order_id = ids::decode_input(types::ORDER, &input.order_id, Field::Order);
+        let result = refund::refund_order(services, caller, order_id.clone(), input.reason).await;
+        // A retried refund that went through gets the refunded order beside
+        // the error, as the first attempt's answer would have had it.
+        let refunded_before = match (&result, &order_id) {
+            (Err(AppError::Rejected(rejections)), Ok(id))
+                if rejections
+                    .iter()
+                    .any(|r| r.code == ErrorCode::OrderAlreadyRefunded) =>
+            {
+                refund::refunded_order(services, caller, *id).await?
+            }
+            _ => None,
+        };
+        let mut payload = respond(result, |o| RefundOrderPayload {
+            order: Some(Order(o)),
+            ..Default::default()
+        })?;
+        if let Some(o) = refunded_before {
+            payload.order = Some(Order(o));
+        }
+        Ok(payload)
     }
 }

@@ -1,6 +1,7 @@
 //! The contract's object types, each a thin wrapper over a domain record;
 //! related rows are fetched through the request's DataLoaders.
 
+pub mod balance;
 pub mod cart;
 pub mod coupon;
 pub mod order;

@@ -28,6 +28,8 @@ pub enum OrderStatus {
     Paid,
     /// Cancelled before payment.
     Cancelled,
+    /// Refunded after payment by an admin: its stock and the payable amount went back.
+    Refunded,
 }
 
 /// An order of the caller's.
@@ -37,8 +39,8 @@ pub struct Order(pub OrderRecord);
 connection!(Order, OrderConnection, OrderEdge);
 
 /// An order: its lines at the prices of the moment it was created, PENDING
-/// until it is paid (PAID) or cancelled (CANCELLED). Visible to its owner and
-/// to admins.
+/// until it is paid (PAID) or cancelled (CANCELLED); a paid order may be
+/// refunded (REFUNDED). Visible to its owner and to admins.
 #[Object]
 impl Order {
     /// The order's global id.
@@ -107,6 +109,11 @@ impl Order {
     /// When the order was cancelled.
     async fn cancelled_at(&self) -> Option<DateTime> {
         self.0.cancelled_at.map(DateTime)
+    }
+
+    /// When the order was refunded.
+    async fn refunded_at(&self) -> Option<DateTime> {
+        self.0.refunded_at.map(DateTime)
     }
 
     /// Who ordered it.

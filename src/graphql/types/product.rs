@@ -1,8 +1,9 @@
 //! `Product`: an item of the catalog.
 
-use async_graphql::{Context, ID, Object};
+use async_graphql::{Context, Enum, ID, Object};
 
 use super::required;
+use crate::domain::listing;
 use crate::domain::product::ProductRecord;
 use crate::global_id::types;
 use crate::graphql::connection::connection;
@@ -15,6 +16,33 @@ use crate::graphql::scalars::{DateTime, Money};
 pub struct Product(pub ProductRecord);
 
 connection!(Product, ProductConnection, ProductEdge);
+
+/// The orders of the catalog listing. Equal prices or names come in the order of creation (oldest first), reversed for PRICE_DESC; each page's cursors belong to its order.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProductOrder {
+    /// Newest first.
+    Newest,
+    /// Oldest first.
+    Oldest,
+    /// Cheapest first (equal prices: oldest first).
+    PriceAsc,
+    /// Dearest first (equal prices: newest first).
+    PriceDesc,
+    /// By name, A to Z, case-insensitively (equal names: oldest first).
+    Name,
+}
+
+impl From<ProductOrder> for listing::ProductOrder {
+    fn from(order: ProductOrder) -> Self {
+        match order {
+            ProductOrder::Newest => Self::Newest,
+            ProductOrder::Oldest => Self::Oldest,
+            ProductOrder::PriceAsc => Self::PriceAsc,
+            ProductOrder::PriceDesc => Self::PriceDesc,
+            ProductOrder::Name => Self::Name,
+        }
+    }
+}
 
 impl Product {
     /// The product a line (of an order or of the cart) points at: it must
@@ -38,6 +66,11 @@ impl Product {
         &self.0.name
     }
 
+    /// Free text; empty when none was given.
+    async fn description(&self) -> &str {
+        &self.0.description
+    }
+
     /// Price of one unit.
     async fn price(&self) -> Money {
         Money(self.0.price)
@@ -51,5 +84,10 @@ impl Product {
     /// When the product was added to the catalog.
     async fn created_at(&self) -> DateTime {
         self.0.created_at.into()
+    }
+
+    /// When an admin archived it: it is then out of the catalog and can no longer be ordered, carted or paid for (orders and carts that hold it still show it). Null while it is listed.
+    async fn archived_at(&self) -> Option<DateTime> {
+        self.0.archived_at.map(Into::into)
     }
 }

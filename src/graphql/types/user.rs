@@ -7,12 +7,13 @@
 
 use async_graphql::{Context, ID, Object};
 
+use super::balance::{BalanceEntry, BalanceEntryConnection};
 use super::cart::Cart;
 use super::coupon::{UserCoupon, UserCouponConnection, UserCouponStatus};
 use super::load_required;
 use super::order::{Order, OrderConnection, OrderStatus};
 use crate::domain::user::UserRecord;
-use crate::domain::{cart, order, user_coupon};
+use crate::domain::{balance, cart, order, user_coupon};
 use crate::global_id::types;
 use crate::graphql::connection::{self, PageArgs};
 use crate::graphql::context::{reads, request};
@@ -106,6 +107,35 @@ impl User {
             async move |conn| order::count_for_user(conn, user, status).await,
             |o| o.id,
             Order,
+        )
+        .await
+    }
+
+    /// Every change to the balance, newest first; the amounts of CHARGE and REFUND entries minus those of PAYMENT entries sum to the balance.
+    async fn balance_history(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(
+            desc = "At most this many items from the start of the list (after `after`): 0 to 100, 20 when neither first nor last is given."
+        )]
+        first: Option<i32>,
+        #[graphql(desc = "The cursor (an edge's `cursor`) after which the page starts.")]
+        after: Option<String>,
+        #[graphql(
+            desc = "At most this many items from the end of the list (before `before`): 0 to 100."
+        )]
+        last: Option<i32>,
+        #[graphql(desc = "The cursor before which the page ends.")] before: Option<String>,
+    ) -> async_graphql::Result<BalanceEntryConnection> {
+        let args = PageArgs::new(first, after, last, before);
+        let user = self.id;
+        connection::resolve(
+            ctx,
+            args,
+            async move |conn, request| balance::page_for_user(conn, user, request).await,
+            async move |conn| balance::count_for_user(conn, user).await,
+            |e| e.id,
+            BalanceEntry,
         )
         .await
     }

@@ -54,9 +54,11 @@ export type CreateOrderInput = {
 
 /** A new product. */
 export type CreateProductInput = {
+  /** Free text, at most 5000 characters (line breaks and tabs allowed, no other control characters); empty when omitted. */
+  description?: string | null | undefined;
   /** Display name, 1 to 200 characters. */
   name: string;
-  /** Unit price, 0 to 1000000000000. */
+  /** Unit price, 1 to 1000000000000. */
   price: string;
   /** Initial stock, 0 or more. */
   stock: number;
@@ -71,6 +73,8 @@ export type DiscountType =
 
 /** The stable code of a business failure. */
 export type ErrorCode =
+  /** createOrderFromCart with nothing in the cart. */
+  | 'CART_EMPTY'
   /** The caller already holds this coupon. */
   | 'COUPON_ALREADY_ISSUED'
   /** A coupon id names no coupon (or no coupon of the caller's). */
@@ -87,10 +91,14 @@ export type ErrorCode =
   | 'INVALID_INPUT'
   /** The order is already paid; nothing was charged again. */
   | 'ORDER_ALREADY_PAID'
+  /** refundOrder on an order refunded before. */
+  | 'ORDER_ALREADY_REFUNDED'
   /** The order was cancelled. */
   | 'ORDER_CANCELLED'
   /** No such order for this caller (another user's order reads the same). */
   | 'ORDER_NOT_FOUND'
+  /** refundOrder on an order that is not PAID. */
+  | 'ORDER_NOT_PAID'
   /** A product id names no product. */
   | 'PRODUCT_NOT_FOUND'
   /** Not enough units in stock. */
@@ -117,7 +125,9 @@ export type OrderStatus =
   /** Paid: balance and stock were deducted in one transaction. */
   | 'PAID'
   /** Created; stock was available at creation but nothing is reserved or charged yet. */
-  | 'PENDING';
+  | 'PENDING'
+  /** Refunded after payment by an admin: its stock and the payable amount went back. */
+  | 'REFUNDED';
 
 /** The order to pay, and the coupon to pay with. */
 export type PayOrderInput = {
