@@ -15,6 +15,7 @@ mod connections;
 mod cors;
 mod coupons;
 mod events;
+mod failover;
 mod faults;
 mod helpers;
 mod hostile;
