@@ -80,19 +80,23 @@ async fn a_primary_crash_mid_rush_loses_no_confirmed_payment_and_the_server_reco
     const STOCK: i32 = 100_000;
     /// Payments answered before the primary is killed.
     const KILL_AFTER: usize = 60;
+    let cluster = std::env::var("FAILOVER_CLUSTER_DIR")
+        .expect("FAILOVER_CLUSTER_DIR names the cluster (run .ci/failover)");
     // The server's warnings and errors (what it logs of each failure) are
-    // part of the test's output.
+    // part of the test's output. A process-wide subscriber, which the
+    // statement-counting tests would refuse: .ci/failover runs this test
+    // alone.
     let _ = tracing_subscriber::fmt()
         .with_env_filter("warn,sqlx=error")
         .with_test_writer()
         .try_init();
-    let cluster = std::env::var("FAILOVER_CLUSTER_DIR")
-        .expect("FAILOVER_CLUSTER_DIR names the cluster (run .ci/failover)");
     println!("PostgreSQL through HAProxy at {}", postgres_base_url());
 
     let app = Arc::new(spawn_app_with(Options::default()).await);
     let product = app.create_product("Failover kettle", 100, STOCK).await;
-    let campaign = app.create_campaign("FIXED_AMOUNT", 10, COUPONS, (-1, None)).await;
+    let campaign = app
+        .create_campaign("FIXED_AMOUNT", 10, COUPONS, (-1, None))
+        .await;
     let coupon = commerce::global_id::encode(commerce::global_id::types::COUPON, campaign);
     let payers = buyers(&app, &product, PAYERS, "payer", 10_000, 1).await;
     let mut tasks: Vec<Task> = Vec::new();

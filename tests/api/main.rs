@@ -30,6 +30,7 @@ mod playground;
 mod quotes;
 mod races;
 mod rate_limit;
+mod replica;
 mod retry;
 mod schema;
 mod startup;
