@@ -196,14 +196,28 @@ impl Reads {
             None => slot.insert(self.take(shared).await?),
         };
         let result = read(conn).await;
-        if let (Err(AppError::Unavailable(why)), Target::Replica, Some(replica)) =
-            (&result, *target, &shared.replica)
-        {
+        if *target != Target::Replica {
+            return result;
+        }
+        match result {
             // The replica went away mid-query: this query fails (safe to
             // retry), the next ones read from the primary.
-            replica.mark_unreachable(why);
+            Err(AppError::Unavailable(why)) => {
+                if let Some(replica) = &shared.replica {
+                    replica.mark_unreachable(&why);
+                }
+                Err(AppError::Unavailable(why))
+            }
+            // A standby cancels a query whose rows the WAL it replays
+            // removes ("conflict with recovery", SQLSTATE 40001 or 40P01):
+            // nothing is wrong with the query, and a retry may pass.
+            Err(AppError::Database(sqlx::Error::Database(e)))
+                if e.code().is_some_and(|code| code.starts_with("40")) =>
+            {
+                Err(AppError::Unavailable(format!("read replica: {e}")))
+            }
+            other => other,
         }
-        result
     }
 
     /// A connection for a query's reads: the replica's while it is usable
