@@ -161,8 +161,9 @@ async fn a_primary_crash_mid_rush_loses_no_confirmed_payment_and_the_server_reco
                 }
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
-            // Paced, so that the rush is still on when the primary dies.
-            tokio::time::sleep(Duration::from_millis(20)).await;
+            // Paced a little, so that the rush is still on when the
+            // primary dies (64 clients at once keep commits in flight).
+            tokio::time::sleep(Duration::from_millis(1)).await;
         }
     });
     let killer = {
@@ -198,7 +199,7 @@ async fn a_primary_crash_mid_rush_loses_no_confirmed_payment_and_the_server_reco
     };
     let started = Instant::now();
     let ((), (victim, promoted, promoted_at)) = tokio::join!(
-        stream::iter(rush).buffer_unordered(16).collect::<()>(),
+        stream::iter(rush).buffer_unordered(64).collect::<()>(),
         killer
     );
     let killed_at = *killed_at.get().expect("the primary was killed");
