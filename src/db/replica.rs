@@ -159,16 +159,14 @@ impl Replica {
     /// Measures the lag every sampling interval (see the module docs) and
     /// decides whether queries use the replica, until [`Replica::close`].
     pub async fn sample_until_closed(self: Arc<Self>, primary: PgPool) {
-        // Primary positions the replica had not replayed at the last
-        // sample, oldest first, with when they were read.
-        let mut behind: VecDeque<(Instant, i64)> = VecDeque::new();
+        let mut behind = Behind::default();
         while !self.closed.load(Ordering::Acquire) {
             self.sample(&primary, &mut behind).await;
             tokio::time::sleep(self.sample_every).await;
         }
     }
 
-    async fn sample(&self, primary: &PgPool, behind: &mut VecDeque<(Instant, i64)>) {
+    async fn sample(&self, primary: &PgPool, behind: &mut Behind) {
         // The primary first: a replica position read after it and at least
         // as far along has replayed everything up to then.
         let written = sqlx::query_scalar!(
@@ -192,26 +190,7 @@ impl Replica {
             Ok(Err(e)) => return self.mark_unreachable(&e),
             Err(_) => return self.mark_unreachable(&"no answer within 1 s"),
         };
-        if let Some((at, lsn)) = written
-            && behind.back().is_none_or(|(_, last)| *last < lsn)
-        {
-            behind.push_back((at, lsn));
-            // Bounded for a replica that stalls for good: the oldest entry
-            // (which the lag is measured from) and the newest stay.
-            if behind.len() > MAX_POSITIONS {
-                behind.remove(1);
-            }
-        }
-        // NULL: not in recovery, so not a standby (a promoted replica, or
-        // the primary itself), which lags nothing.
-        let replayed = replayed.unwrap_or(i64::MAX);
-        while behind.front().is_some_and(|(_, lsn)| *lsn <= replayed) {
-            behind.pop_front();
-        }
-        let lag = behind
-            .front()
-            .map_or(Duration::ZERO, |(at, _)| at.elapsed());
-        let lag_bytes = behind.back().map_or(0, |(_, lsn)| lsn - replayed);
+        let (lag, lag_bytes) = behind.update(written, replayed, Instant::now());
         self.lag_bytes.store(lag_bytes, Ordering::Release);
         self.lag_millis.store(
             u64::try_from(lag.as_millis()).unwrap_or(u64::MAX),
@@ -238,5 +217,109 @@ impl Replica {
     pub fn close(&self) {
         self.closed.store(true, Ordering::Release);
         self.warm.close();
+    }
+}
+
+/// The primary's WAL positions that the replica had not replayed at the
+/// last sample, oldest first, each with when it was read: what the lag is
+/// measured from.
+#[derive(Debug, Default)]
+struct Behind(VecDeque<(Instant, i64)>);
+
+impl Behind {
+    /// Takes in a sample (the primary's position `written`, if it could be
+    /// read, then the replica's `replayed`, `None` when it is no standby)
+    /// and returns the lag then: how long ago the primary was at the
+    /// oldest position not yet replayed, and how many bytes the replica is
+    /// behind the newest one.
+    fn update(
+        &mut self,
+        written: Option<(Instant, i64)>,
+        replayed: Option<i64>,
+        now: Instant,
+    ) -> (Duration, i64) {
+        let positions = &mut self.0;
+        // An idle primary adds nothing: the oldest entry keeps its time.
+        if let Some((at, lsn)) = written
+            && positions.back().is_none_or(|(_, last)| *last < lsn)
+        {
+            positions.push_back((at, lsn));
+            // Bounded for a replica that stalls for good: the oldest entry
+            // (which the lag is measured from) and the newest stay.
+            if positions.len() > MAX_POSITIONS {
+                positions.remove(1);
+            }
+        }
+        // Not in recovery: not a standby (a promoted replica, or the
+        // primary itself), which lags nothing.
+        let replayed = replayed.unwrap_or(i64::MAX);
+        while positions.front().is_some_and(|(_, lsn)| *lsn <= replayed) {
+            positions.pop_front();
+        }
+        let lag = positions
+            .front()
+            .map_or(Duration::ZERO, |(at, _)| now.saturating_duration_since(*at));
+        let bytes = positions.back().map_or(0, |(_, lsn)| lsn - replayed);
+        (lag, bytes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_lag_is_the_age_of_the_oldest_position_not_yet_replayed() {
+        let t0 = Instant::now();
+        let at = |ms: u64| t0 + Duration::from_millis(ms);
+        let mut behind = Behind::default();
+        // Caught up.
+        assert_eq!(
+            behind.update(Some((at(0), 100)), Some(100), at(0)),
+            (Duration::ZERO, 0)
+        );
+        // Behind by 50 bytes, read just now.
+        assert_eq!(
+            behind.update(Some((at(1000), 150)), Some(100), at(1000)),
+            (Duration::ZERO, 50)
+        );
+        // Still there a second later while the primary wrote more.
+        assert_eq!(
+            behind.update(Some((at(2000), 300)), Some(100), at(2000)),
+            (Duration::from_secs(1), 200)
+        );
+        // Past the first position: measured from the next one.
+        assert_eq!(
+            behind.update(Some((at(3000), 300)), Some(200), at(3000)),
+            (Duration::from_secs(1), 100)
+        );
+        // The primary unreachable: still measured from what was read.
+        assert_eq!(
+            behind.update(None, Some(200), at(4000)),
+            (Duration::from_secs(2), 100)
+        );
+        assert_eq!(
+            behind.update(Some((at(5000), 300)), Some(300), at(5000)),
+            (Duration::ZERO, 0)
+        );
+    }
+
+    #[test]
+    fn an_idle_primary_does_not_look_like_lag() {
+        let t0 = Instant::now();
+        let mut behind = Behind::default();
+        for s in 0..10 {
+            let now = t0 + Duration::from_secs(s);
+            assert_eq!(
+                behind.update(Some((now, 500)), Some(500), now),
+                (Duration::ZERO, 0)
+            );
+        }
+        // A standby that is no longer one (promoted) lags nothing.
+        let now = t0 + Duration::from_secs(11);
+        assert_eq!(
+            behind.update(Some((now, 900)), None, now),
+            (Duration::ZERO, 0)
+        );
     }
 }
