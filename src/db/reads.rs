@@ -193,7 +193,7 @@ impl Reads {
         let mut slot = shared.slot.lock().await;
         let (conn, target) = match &mut *slot {
             Some(taken) => taken,
-            None => slot.insert(self.take(shared).await?),
+            None => slot.insert(self.take(shared, true).await?),
         };
         let result = read(conn).await;
         if *target != Target::Replica {
@@ -220,10 +220,48 @@ impl Reads {
         }
     }
 
+    /// Runs `read` on the primary: like [`Reads::run`], except that a query
+    /// served by the replica runs it on a primary connection of its own
+    /// (borrowed for this read alone, from another pool than the replica
+    /// connection the query holds). For rows that must be fresh: the
+    /// caller's user row, which the primary creates at first sight and the
+    /// replica may not have yet.
+    pub async fn run_fresh<T>(
+        &self,
+        read: impl AsyncFnOnce(&mut PgConnection) -> AppResult<T> + 'static,
+    ) -> AppResult<T> {
+        let Some(shared) = &self.shared else {
+            return self.run(read).await;
+        };
+        let mut slot = shared.slot.lock().await;
+        match &mut *slot {
+            // Already on the primary: the shared connection will do (a
+            // second one of the same pool could wait on the first).
+            Some((conn, Target::Primary)) => read(conn).await,
+            Some((_, Target::Replica)) => {
+                drop(slot);
+                read(&mut *self.pool.acquire().await?).await
+            }
+            None if shared.replica.as_ref().is_some_and(|r| r.usable()) => {
+                // The query's other reads may still take the replica.
+                drop(slot);
+                read(&mut *self.pool.acquire().await?).await
+            }
+            None => {
+                let (conn, _) = slot.insert(self.take(shared, false).await?);
+                read(conn).await
+            }
+        }
+    }
+
     /// A connection for a query's reads: the replica's while it is usable
-    /// and hands one out, else the primary's.
-    async fn take(&self, shared: &Shared) -> AppResult<(PoolConnection<Postgres>, Target)> {
-        let replica = shared.replica.as_ref().filter(|r| r.usable());
+    /// (and `replica` allows it) and hands one out, else the primary's.
+    async fn take(
+        &self,
+        shared: &Shared,
+        replica: bool,
+    ) -> AppResult<(PoolConnection<Postgres>, Target)> {
+        let replica = shared.replica.as_ref().filter(|r| replica && r.usable());
         let taken = match replica {
             Some(replica) => match replica.acquire().await {
                 Ok(conn) => Some((conn, Target::Replica)),

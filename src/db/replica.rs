@@ -3,7 +3,9 @@
 //!
 //! Only query operations read from it ([`super::Reads`]); mutations, their
 //! payloads and subscriptions read from the primary, so that a client
-//! always reads its own write in the payload of the mutation that made it.
+//! always reads its own write in the payload of the mutation that made it,
+//! and so do user rows ([`super::Reads::run_fresh`]): the primary creates a
+//! caller's row at first sight, before the replica has it.
 //! A query may lag the primary by the replica's replay lag.
 //!
 //! A background task ([`Replica::sample_until_closed`]) measures that lag

@@ -273,6 +273,21 @@ async fn queries_read_from_the_replica_and_fall_back_to_the_primary_while_it_is_
         ..Default::default()
     })
     .await;
+    // The same replica with no lag limit: it serves queries however far
+    // behind it is.
+    let unbounded = spawn_app_with(Options {
+        postgres: Some(cluster.primary_url()),
+        database: Some(db.clone()),
+        env: vec![
+            (
+                "DATABASE_READ_URL",
+                format!("{}/{db}", cluster.replica_url()),
+            ),
+            ("DATABASE_READ_LAG_SAMPLE_MS", "100".into()),
+        ],
+        ..Default::default()
+    })
+    .await;
     // The same database read from the primary alone: the reference answer.
     let reference = spawn_app_with(Options {
         postgres: Some(cluster.primary_url()),
@@ -345,6 +360,27 @@ async fn queries_read_from_the_replica_and_fall_back_to_the_primary_while_it_is_
         .await
         .unwrap();
     app.create_product("Chair", 9_000, 10).await;
+    // Without a limit, a query may be stale (the staleness rule)...
+    let before = reads(&unbounded, "replica");
+    let r = unbounded.gql(None, PRODUCTS, json!({})).await;
+    assert_eq!(r.data()["products"]["totalCount"], 2, "stale by the lag");
+    // ...but the caller's own user row comes from the primary: a caller
+    // first seen now (made on the primary, not yet on the replica) reads
+    // their balance, not an error.
+    let r = unbounded
+        .as_user(
+            "newcomer",
+            "{ viewer { balance orders(first: 5) { totalCount } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.data()["viewer"]["balance"], "0", "{}", r.body);
+    assert_eq!(r.data()["viewer"]["orders"]["totalCount"], 0);
+    assert_eq!(
+        reads(&unbounded, "replica"),
+        before + 2,
+        "both on the replica"
+    );
     await_gauge(&app, "db_replica_in_use", 0.0).await;
     let behind = gauge(&app, "db_replica_lag_seconds").await.unwrap_or(0.0);
     let behind_bytes = gauge(&app, "db_replica_lag_bytes").await.unwrap_or(0.0);
