@@ -163,7 +163,8 @@ impl Db {
             let mut tx = guard
                 .conn
                 .begin_with("BEGIN ISOLATION LEVEL SERIALIZABLE")
-                .await?;
+                .await
+                .map_err(begin_failed)?;
             match work(&mut tx).await {
                 Ok(value) => {
                     // A serialization failure can surface at COMMIT as well.
@@ -182,6 +183,23 @@ impl Db {
         .await;
         guard.finished = true;
         result
+    }
+}
+
+/// The error of a `BEGIN ISOLATION LEVEL SERIALIZABLE` that failed.
+///
+/// A hot standby refuses it with feature_not_supported (0A000, "cannot use
+/// serializable mode in a hot standby"). Around a failover the server can
+/// reach a node that is still a standby for a moment (Patroni reports the
+/// new primary while its promotion is finishing, and HAProxy routes to
+/// it): nothing has run, and a retry soon reaches a primary, so the client
+/// gets `SERVICE_UNAVAILABLE`, as for a write refused as read-only (25006).
+fn begin_failed(err: sqlx::Error) -> AppError {
+    match &err {
+        sqlx::Error::Database(db) if db.code().as_deref() == Some("0A000") => {
+            AppError::Unavailable(format!("database is a standby: {err}"))
+        }
+        _ => err.into(),
     }
 }
 

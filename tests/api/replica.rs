@@ -10,8 +10,12 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use commerce::db::Db;
+use commerce::error::AppError;
+use commerce::metrics::Metrics;
 use serde_json::{Value, json};
 use sqlx::PgPool;
 
@@ -341,6 +345,17 @@ async fn queries_read_from_the_replica_and_fall_back_to_the_primary_while_it_is_
     assert_eq!(
         orders["nodes"][1]["items"].as_array().map(Vec::len),
         Some(2)
+    );
+    // A write transaction that reaches a standby (as one can for a moment
+    // around a failover) is SERVICE_UNAVAILABLE, safe to retry, never an
+    // internal error: BEGIN ISOLATION LEVEL SERIALIZABLE is refused there.
+    let standby = Db::new(replica_pool.clone(), Arc::new(Metrics::default()));
+    let refused = standby
+        .serializable("test", |_| Box::pin(async { Ok(()) }))
+        .await;
+    assert!(
+        matches!(refused, Err(AppError::Unavailable(_))),
+        "{refused:?}"
     );
     let on_replica: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'commerce-read'",
