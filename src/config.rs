@@ -43,6 +43,20 @@ pub struct Config {
     pub database_acquire_timeout: Duration,
     /// `DATABASE_STATEMENT_TIMEOUT_MS`: PostgreSQL's `statement_timeout` for every connection.
     pub database_statement_timeout: Duration,
+    /// `DATABASE_READ_URL`: a streaming replica of the database that query
+    /// operations read from (none by default: everything reads from
+    /// `DATABASE_URL`).
+    pub database_read_url: Option<String>,
+    /// `DATABASE_READ_MAX_CONNECTIONS`: the size of the replica's pool
+    /// (default: `DATABASE_MAX_CONNECTIONS`).
+    pub database_read_max_connections: u32,
+    /// `DATABASE_READ_MAX_LAG_MS`: when the replica lags the primary by
+    /// more than this, queries read from the primary until it catches up
+    /// (default: no limit).
+    pub database_read_max_lag: Option<Duration>,
+    /// `DATABASE_READ_LAG_SAMPLE_MS`: how often the replica's lag (and
+    /// whether it answers) is measured.
+    pub database_read_lag_sample_interval: Duration,
     /// `NATS_URL`: the NATS server the event relay publishes to, or a
     /// comma-separated list of a cluster's servers (see
     /// [`Config::nats_servers`]).
@@ -305,6 +319,35 @@ impl Config {
             database_min_connections,
             database_acquire_timeout: millis(&get, "DATABASE_ACQUIRE_TIMEOUT_MS", "3000")?,
             database_statement_timeout: millis(&get, "DATABASE_STATEMENT_TIMEOUT_MS", "5000")?,
+            database_read_url: get("DATABASE_READ_URL"),
+            database_read_max_connections: match parse(
+                &get,
+                "DATABASE_READ_MAX_CONNECTIONS",
+                &database_max_connections.to_string(),
+            )? {
+                0 => {
+                    return Err(ConfigError(
+                        "DATABASE_READ_MAX_CONNECTIONS must be at least 1".into(),
+                    ));
+                }
+                n => n,
+            },
+            database_read_max_lag: match get("DATABASE_READ_MAX_LAG_MS") {
+                Some(_) => Some(millis(&get, "DATABASE_READ_MAX_LAG_MS", "0")?),
+                None => None,
+            },
+            database_read_lag_sample_interval: match millis(
+                &get,
+                "DATABASE_READ_LAG_SAMPLE_MS",
+                "1000",
+            )? {
+                Duration::ZERO => {
+                    return Err(ConfigError(
+                        "DATABASE_READ_LAG_SAMPLE_MS must be at least 1".into(),
+                    ));
+                }
+                every => every,
+            },
             nats_url: get("NATS_URL").unwrap_or_else(|| "nats://127.0.0.1:4222".into()),
             nats_connect_timeout: positive_millis("NATS_CONNECT_TIMEOUT_MS", "2000")?,
             nats_reconnect_delay_max: millis(&get, "NATS_RECONNECT_DELAY_MAX_MS", "1000")?,
@@ -741,6 +784,34 @@ mod tests {
         assert_eq!(c.limits.search_max_chars, 50);
         assert!(config(&[("SEARCH_MAX_CHARS", "0")]).is_err());
         assert!(config(&[("SEARCH_MAX_CHARS", "many")]).is_err());
+    }
+
+    #[test]
+    fn a_read_replica_is_optional_and_sized_like_the_primary_by_default() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.database_read_url, None);
+        assert_eq!(c.database_read_max_lag, None);
+        assert_eq!(c.database_read_lag_sample_interval, Duration::from_secs(1));
+        let c = config(&[
+            ("DATABASE_READ_URL", "postgres://replica/commerce"),
+            ("DATABASE_MAX_CONNECTIONS", "8"),
+            ("DATABASE_READ_MAX_LAG_MS", "500"),
+        ])
+        .unwrap();
+        assert_eq!(
+            c.database_read_url.as_deref(),
+            Some("postgres://replica/commerce")
+        );
+        assert_eq!(c.database_read_max_connections, 8);
+        assert_eq!(c.database_read_max_lag, Some(Duration::from_millis(500)));
+        for bad in [
+            ("DATABASE_READ_MAX_CONNECTIONS", "0"),
+            ("DATABASE_READ_MAX_LAG_MS", "soon"),
+            ("DATABASE_READ_LAG_SAMPLE_MS", "0"),
+        ] {
+            let err = config(&[bad]).unwrap_err();
+            assert!(err.0.contains(bad.0), "{}", err.0);
+        }
     }
 
     #[test]

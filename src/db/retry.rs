@@ -178,7 +178,7 @@ impl Db {
                 // A BEGIN refused by the server leaves no transaction; an
                 // I/O error leaves the connection in doubt.
                 let clean = matches!(e, sqlx::Error::Database(_));
-                return (Err(e.into()), clean);
+                return (Err(begin_failed(e)), clean);
             }
             match work(&mut *conn).await {
                 // Whether COMMIT succeeds or PostgreSQL refuses it (a
@@ -202,6 +202,23 @@ impl Db {
         .await;
         guard.finished = clean;
         result
+    }
+}
+
+/// The error of a `BEGIN ISOLATION LEVEL SERIALIZABLE` that failed.
+///
+/// A hot standby refuses it with feature_not_supported (0A000, "cannot use
+/// serializable mode in a hot standby"). Around a failover the server can
+/// reach a node that is still a standby for a moment (Patroni reports the
+/// new primary while its promotion is finishing, and HAProxy routes to
+/// it): nothing has run, and a retry soon reaches a primary, so the client
+/// gets `SERVICE_UNAVAILABLE`, as for a write refused as read-only (25006).
+fn begin_failed(err: sqlx::Error) -> AppError {
+    match &err {
+        sqlx::Error::Database(db) if db.code().as_deref() == Some("0A000") => {
+            AppError::Unavailable(format!("database is a standby: {err}"))
+        }
+        _ => err.into(),
     }
 }
 

@@ -60,6 +60,9 @@ pub struct Options {
     /// Reach PostgreSQL through this local port (a test's
     /// [`crate::tcp_proxy::TcpProxy`]) instead of directly.
     pub database_proxy: Option<u16>,
+    /// Another PostgreSQL server than [`postgres_base_url`]'s
+    /// (`postgres://user@host:port`, a test's own).
+    pub postgres: Option<String>,
     /// Extra or overriding environment variables.
     pub env: Vec<(&'static str, String)>,
 }
@@ -76,7 +79,8 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         .database
         .clone()
         .unwrap_or_else(|| format!("test_{}", uuid::Uuid::new_v4().simple()));
-    let database_url = format!("{}/{db_name}", postgres_base_url());
+    let postgres = options.postgres.clone().unwrap_or_else(postgres_base_url);
+    let database_url = format!("{postgres}/{db_name}");
     let app_database_url = match options.database_proxy {
         Some(port) => format!("postgres://postgres@127.0.0.1:{port}/{db_name}"),
         None => database_url.clone(),
