@@ -576,23 +576,19 @@ async fn the_relay_resumes_as_soon_as_nats_is_back_whatever_its_backoff() {
 /// claim), and the reason the rows record.
 async fn released_unacknowledged(ack_ms: u64, round_ms: u64) -> (Duration, String) {
     let nats = NatsServer::start().await;
-    // A stream named ORDERS that does not take orders.paid, and a plain
-    // subscriber on orders.paid that never answers: each publish finds a
-    // responder, so no "no responders", and no ack ever comes (as when a
-    // stream leader's followers die).
-    let config = commerce::config::Config::from_lookup(|k| match k {
-        "NATS_URL" => Some(nats.url()),
-        "NATS_SUBJECT" => Some("orders.elsewhere".into()),
-        _ => None,
-    })
-    .unwrap();
+    // A stream named ORDERS that takes the events' subjects but never
+    // acknowledges what it stores (`no_ack`): each publish reaches the
+    // stream and no ack ever comes, as when a stream leader's followers
+    // die. The server leaves an existing stream's settings alone.
     let js = nats.jetstream().await;
-    commerce::events::stream::ensure_stream(&js, &config)
-        .await
-        .unwrap();
-    let client = async_nats::connect(nats.url()).await.unwrap();
-    let _silent = client.subscribe("orders.paid").await.unwrap();
-    client.flush().await.unwrap();
+    js.create_stream(async_nats::jetstream::stream::Config {
+        name: "ORDERS".into(),
+        subjects: vec!["orders.paid".into(), "orders.refunded".into()],
+        no_ack: true,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
 
     // Three events wait in the outbox (taken with the relay off), for one
     // round to claim them all.
