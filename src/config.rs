@@ -43,8 +43,37 @@ pub struct Config {
     pub database_acquire_timeout: Duration,
     /// `DATABASE_STATEMENT_TIMEOUT_MS`: PostgreSQL's `statement_timeout` for every connection.
     pub database_statement_timeout: Duration,
-    /// `NATS_URL`: the NATS server the event relay publishes to.
+    /// `DATABASE_READ_URL`: a streaming replica of the database that query
+    /// operations read from (none by default: everything reads from
+    /// `DATABASE_URL`).
+    pub database_read_url: Option<String>,
+    /// `DATABASE_READ_MAX_CONNECTIONS`: the size of the replica's pool
+    /// (default: `DATABASE_MAX_CONNECTIONS`).
+    pub database_read_max_connections: u32,
+    /// `DATABASE_READ_MAX_LAG_MS`: when the replica lags the primary by
+    /// more than this, queries read from the primary until it catches up
+    /// (default: no limit).
+    pub database_read_max_lag: Option<Duration>,
+    /// `DATABASE_READ_LAG_SAMPLE_MS`: how often the replica's lag (and
+    /// whether it answers) is measured.
+    pub database_read_lag_sample_interval: Duration,
+    /// `NATS_URL`: the NATS server the event relay publishes to, or a
+    /// comma-separated list of a cluster's servers (see
+    /// [`Config::nats_servers`]).
     pub nats_url: String,
+    /// `NATS_CONNECT_TIMEOUT_MS`: how long one attempt to connect to a NATS
+    /// server may take.
+    pub nats_connect_timeout: Duration,
+    /// `NATS_RECONNECT_DELAY_MAX_MS`: the longest pause between two
+    /// attempts to reconnect to NATS, so that a server back after a long
+    /// outage is found again within about this long.
+    pub nats_reconnect_delay_max: Duration,
+    /// `NATS_ACK_TIMEOUT_MS`: how long the relay waits for JetStream to
+    /// acknowledge one publish (and for a JetStream API answer).
+    pub nats_ack_timeout: Duration,
+    /// `NATS_STREAM_REPLICAS`: the replicas of a stream the server creates
+    /// (3 on a JetStream cluster; 1 on a single server).
+    pub nats_stream_replicas: usize,
     /// `NATS_STREAM`: the JetStream stream that holds the events (created
     /// at startup if missing).
     pub nats_stream: String,
@@ -65,6 +94,18 @@ pub struct Config {
     pub outbox_batch_size: u32,
     /// `OUTBOX_RETENTION_HOURS`: how long a published event keeps its payload.
     pub outbox_retention: Duration,
+    /// `OUTBOX_ROUND_TIMEOUT_MS`: the longest one relay round may wait for
+    /// JetStream; events still unacknowledged then are released at once.
+    pub outbox_round_timeout: Duration,
+    /// `OUTBOX_BACKOFF_BASE_MS`: the relay's first pause after a failed
+    /// round; it doubles per failure (with jitter).
+    pub outbox_backoff_base: Duration,
+    /// `OUTBOX_BACKOFF_MAX_MS`: the relay's longest pause after failures.
+    pub outbox_backoff_max: Duration,
+    /// `OUTBOX_PROBE_MS`: while backing off from a JetStream failure, how
+    /// often the relay asks whether the stream answers again (and then
+    /// retries at once rather than sleeping out its backoff).
+    pub outbox_probe_interval: Duration,
     /// `JWT_SECRET`: the HS256 key that signs and verifies bearer tokens
     /// (`Debug` prints it as redacted).
     pub jwt_secret: SecretString,
@@ -247,6 +288,29 @@ impl Config {
             )));
         }
         let limits = Limits::from_lookup(&get, app_env)?;
+        let nats_stream_replicas = parse::<usize>(&get, "NATS_STREAM_REPLICAS", "1")?;
+        if !(1..=5).contains(&nats_stream_replicas) {
+            // JetStream's own bounds.
+            return Err(ConfigError(format!(
+                "NATS_STREAM_REPLICAS must be 1 to 5, not {nats_stream_replicas}"
+            )));
+        }
+        let outbox_backoff_base = millis(&get, "OUTBOX_BACKOFF_BASE_MS", "200")?;
+        let outbox_backoff_max = millis(&get, "OUTBOX_BACKOFF_MAX_MS", "5000")?;
+        if outbox_backoff_base.is_zero() || outbox_backoff_base > outbox_backoff_max {
+            return Err(ConfigError(format!(
+                "OUTBOX_BACKOFF_BASE_MS must be at least 1 and at most OUTBOX_BACKOFF_MAX_MS, \
+                 not {} and {}",
+                outbox_backoff_base.as_millis(),
+                outbox_backoff_max.as_millis()
+            )));
+        }
+        let positive_millis = |name: &str, default: &str| -> Result<Duration, ConfigError> {
+            match millis(&get, name, default)? {
+                d if d.is_zero() => Err(ConfigError(format!("{name} must be at least 1"))),
+                d => Ok(d),
+            }
+        };
         Ok(Self {
             app_env,
             database_url: get("DATABASE_URL")
@@ -255,7 +319,40 @@ impl Config {
             database_min_connections,
             database_acquire_timeout: millis(&get, "DATABASE_ACQUIRE_TIMEOUT_MS", "3000")?,
             database_statement_timeout: millis(&get, "DATABASE_STATEMENT_TIMEOUT_MS", "5000")?,
+            database_read_url: get("DATABASE_READ_URL"),
+            database_read_max_connections: match parse(
+                &get,
+                "DATABASE_READ_MAX_CONNECTIONS",
+                &database_max_connections.to_string(),
+            )? {
+                0 => {
+                    return Err(ConfigError(
+                        "DATABASE_READ_MAX_CONNECTIONS must be at least 1".into(),
+                    ));
+                }
+                n => n,
+            },
+            database_read_max_lag: match get("DATABASE_READ_MAX_LAG_MS") {
+                Some(_) => Some(millis(&get, "DATABASE_READ_MAX_LAG_MS", "0")?),
+                None => None,
+            },
+            database_read_lag_sample_interval: match millis(
+                &get,
+                "DATABASE_READ_LAG_SAMPLE_MS",
+                "1000",
+            )? {
+                Duration::ZERO => {
+                    return Err(ConfigError(
+                        "DATABASE_READ_LAG_SAMPLE_MS must be at least 1".into(),
+                    ));
+                }
+                every => every,
+            },
             nats_url: get("NATS_URL").unwrap_or_else(|| "nats://127.0.0.1:4222".into()),
+            nats_connect_timeout: positive_millis("NATS_CONNECT_TIMEOUT_MS", "2000")?,
+            nats_reconnect_delay_max: millis(&get, "NATS_RECONNECT_DELAY_MAX_MS", "1000")?,
+            nats_ack_timeout: positive_millis("NATS_ACK_TIMEOUT_MS", "2000")?,
+            nats_stream_replicas,
             nats_stream: get("NATS_STREAM").unwrap_or_else(|| "ORDERS".into()),
             nats_subject: get("NATS_SUBJECT").unwrap_or_else(|| "orders.paid".into()),
             nats_refund_subject: get("NATS_REFUND_SUBJECT")
@@ -271,6 +368,10 @@ impl Config {
             outbox_retention: Duration::from_secs(
                 3600 * parse::<u64>(&get, "OUTBOX_RETENTION_HOURS", "168")?,
             ),
+            outbox_round_timeout: positive_millis("OUTBOX_ROUND_TIMEOUT_MS", "5000")?,
+            outbox_backoff_base,
+            outbox_backoff_max,
+            outbox_probe_interval: positive_millis("OUTBOX_PROBE_MS", "250")?,
             jwt_secret: SecretString::from(jwt_secret),
             listen_addr,
             public_base_url,
@@ -298,6 +399,17 @@ impl Config {
             )?,
             limits,
         })
+    }
+
+    /// The NATS servers of `NATS_URL`: one URL, or a cluster's servers
+    /// separated by commas (the client tries them in turn and also learns
+    /// the cluster's other members from the server).
+    pub fn nats_servers(&self) -> Vec<&str> {
+        self.nats_url
+            .split(',')
+            .map(str::trim)
+            .filter(|url| !url.is_empty())
+            .collect()
     }
 
     /// Whether `JWT_SECRET` is the published development default (which
@@ -675,6 +787,34 @@ mod tests {
     }
 
     #[test]
+    fn a_read_replica_is_optional_and_sized_like_the_primary_by_default() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.database_read_url, None);
+        assert_eq!(c.database_read_max_lag, None);
+        assert_eq!(c.database_read_lag_sample_interval, Duration::from_secs(1));
+        let c = config(&[
+            ("DATABASE_READ_URL", "postgres://replica/commerce"),
+            ("DATABASE_MAX_CONNECTIONS", "8"),
+            ("DATABASE_READ_MAX_LAG_MS", "500"),
+        ])
+        .unwrap();
+        assert_eq!(
+            c.database_read_url.as_deref(),
+            Some("postgres://replica/commerce")
+        );
+        assert_eq!(c.database_read_max_connections, 8);
+        assert_eq!(c.database_read_max_lag, Some(Duration::from_millis(500)));
+        for bad in [
+            ("DATABASE_READ_MAX_CONNECTIONS", "0"),
+            ("DATABASE_READ_MAX_LAG_MS", "soon"),
+            ("DATABASE_READ_LAG_SAMPLE_MS", "0"),
+        ] {
+            let err = config(&[bad]).unwrap_err();
+            assert!(err.0.contains(bad.0), "{}", err.0);
+        }
+    }
+
+    #[test]
     fn the_secret_never_shows_in_debug_output() {
         let c = config(&[("JWT_SECRET", "s3cr3t-value-of-the-shop")]).unwrap();
         let printed = format!("{c:?}");
@@ -791,6 +931,52 @@ mod tests {
         let err =
             config(&[("TRUSTED_DOCUMENTS", "/nowhere/persisted-documents.json")]).unwrap_err();
         assert!(err.0.contains("TRUSTED_DOCUMENTS=/nowhere"), "{}", err.0);
+    }
+
+    #[test]
+    fn the_relay_timing_defaults_fit_a_cluster_election_and_are_checked() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.nats_stream_replicas, 1);
+        assert_eq!(c.nats_ack_timeout, Duration::from_secs(2));
+        assert_eq!(c.nats_connect_timeout, Duration::from_secs(2));
+        assert_eq!(c.nats_reconnect_delay_max, Duration::from_secs(1));
+        assert_eq!(c.outbox_round_timeout, Duration::from_secs(5));
+        assert_eq!(
+            (c.outbox_backoff_base, c.outbox_backoff_max),
+            (Duration::from_millis(200), Duration::from_secs(5))
+        );
+        assert_eq!(c.outbox_probe_interval, Duration::from_millis(250));
+        assert_eq!(c.nats_servers(), ["nats://127.0.0.1:4222"]);
+
+        let c = config(&[
+            ("NATS_URL", "nats://a:4222, nats://b:4222,nats://c:4222"),
+            ("NATS_STREAM_REPLICAS", "3"),
+            ("OUTBOX_BACKOFF_MAX_MS", "1000"),
+        ])
+        .unwrap();
+        assert_eq!(
+            c.nats_servers(),
+            ["nats://a:4222", "nats://b:4222", "nats://c:4222"]
+        );
+        assert_eq!(c.nats_stream_replicas, 3);
+        assert_eq!(c.outbox_backoff_max, Duration::from_secs(1));
+
+        for (bad, name) in [
+            (("NATS_STREAM_REPLICAS", "0"), "NATS_STREAM_REPLICAS"),
+            (("NATS_STREAM_REPLICAS", "7"), "NATS_STREAM_REPLICAS"),
+            (("OUTBOX_BACKOFF_MAX_MS", "100"), "OUTBOX_BACKOFF_BASE_MS"),
+            (("OUTBOX_BACKOFF_BASE_MS", "0"), "OUTBOX_BACKOFF_BASE_MS"),
+            (("OUTBOX_ROUND_TIMEOUT_MS", "0"), "OUTBOX_ROUND_TIMEOUT_MS"),
+            (("NATS_ACK_TIMEOUT_MS", "0"), "NATS_ACK_TIMEOUT_MS"),
+            (("OUTBOX_PROBE_MS", "0"), "OUTBOX_PROBE_MS"),
+            (
+                ("NATS_CONNECT_TIMEOUT_MS", "soon"),
+                "NATS_CONNECT_TIMEOUT_MS",
+            ),
+        ] {
+            let err = config(&[bad]).unwrap_err();
+            assert!(err.0.contains(name), "{}", err.0);
+        }
     }
 
     #[test]

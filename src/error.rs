@@ -173,7 +173,13 @@ impl From<sqlx::Error> for AppError {
             sqlx::Error::Database(db) => match db.code().as_deref() {
                 // query_canceled (statement_timeout), admin_shutdown,
                 // crash_shutdown, cannot_connect_now, too_many_connections.
-                Some("57014" | "57P01" | "57P02" | "57P03" | "53300") => {
+                Some("57014" | "57P01" | "57P02" | "57P03" | "53300")
+                // read_only_sql_transaction: a write reached a server that
+                // is (still, or again) a standby, which happens for a
+                // moment around a failover; nothing was written.
+                | Some("25006") => Self::Unavailable(format!("database: {err}")),
+                // Connection exceptions (class 08): the server went away.
+                Some(code) if code.starts_with("08") => {
                     Self::Unavailable(format!("database: {err}"))
                 }
                 _ => Self::Database(err),

@@ -96,6 +96,10 @@ metrics! {
     /// Connections closed as soon as they were accepted because the
     /// instance already held HTTP_MAX_CONNECTIONS.
     http_connections_refused: LazyCounter;
+    /// Query operations that read from the database, by where they read
+    /// (`replica` while a read replica is configured and usable, else
+    /// `primary`).
+    db_query_reads: Family<QueryReads, Counter>;
     /// Open GraphQL WebSockets.
     ws_connections: Gauge;
     /// Operations running on GraphQL WebSockets (subscriptions, mostly).
@@ -173,6 +177,30 @@ pub struct Operation {
 pub struct OperationOutcome {
     pub operation: Arc<str>,
     pub outcome: Outcome,
+}
+
+/// The label of the query read counter.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct QueryReads {
+    pub target: Target,
+}
+
+/// Which database a query's reads went to.
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
+pub enum Target {
+    /// The primary (`DATABASE_URL`).
+    Primary,
+    /// The read replica (`DATABASE_READ_URL`).
+    Replica,
+}
+
+impl EncodeLabelValue for Target {
+    fn encode(&self, encoder: &mut LabelValueEncoder) -> fmt::Result {
+        encoder.write_str(match self {
+            Self::Primary => "primary",
+            Self::Replica => "replica",
+        })
+    }
 }
 
 /// How a GraphQL operation ended.

@@ -16,7 +16,7 @@ use tokio::sync::watch;
 
 use crate::auth::Authenticator;
 use crate::config::Config;
-use crate::db::{self, Db};
+use crate::db::{self, Db, Replica};
 use crate::events::{Changes, Relay};
 use crate::facades::{Services, demo};
 use crate::graphql;
@@ -54,6 +54,11 @@ impl Application {
         db::migrate(&config.database_url).await?;
         let pool = db::connect(&config)?;
         db::open_min_connections(&pool);
+        let replica = Replica::connect(&config)?;
+        if let Some(replica) = &replica {
+            db::open_min_connections(&replica.pool);
+            tracing::info!("queries read from the replica of DATABASE_READ_URL");
+        }
 
         let listener = TcpListener::bind(config.listen_addr).await?;
         let base_url = config.base_url(listener.local_addr()?);
@@ -61,7 +66,7 @@ impl Application {
         let config = Arc::new(config);
         let changes = Arc::new(Changes::start(&config, pool.clone()).await);
         let services = Services::new(
-            Db::new(pool, metrics.clone()),
+            Db::new(pool, metrics.clone()).with_replica(replica),
             config.clone(),
             base_url,
             changes,
@@ -148,6 +153,11 @@ impl Application {
         };
         let warm_reads = services.db.warm_reads.clone();
         tokio::spawn(warm_reads.clone().sweep_until_closed());
+        let replica = services.db.replica.clone();
+        if let Some(replica) = &replica {
+            tokio::spawn(replica.warm.clone().sweep_until_closed());
+            tokio::spawn(replica.clone().sample_until_closed(pool.clone()));
+        }
         let limits = services.config.limits.clone();
         let metrics = self.state.metrics.clone();
         let sockets = self.state.sockets.clone();
@@ -165,6 +175,10 @@ impl Application {
         }
         // The pool closes once every connection is back in it.
         warm_reads.close();
+        if let Some(replica) = replica {
+            replica.close();
+            replica.pool.close().await;
+        }
         pool.close().await;
     }
 }

@@ -33,7 +33,7 @@ const POOL_SIZE: u32 = 16;
 async fn main() -> ExitCode {
     let stamp = chrono::Utc::now().format("%Y%m%d%H%M%S").to_string();
     let database = format!("bench_{stamp}");
-    let url = format!("postgres://postgres@127.0.0.1:5432/{database}");
+    let url = format!("{}/{database}", server::postgres());
     let stream = format!("BENCH_{stamp}");
     println!(
         "commerce benchmark suite: database {database}, {} cores",
@@ -209,7 +209,7 @@ fn print(r: Report) -> Report {
 
 /// Drops the benchmark's database and NATS stream.
 async fn cleanup(database: &str, stream: &str) {
-    if let Ok(admin) = PgPool::connect("postgres://postgres@127.0.0.1:5432/postgres").await {
+    if let Ok(admin) = PgPool::connect(&format!("{}/postgres", server::postgres())).await {
         let sql = format!("DROP DATABASE IF EXISTS \"{database}\" WITH (FORCE)");
         let _ = sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&admin).await;
     }

@@ -48,11 +48,12 @@ pub fn run(
 ) -> Baseline {
     let path = format!("{}/benches/pgbench/{script}", env!("CARGO_MANIFEST_DIR"));
     let mut command = Command::new("pgbench");
+    let port = crate::server::postgres_port();
     command.args([
         "-h",
         "127.0.0.1",
         "-p",
-        "5432",
+        &port,
         "-U",
         "postgres",
         "-n",

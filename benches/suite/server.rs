@@ -4,6 +4,22 @@
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// The PostgreSQL server the benchmark runs on, `postgres://user@host:port`
+/// (`BENCH_POSTGRES`; the machine's, on 5432, by default).
+pub fn postgres() -> String {
+    std::env::var("BENCH_POSTGRES").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
+}
+
+/// The port of [`postgres`], for pgbench.
+pub fn postgres_port() -> String {
+    postgres()
+        .rsplit(':')
+        .next()
+        .and_then(|port| port.parse::<u16>().ok())
+        .unwrap_or(5432)
+        .to_string()
+}
+
 /// The JWT secret the benchmark signs its tokens with.
 pub const SECRET: &str = "benchmark-secret-of-at-least-32-characters";
 
@@ -25,7 +41,14 @@ impl Server {
         // docs/benchmarks.md) with the same scenarios.
         let binary = std::env::var("BENCH_SERVER")
             .unwrap_or_else(|_| env!("CARGO_BIN_EXE_commerce").to_owned());
-        let child = Command::new(binary)
+        let mut command = Command::new(binary);
+        // BENCH_READ_POSTGRES: a streaming replica of BENCH_POSTGRES that
+        // the server's queries read from (docs/benchmarks.md).
+        if let Ok(replica) = std::env::var("BENCH_READ_POSTGRES") {
+            let database = database_url.rsplit('/').next().unwrap_or_default();
+            command.env("DATABASE_READ_URL", format!("{replica}/{database}"));
+        }
+        let child = command
             .env("APP_ENV", "production")
             .env("JWT_SECRET", SECRET)
             .env("DATABASE_URL", database_url)

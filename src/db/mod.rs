@@ -2,17 +2,19 @@
 //! migrations at startup, [`Db::serializable`], the one helper through which
 //! every write runs, two ways of lining up writes to hot rows inside an
 //! instance ([`RowLocks`] and [`Batcher`]), where a request's reads run
-//! ([`Reads`], [`WarmReads`]), and [`columns`]: many rows read as one row
-//! of arrays.
+//! ([`Reads`], [`WarmReads`]), the optional read replica queries read from
+//! ([`Replica`]), and [`columns`]: many rows read as one row of arrays.
 
 mod batcher;
 pub(crate) mod columns;
 mod reads;
+mod replica;
 mod retry;
 mod row_locks;
 
 pub use batcher::{BatchResult, Batcher};
 pub use reads::{Reads, WarmReads};
+pub use replica::{REPLICA_ACQUIRE_TIMEOUT, Replica, ReplicaStatus};
 pub use retry::{RetryPolicy, TxFuture};
 pub use row_locks::{RowKey, RowLocks};
 
@@ -33,6 +35,8 @@ pub struct Db {
     pub pool: PgPool,
     /// Connections of finished queries, kept for the next ones.
     pub warm_reads: Arc<WarmReads>,
+    /// The read replica queries read from, if `DATABASE_READ_URL` is set.
+    pub replica: Option<Arc<Replica>>,
     metrics: Arc<Metrics>,
     retry: RetryPolicy,
     row_locks: Arc<RowLocks>,
@@ -43,11 +47,23 @@ impl Db {
     pub fn new(pool: PgPool, metrics: Arc<Metrics>) -> Self {
         Self {
             warm_reads: Arc::new(WarmReads::for_pool(&pool)),
+            replica: None,
             pool,
             metrics,
             retry: RetryPolicy::default(),
             row_locks: Arc::default(),
         }
+    }
+
+    /// The same database with a read replica for queries.
+    pub fn with_replica(mut self, replica: Option<Arc<Replica>>) -> Self {
+        self.replica = replica;
+        self
+    }
+
+    /// The reads of a query operation ([`Reads::shared`]).
+    pub fn query_reads(&self) -> Reads {
+        Reads::shared(self)
     }
 
     /// The same database with another retry policy (tests use a tiny one).

@@ -18,7 +18,7 @@ use std::pin::Pin;
 use std::time::Duration;
 
 use sqlx::pool::PoolConnection;
-use sqlx::{Connection, PgConnection, Postgres};
+use sqlx::{PgConnection, Postgres};
 
 use super::{Db, RowKey};
 use crate::error::{AppError, AppResult};
@@ -151,6 +151,16 @@ impl Db {
         self.serializable(use_case, work).await
     }
 
+    /// One attempt: BEGIN, `work`, COMMIT (or ROLLBACK if `work` failed).
+    ///
+    /// The transaction is driven with plain statements rather than sqlx's
+    /// `Transaction`, because of how an attempt most often ends under
+    /// contention: a serialization failure *at COMMIT*. PostgreSQL has then
+    /// ended the transaction already, but sqlx still counts it as open and
+    /// queues a ROLLBACK when the `Transaction` is dropped, which the server
+    /// answers with the notice "there is no transaction in progress", logged
+    /// as a WARN by sqlx: once per lost race, most of the log of a busy
+    /// instance. Here nothing is sent after a failed COMMIT.
     async fn attempt<T, F>(conn: &mut PoolConnection<Postgres>, work: &mut F) -> AppResult<T>
     where
         F: for<'t> FnMut(&'t mut PgConnection) -> TxFuture<'t, T>,
@@ -159,35 +169,63 @@ impl Db {
             conn,
             finished: false,
         };
-        let result = async {
-            let mut tx = guard
-                .conn
-                .begin_with("BEGIN ISOLATION LEVEL SERIALIZABLE")
-                .await?;
-            match work(&mut tx).await {
-                Ok(value) => {
-                    // A serialization failure can surface at COMMIT as well.
-                    tx.commit().await?;
-                    Ok(value)
-                }
-                // Dropping the transaction rolls it back; saying so
-                // explicitly returns the connection to the pool in a clean
-                // state sooner.
+        let conn: &mut PgConnection = &mut *guard.conn;
+        let (result, clean) = async {
+            if let Err(e) = sqlx::raw_sql("BEGIN ISOLATION LEVEL SERIALIZABLE")
+                .execute(&mut *conn)
+                .await
+            {
+                // A BEGIN refused by the server leaves no transaction; an
+                // I/O error leaves the connection in doubt.
+                let clean = matches!(e, sqlx::Error::Database(_));
+                return (Err(begin_failed(e)), clean);
+            }
+            match work(&mut *conn).await {
+                // Whether COMMIT succeeds or PostgreSQL refuses it (a
+                // serialization failure can surface there too), the
+                // transaction is over: only a lost connection leaves doubt.
+                Ok(value) => match sqlx::raw_sql("COMMIT").execute(&mut *conn).await {
+                    Ok(_) => (Ok(value), true),
+                    Err(e) => {
+                        let clean = matches!(e, sqlx::Error::Database(_));
+                        (Err(e.into()), clean)
+                    }
+                },
+                // Saying ROLLBACK returns the connection to the pool clean
+                // at once; if even that fails, the connection is closed.
                 Err(err) => {
-                    let _ = tx.rollback().await;
-                    Err(err)
+                    let rolled_back = sqlx::raw_sql("ROLLBACK").execute(&mut *conn).await;
+                    (Err(err), rolled_back.is_ok())
                 }
             }
         }
         .await;
-        guard.finished = true;
+        guard.finished = clean;
         result
+    }
+}
+
+/// The error of a `BEGIN ISOLATION LEVEL SERIALIZABLE` that failed.
+///
+/// A hot standby refuses it with feature_not_supported (0A000, "cannot use
+/// serializable mode in a hot standby"). Around a failover the server can
+/// reach a node that is still a standby for a moment (Patroni reports the
+/// new primary while its promotion is finishing, and HAProxy routes to
+/// it): nothing has run, and a retry soon reaches a primary, so the client
+/// gets `SERVICE_UNAVAILABLE`, as for a write refused as read-only (25006).
+fn begin_failed(err: sqlx::Error) -> AppError {
+    match &err {
+        sqlx::Error::Database(db) if db.code().as_deref() == Some("0A000") => {
+            AppError::Unavailable(format!("database is a standby: {err}"))
+        }
+        _ => err.into(),
     }
 }
 
 /// Closes a connection whose transaction attempt was abandoned half way
 /// (the request that awaited it was dropped: a client gone, the request
-/// timeout), instead of letting it go back to the pool.
+/// timeout) or ended in doubt (the connection failed mid-statement),
+/// instead of letting it go back to the pool.
 ///
 /// sqlx cannot tell what such a connection is in: dropped while `BEGIN` is
 /// on its way, it does not know the transaction began and queues no

@@ -81,7 +81,7 @@ impl Changes {
         let (stop, stopped) = watch::channel(());
         let watched = Arc::new(Watched::default());
         let nats = if config.changes_via_nats {
-            stream::connect(config, "commerce-changes")
+            stream::connect(config, "commerce-changes", None)
                 .await
                 .inspect_err(
                     |e| tracing::error!(error = %e, "subscriptions cannot use NATS; polling only"),

@@ -13,9 +13,9 @@ use crate::config::Config;
 pub async fn run(config: &Config, from_start: bool) -> Result<(), async_nats::Error> {
     let client = async_nats::ConnectOptions::new()
         .name("commerce-events-tail")
-        .connect(config.nats_url.as_str())
+        .connect(stream::servers(config)?)
         .await?;
-    let js = stream::context(client);
+    let js = stream::context(client, config);
     let events = stream::ensure_stream(&js, config).await?;
     let consumer = events
         .create_consumer(OrderedConfig {

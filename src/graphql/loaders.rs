@@ -48,16 +48,21 @@ type FastHash = foldhash::fast::RandomState;
 /// A domain read of the rows matching some keys.
 type Fetch<V> = for<'a> fn(&'a mut PgConnection, &'a [i64]) -> BoxFuture<'a, AppResult<Vec<V>>>;
 
-/// Runs `fetch` for `keys` on the request's reads.
+/// Runs `fetch` for `keys` on the request's reads (on the primary when
+/// `fresh`, see [`Reads::run_fresh`]).
 async fn read<V: Send + 'static>(
     reads: &Reads,
     fetch: Fetch<V>,
     keys: &[i64],
+    fresh: bool,
 ) -> Result<Vec<V>, LoadError> {
     let keys = keys.to_vec();
-    Ok(reads
-        .run(async move |conn| fetch(conn, &keys).await)
-        .await?)
+    let read = async move |conn: &mut PgConnection| fetch(conn, &keys).await;
+    Ok(if fresh {
+        reads.run_fresh(read).await?
+    } else {
+        reads.run(read).await?
+    })
 }
 
 /// Loads one row per key.
@@ -65,6 +70,8 @@ pub struct ByKey<V> {
     reads: Arc<Reads>,
     fetch: Fetch<V>,
     key: fn(&V) -> i64,
+    /// Read from the primary even in a query served by a replica.
+    fresh: bool,
 }
 
 impl<V: Clone + Send + Sync + 'static> Loader<i64> for ByKey<V> {
@@ -72,7 +79,7 @@ impl<V: Clone + Send + Sync + 'static> Loader<i64> for ByKey<V> {
     type Error = LoadError;
 
     async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, V>, LoadError> {
-        let rows = read(&self.reads, self.fetch, keys).await?;
+        let rows = read(&self.reads, self.fetch, keys, self.fresh).await?;
         Ok(rows
             .into_iter()
             .map(|row| ((self.key)(&row), row))
@@ -92,7 +99,7 @@ impl<V: Clone + Send + Sync + 'static> Loader<i64> for Grouped<V> {
     type Error = LoadError;
 
     async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, Vec<V>>, LoadError> {
-        let rows = read(&self.reads, self.fetch, keys).await?;
+        let rows = read(&self.reads, self.fetch, keys, false).await?;
         let mut groups: HashMap<i64, Vec<V>> = HashMap::new();
         for row in rows {
             groups.entry((self.key)(&row)).or_default().push(row);
@@ -106,7 +113,7 @@ impl<V: Clone + Send + Sync + 'static> Loader<i64> for Grouped<V> {
 pub struct Loaders {
     /// Products by id (read through [`Loaders::product`]).
     products: RequestLoader<ByKey<ProductRecord>>,
-    /// Users by id.
+    /// Users by id, read from the primary (see [`Reads::run_fresh`]).
     pub users: RequestLoader<ByKey<UserRecord>>,
     /// Orders by id.
     pub orders: RequestLoader<ByKey<OrderRecord>>,
@@ -149,6 +156,25 @@ fn by_key<V: Clone + Send + Sync + 'static>(
             reads: reads.clone(),
             fetch,
             key,
+            fresh: false,
+        },
+        reads.is_shared(),
+    )
+}
+
+/// Like [`by_key`], reading from the primary even in a query served by a
+/// replica: for the rows a caller must always find fresh.
+fn fresh_by_key<V: Clone + Send + Sync + 'static>(
+    reads: &Arc<Reads>,
+    fetch: Fetch<V>,
+    key: fn(&V) -> i64,
+) -> RequestLoader<ByKey<V>> {
+    loader(
+        ByKey {
+            reads: reads.clone(),
+            fetch,
+            key,
+            fresh: true,
         },
         reads.is_shared(),
     )
@@ -243,7 +269,10 @@ impl Loaders {
     pub fn new(reads: &Arc<Reads>) -> Self {
         Self {
             products: by_key(reads, |c, ids| Box::pin(product::by_ids(c, ids)), |r| r.id),
-            users: by_key(reads, |c, ids| Box::pin(user::by_ids(c, ids)), |r| r.id),
+            // From the primary: a caller's user row is made on the primary
+            // at first sight (and may not have reached the replica yet),
+            // and a balance is money a client acts on.
+            users: fresh_by_key(reads, |c, ids| Box::pin(user::by_ids(c, ids)), |r| r.id),
             orders: by_key(reads, |c, ids| Box::pin(order::by_ids(c, ids)), |r| r.id),
             order_items: grouped(
                 reads,

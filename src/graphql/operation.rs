@@ -170,7 +170,7 @@ impl Operations {
         let is_query = selected(kept.document(), name)
             .is_some_and(|(_, operation)| operation.ty != OperationType::Mutation);
         let reads = if is_query {
-            Reads::shared(&db.pool, &db.warm_reads)
+            db.query_reads()
         } else {
             Reads::pooled(&db.pool)
         };

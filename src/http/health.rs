@@ -11,6 +11,7 @@ use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::registry::Registry;
 
 use super::AppState;
+use crate::db::Replica;
 use crate::domain::outbox;
 
 /// How long `/readyz` waits for the database.
@@ -46,6 +47,9 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
         "Pooled connections in use",
         ConstGauge::new(size - idle),
     );
+    if let Some(replica) = &state.services.db.replica {
+        replica_gauges(&mut sampled, replica);
+    }
     let services = &state.services;
     for (name, help, waiting) in [
         (
@@ -86,4 +90,46 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
             StatusCode::INTERNAL_SERVER_ERROR.into_response()
         }
     }
+}
+
+/// The read replica's gauges, as its last sample found it (present only
+/// with `DATABASE_READ_URL`).
+fn replica_gauges(sampled: &mut Registry, replica: &Replica) {
+    let status = replica.status();
+    let size = i64::from(replica.pool.size());
+    let idle = replica.pool.num_idle() as i64;
+    for (name, help, value) in [
+        (
+            "db_replica_up",
+            "1 when the last sample reached the read replica",
+            i64::from(status.up),
+        ),
+        (
+            "db_replica_in_use",
+            "1 while queries read from the replica (up, and within DATABASE_READ_MAX_LAG_MS)",
+            i64::from(status.in_use),
+        ),
+        (
+            "db_replica_lag_bytes",
+            "WAL bytes written by the primary that the replica had not replayed",
+            status.lag_bytes,
+        ),
+        (
+            "db_replica_pool_connections",
+            "Open connections in the replica's pool",
+            size,
+        ),
+        (
+            "db_replica_pool_connections_in_use",
+            "Replica pool connections in use",
+            size - idle,
+        ),
+    ] {
+        sampled.register(name, help, ConstGauge::new(value));
+    }
+    sampled.register(
+        "db_replica_lag_seconds",
+        "How long the replica had been behind the primary (0 when it had replayed everything)",
+        ConstGauge::new(status.lag.as_secs_f64()),
+    );
 }

@@ -13,8 +13,8 @@ use serde_json::{Value, json};
 use crate::helpers::{Options, TestApp, buyers, spawn_app_with};
 use crate::nats_server::NatsServer;
 
-const STREAM: &str = "ORDERS";
-const WAIT: Duration = Duration::from_secs(30);
+pub(crate) const STREAM: &str = "ORDERS";
+pub(crate) const WAIT: Duration = Duration::from_secs(30);
 
 async fn app_on(nats: &NatsServer, database: Option<String>) -> Arc<TestApp> {
     Arc::new(
@@ -29,14 +29,18 @@ async fn app_on(nats: &NatsServer, database: Option<String>) -> Arc<TestApp> {
 
 /// Has `count` users each order one unit of one product, at `concurrency`;
 /// returns (user, order) pairs ready to pay.
-async fn pending_orders(app: &Arc<TestApp>, count: usize, prefix: &str) -> Vec<(String, String)> {
+pub(crate) async fn pending_orders(
+    app: &Arc<TestApp>,
+    count: usize,
+    prefix: &str,
+) -> Vec<(String, String)> {
     let product = app.create_product("Notebook", 1_250, 1_000_000).await;
     buyers(app, &product, count, prefix, 1_000_000, 2).await
 }
 
 /// Pays every order (spread over `apps` in turn) at concurrency 50 and
 /// checks that each payment succeeded.
-async fn pay_all(apps: &[Arc<TestApp>], orders: &[(String, String)]) {
+pub(crate) async fn pay_all(apps: &[Arc<TestApp>], orders: &[(String, String)]) {
     let payments = orders.iter().enumerate().map(|(i, (user, order))| {
         let app = apps[i % apps.len()].clone();
         async move {
@@ -56,7 +60,7 @@ async fn pay_all(apps: &[Arc<TestApp>], orders: &[(String, String)]) {
 }
 
 /// Waits until no outbox row is left unpublished.
-async fn wait_until_published(app: &TestApp) {
+pub(crate) async fn wait_until_published(app: &TestApp) {
     let deadline = Instant::now() + WAIT;
     loop {
         let left = app
@@ -519,4 +523,164 @@ async fn an_unreachable_nats_never_stops_the_server_or_a_payment() {
         3
     );
     assert_eq!(app.get("/readyz").await.status(), 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_relay_resumes_as_soon_as_nats_is_back_whatever_its_backoff() {
+    let mut nats = NatsServer::start().await;
+    // Every failed round backs off 20 s: only the relay noticing the
+    // reconnection can drain the backlog within seconds of the restart.
+    let app = Arc::new(
+        spawn_app_with(Options {
+            nats: Some(nats.url()),
+            env: vec![
+                ("OUTBOX_BACKOFF_BASE_MS", "20000".into()),
+                ("OUTBOX_BACKOFF_MAX_MS", "20000".into()),
+            ],
+            ..Default::default()
+        })
+        .await,
+    );
+    let orders = pending_orders(&app, 20, "resumed").await;
+    pay_all(std::slice::from_ref(&app), &orders[..5]).await;
+    nats.wait_for(STREAM, 5, WAIT).await;
+
+    nats.stop();
+    pay_all(std::slice::from_ref(&app), &orders[5..]).await;
+    let deadline = Instant::now() + WAIT;
+    while published(&app, "outbox_publish_failures_total") == 0 {
+        assert!(Instant::now() < deadline, "the relay never failed a round");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Down for longer than a reconnecting client would wait between two
+    // attempts by default (4 s), so its pace matters too.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    nats.restart().await;
+    let restarted = Instant::now();
+    wait_until_published(&app).await;
+    let drained = restarted.elapsed();
+    println!(
+        "15 events published {:.0} ms after NATS restarted (backoff 20 s)",
+        drained.as_secs_f64() * 1e3
+    );
+    assert!(
+        drained < Duration::from_secs(3),
+        "the backlog took {drained:?} after the restart"
+    );
+    assert_eq!(assert_each_event_once(&app, &nats).await.len(), 20);
+}
+
+/// Three events claimed by one round of a relay whose publishes are never
+/// acknowledged, with these ack and round timeouts: how long after the
+/// relay started they were released (tried, and free for any relay to
+/// claim), and the reason the rows record.
+async fn released_unacknowledged(ack_ms: u64, round_ms: u64) -> (Duration, String) {
+    let nats = NatsServer::start().await;
+    // A stream named ORDERS that takes the events' subjects but never
+    // acknowledges what it stores (`no_ack`): each publish reaches the
+    // stream and no ack ever comes, as when a stream leader's followers
+    // die. The server leaves an existing stream's settings alone.
+    let js = nats.jetstream().await;
+    js.create_stream(async_nats::jetstream::stream::Config {
+        name: "ORDERS".into(),
+        subjects: vec!["orders.paid".into(), "orders.refunded".into()],
+        no_ack: true,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+
+    // Three events wait in the outbox (taken with the relay off), for one
+    // round to claim them all.
+    let payments = Arc::new(spawn_app_with(Options::default()).await);
+    let orders = pending_orders(&payments, 3, "unacked").await;
+    pay_all(std::slice::from_ref(&payments), &orders).await;
+
+    // After a failure the relay backs off 30 s (the stream always answers,
+    // so no probe cuts it short).
+    let app = Arc::new(
+        spawn_app_with(Options {
+            nats: Some(nats.url()),
+            database: Some(payments.db_name.clone()),
+            env: vec![
+                ("NATS_ACK_TIMEOUT_MS", ack_ms.to_string()),
+                ("OUTBOX_ROUND_TIMEOUT_MS", round_ms.to_string()),
+                ("OUTBOX_BACKOFF_BASE_MS", "30000".into()),
+                ("OUTBOX_BACKOFF_MAX_MS", "30000".into()),
+            ],
+            ..Default::default()
+        })
+        .await,
+    );
+    let started = Instant::now();
+
+    // Released: tried once, the reason recorded, and free for any relay
+    // to claim (SKIP LOCKED passes over rows a round still holds).
+    let deadline = started + WAIT;
+    let (attempts, errors, free) = loop {
+        let (attempts, errors, free): (i64, Vec<String>, i64) = sqlx::query_as(
+            "SELECT (SELECT COALESCE(min(attempts), 0)::INT8 FROM outbox WHERE published_at IS NULL),
+                    (SELECT array_agg(DISTINCT last_error) FROM outbox WHERE last_error IS NOT NULL),
+                    (SELECT count(*) FROM (SELECT id FROM outbox WHERE published_at IS NULL
+                                           FOR UPDATE SKIP LOCKED) AS claimable)",
+        )
+        .fetch_one(&app.pool)
+        .await
+        .map(|(a, e, f): (i64, Option<Vec<String>>, i64)| (a, e.unwrap_or_default(), f))
+        .unwrap();
+        if attempts >= 1 && free == 3 {
+            break (attempts, errors, free);
+        }
+        assert!(
+            Instant::now() < deadline,
+            "never released: {attempts} attempts, {free} free"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let released = started.elapsed();
+    assert_eq!((attempts, free), (1, 3));
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(
+        published(&app, "outbox_publish_failures_total"),
+        1,
+        "one failed round, then the backoff"
+    );
+    (released, errors[0].clone())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_round_that_gets_no_acks_releases_its_events_at_its_deadline() {
+    // Acks may take 30 s, but a round 1 s.
+    let (released, error) = released_unacknowledged(30_000, 1_000).await;
+    println!(
+        "3 unacknowledged events released {:.0} ms after the relay started (round deadline 1 s)",
+        released.as_secs_f64() * 1e3
+    );
+    assert!(
+        released < Duration::from_millis(2_500),
+        "released after {released:?}, not at the 1 s round deadline"
+    );
+    assert!(
+        error.starts_with("the round's deadline (1s, OUTBOX_ROUND_TIMEOUT_MS) passed"),
+        "{error}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_batch_without_acks_waits_one_ack_timeout_not_one_per_event() {
+    // Three events, acks due within 500 ms, a round of 30 s: the round
+    // gives up once, after 500 ms (not 3 x 500 ms, nor 30 s).
+    let (released, error) = released_unacknowledged(500, 30_000).await;
+    println!(
+        "3 unacknowledged events released {:.0} ms after the relay started (ack timeout 500 ms)",
+        released.as_secs_f64() * 1e3
+    );
+    assert!(
+        released < Duration::from_millis(1_400),
+        "released after {released:?}, not after one 500 ms ack timeout"
+    );
+    assert!(
+        error.starts_with("timed out waiting for acks: JetStream did not acknowledge within 500ms"),
+        "{error}"
+    );
 }

@@ -60,6 +60,9 @@ pub struct Options {
     /// Reach PostgreSQL through this local port (a test's
     /// [`crate::tcp_proxy::TcpProxy`]) instead of directly.
     pub database_proxy: Option<u16>,
+    /// Another PostgreSQL server than [`postgres_base_url`]'s
+    /// (`postgres://user@host:port`, a test's own).
+    pub postgres: Option<String>,
     /// Extra or overriding environment variables.
     pub env: Vec<(&'static str, String)>,
 }
@@ -76,7 +79,8 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         .database
         .clone()
         .unwrap_or_else(|| format!("test_{}", uuid::Uuid::new_v4().simple()));
-    let database_url = format!("{}/{db_name}", postgres_base_url());
+    let postgres = options.postgres.clone().unwrap_or_else(postgres_base_url);
+    let database_url = format!("{postgres}/{db_name}");
     let app_database_url = match options.database_proxy {
         Some(port) => format!("postgres://postgres@127.0.0.1:{port}/{db_name}"),
         None => database_url.clone(),
@@ -462,40 +466,76 @@ impl Drop for TestApp {
     }
 }
 
-/// Counts the SQL statements the app runs while `work` runs.
-///
-/// sqlx reports every statement it executes as a `tracing` event. One
-/// process-wide subscriber counts them into a counter of the thread that
-/// runs them; a `#[tokio::test]` runs the app on the test's own thread, so
-/// the count is this test's alone. (A subscriber scoped to the thread would
-/// be simpler, but `tracing` caches its interest in a callsite globally, and
-/// tests starting and ending such subscribers in parallel lose events.)
-pub async fn count_statements<F: std::future::Future>(work: F) -> (F::Output, usize) {
-    use std::cell::Cell;
+thread_local! {
+    /// The statements counted on this thread (see [`count_statements`]).
+    static STATEMENTS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+    /// The WARN and ERROR events logged on this thread (see [`warnings`]).
+    static WARNINGS: std::cell::RefCell<Vec<String>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Installs, once, the process-wide subscriber that counts statements and
+/// records warnings into counters of the thread that logs them; a
+/// `#[tokio::test]` (current-thread) runs the app on the test's own thread,
+/// so what a test reads is its own alone. (A subscriber scoped to the
+/// thread would be simpler, but `tracing` caches its interest in a callsite
+/// globally, and tests starting and ending such subscribers in parallel
+/// lose events.)
+fn install_recorder() {
     use std::sync::Once;
     use tracing_subscriber::layer::SubscriberExt;
 
-    thread_local! {
-        static STATEMENTS: Cell<usize> = const { Cell::new(0) };
+    /// Writes an event's fields as `target: message field=value ...`.
+    struct Line(String);
+    impl tracing::field::Visit for Line {
+        fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+            if field.name() == "message" {
+                self.0.push_str(&format!(" {value:?}"));
+            } else {
+                self.0.push_str(&format!(" {}={value:?}", field.name()));
+            }
+        }
     }
-    struct Counter;
-    impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Counter {
+    struct Recorder;
+    impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Recorder {
         fn on_event(
             &self,
             event: &tracing::Event<'_>,
             _: tracing_subscriber::layer::Context<'_, S>,
         ) {
-            if event.metadata().target() == "sqlx::query" {
+            let meta = event.metadata();
+            if meta.target() == "sqlx::query" {
                 STATEMENTS.with(|n| n.set(n.get() + 1));
+            }
+            if *meta.level() <= tracing::Level::WARN {
+                let mut line = Line(format!("{} {}:", meta.level(), meta.target()));
+                event.record(&mut line);
+                WARNINGS.with(|w| w.borrow_mut().push(line.0));
             }
         }
     }
     static INSTALL: Once = Once::new();
     INSTALL.call_once(|| {
-        let subscriber = tracing_subscriber::registry().with(Counter);
+        let subscriber = tracing_subscriber::registry().with(Recorder);
         tracing::subscriber::set_global_default(subscriber).expect("no other global subscriber");
     });
+}
+
+/// Counts the SQL statements the app runs while `work` runs (sqlx reports
+/// every statement it executes as a `tracing` event); run it in a
+/// current-thread test (see [`install_recorder`]).
+pub async fn count_statements<F: std::future::Future>(work: F) -> (F::Output, usize) {
+    install_recorder();
     STATEMENTS.with(|n| n.set(0));
     let output = work.await;
-    (output, STATEMENTS.with(Cell::get))
+    (output, STATEMENTS.with(std::cell::Cell::get))
+}
+
+/// The WARN and ERROR log lines of the app (and of sqlx) while `work`
+/// runs, each as `LEVEL target: message fields`; run it in a
+/// current-thread test (see [`install_recorder`]).
+pub async fn warnings<F: std::future::Future>(work: F) -> (F::Output, Vec<String>) {
+    install_recorder();
+    WARNINGS.with(|w| w.borrow_mut().clear());
+    let output = work.await;
+    (output, WARNINGS.with(|w| w.take()))
 }

@@ -131,3 +131,110 @@ async fn business_errors_are_never_retried_and_roll_back() {
         .unwrap();
     assert_eq!(balance, 0, "the charge before the failure was rolled back");
 }
+
+/// A serialization failure at COMMIT (write skew: each transaction reads
+/// both users and charges one; the second to commit is refused there) is
+/// retried like any other, and nothing is sent after the refused COMMIT:
+/// not the ROLLBACK that PostgreSQL would answer with the notice "there is
+/// no transaction in progress", which sqlx logs as a WARN (once per lost
+/// race, most of a busy instance's log). Current-thread, so that every log
+/// line of the app and of sqlx's pool is this test's.
+#[tokio::test]
+async fn a_serialization_failure_at_commit_is_retried_with_no_stray_rollback() {
+    let app = spawn_app().await;
+    let users: Vec<i64> =
+        sqlx::query_scalar("INSERT INTO users (subject) VALUES ('u1'), ('u2') RETURNING id")
+            .fetch_all(&app.pool)
+            .await
+            .unwrap();
+    let users = [users[0], users[1]];
+    let metrics = Arc::new(Metrics::default());
+    // A pool of two, one per transaction: the loser's next attempt reuses
+    // the connection whose COMMIT failed, so anything queued on it would be
+    // sent and answered within the test.
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(2)
+        .connect(&format!(
+            "{}/{}",
+            crate::helpers::postgres_base_url(),
+            app.db_name
+        ))
+        .await
+        .unwrap();
+    let db = Db::new(pool.clone(), metrics.clone());
+    let (read, written) = (Arc::new(Barrier::new(2)), Arc::new(Barrier::new(2)));
+    let (attempts, works_done) = (Arc::new(AtomicU32::new(0)), Arc::new(AtomicU32::new(0)));
+    let ((results, after), warnings) = crate::helpers::warnings(async {
+        let tasks = (0..2).map(|me| {
+            let (db, read, written) = (db.clone(), read.clone(), written.clone());
+            let (attempts, works_done) = (attempts.clone(), works_done.clone());
+            tokio::spawn(async move {
+                // This task's attempts: only the first ones meet.
+                let first = Arc::new(AtomicU32::new(0));
+                db.serializable("test", move |tx| {
+                    let (read, written, attempts, works_done, first) = (
+                        read.clone(),
+                        written.clone(),
+                        attempts.clone(),
+                        works_done.clone(),
+                        first.clone(),
+                    );
+                    Box::pin(async move {
+                        attempts.fetch_add(1, Ordering::SeqCst);
+                        let meeting = first.fetch_add(1, Ordering::SeqCst) == 0;
+                        sqlx::query("SELECT sum(balance) FROM users WHERE id = ANY($1)")
+                            .bind(users.to_vec())
+                            .execute(&mut *tx)
+                            .await?;
+                        if meeting {
+                            read.wait().await;
+                        }
+                        balance::charge(tx, users[me], 10).await?;
+                        if meeting {
+                            written.wait().await;
+                            // The first commits first; the second's COMMIT
+                            // is the one refused.
+                            if me == 1 {
+                                tokio::time::sleep(Duration::from_millis(200)).await;
+                            }
+                        }
+                        works_done.fetch_add(1, Ordering::SeqCst);
+                        Ok(())
+                    })
+                })
+                .await
+            })
+        });
+        let mut results = Vec::new();
+        for task in tasks.collect::<Vec<_>>() {
+            results.push(task.await.unwrap());
+        }
+        // Use both connections again, so that anything left queued on
+        // them is sent and answered before the log is read.
+        let after: Vec<i64> = sqlx::query_scalar("SELECT balance FROM users ORDER BY id")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+        let _ = tokio::join!(pool.acquire(), pool.acquire());
+        (results, after)
+    })
+    .await;
+    assert!(results.iter().all(Result::is_ok), "{results:?}");
+    assert_eq!(
+        (
+            attempts.load(Ordering::SeqCst),
+            works_done.load(Ordering::SeqCst)
+        ),
+        (3, 3),
+        "each first attempt ran its work to the end, so one failed at COMMIT, and was rerun"
+    );
+    assert_eq!(
+        metrics.counter("tx_retries_total", &[("use_case", "test")]),
+        1
+    );
+    assert_eq!(after, vec![10, 10], "both charges landed, once each");
+    assert!(
+        warnings.is_empty(),
+        "no WARN (\"there is no transaction in progress\" or any other): {warnings:#?}"
+    );
+}
