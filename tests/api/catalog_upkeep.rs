@@ -500,3 +500,35 @@ async fn orders_created_while_the_price_changes_get_the_old_or_the_new_price() {
     assert_eq!(lines[101].1, 2_500, "a later one gets the last price");
     a.assert_invariants().await;
 }
+
+#[tokio::test]
+async fn the_database_keeps_an_archived_product_archived() {
+    let app = spawn_app().await;
+    let mug = app.create_product("Mug", 800, 10).await;
+    let id = TestApp::db_id(&mug);
+    let r = app
+        .as_admin(ARCHIVE, json!({"i": {"productId": mug}}))
+        .await;
+    assert!(r.body["errors"].is_null(), "{}", r.body);
+    for write in [
+        "UPDATE products SET archived_at = NULL WHERE id = $1",
+        "UPDATE products SET archived_at = now() + interval '1 day' WHERE id = $1",
+    ] {
+        let refused = sqlx::query(write).bind(id).execute(&app.pool).await;
+        let err = refused.expect_err(write);
+        assert!(err.to_string().contains("for good"), "{write}: {err}");
+    }
+    // Its stock still moves (a refund gives units back to it).
+    sqlx::query("UPDATE products SET stock = stock + 1 WHERE id = $1")
+        .bind(id)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let archived: bool =
+        sqlx::query_scalar("SELECT archived_at IS NOT NULL FROM products WHERE id = $1")
+            .bind(id)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert!(archived);
+}
