@@ -657,8 +657,8 @@ async fn a_round_that_gets_no_acks_releases_its_events_at_its_deadline() {
         released.as_secs_f64() * 1e3
     );
     assert!(
-        released < Duration::from_millis(2_500),
-        "released after {released:?}, not at the 1 s round deadline"
+        released < Duration::from_millis(5_000),
+        "released after {released:?}, not at the 1 s round deadline (acks may take 30 s)"
     );
     assert!(
         error.starts_with("the round's deadline (1s, OUTBOX_ROUND_TIMEOUT_MS) passed"),
@@ -668,19 +668,20 @@ async fn a_round_that_gets_no_acks_releases_its_events_at_its_deadline() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_batch_without_acks_waits_one_ack_timeout_not_one_per_event() {
-    // Three events, acks due within 500 ms, a round of 30 s: the round
-    // gives up once, after 500 ms (not 3 x 500 ms, nor 30 s).
-    let (released, error) = released_unacknowledged(500, 30_000).await;
+    // Three events, acks due within 2 s, a round of 30 s: the round gives
+    // up once, after 2 s (not 3 x 2 s, nor 30 s). The margin between the
+    // two is wide enough for a loaded machine's start-up delays.
+    let (released, error) = released_unacknowledged(2_000, 30_000).await;
     println!(
-        "3 unacknowledged events released {:.0} ms after the relay started (ack timeout 500 ms)",
+        "3 unacknowledged events released {:.0} ms after the relay started (ack timeout 2 s)",
         released.as_secs_f64() * 1e3
     );
     assert!(
-        released < Duration::from_millis(1_400),
-        "released after {released:?}, not after one 500 ms ack timeout"
+        released < Duration::from_millis(4_500),
+        "released after {released:?}, not after one 2 s ack timeout"
     );
     assert!(
-        error.starts_with("timed out waiting for acks: JetStream did not acknowledge within 500ms"),
+        error.starts_with("timed out waiting for acks: JetStream did not acknowledge within 2s"),
         "{error}"
     );
 }
