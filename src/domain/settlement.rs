@@ -26,7 +26,7 @@ use crate::error::{AppError, AppResult, Field, Rejection, Rejections};
 use crate::global_id::{self, types};
 
 /// One `payOrder` request, its ids already decoded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct PaymentRequest {
     /// The caller.
     pub user_id: i64,
@@ -67,7 +67,7 @@ impl Quote {
 
 /// Every row that settling a batch of payments reads, as of this
 /// transaction.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Snapshot {
     orders: HashMap<i64, OrderRecord>,
     items: HashMap<i64, Vec<OrderItemRecord>>,

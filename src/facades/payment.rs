@@ -163,16 +163,20 @@ pub async fn paid(
     Ok(payment.map(|payment| PaidOrder { order, payment }))
 }
 
-/// `Order.quote`: what paying `order_id` as `user_id` with
-/// `user_coupon_id` would come to now, decided by the settlement's rules
-/// over a fresh read, with nothing written or locked.
-pub async fn quote(
+/// `Order.quote` of each of `requests`: what paying it now would come to,
+/// decided by the settlement's rules over one fresh read of every row they
+/// need (five statements for a whole page of orders), each on its own copy
+/// of it so that no dry run sees another's; nothing written or locked.
+pub async fn quotes(
     conn: &mut PgConnection,
-    request: PaymentRequest,
-) -> AppResult<settlement::Quote> {
-    Snapshot::load(conn, &[request])
-        .await?
-        .quote(&request, Utc::now())
+    requests: &[PaymentRequest],
+) -> AppResult<HashMap<PaymentRequest, settlement::Quote>> {
+    let snapshot = Snapshot::load(conn, requests).await?;
+    let now = Utc::now();
+    requests
+        .iter()
+        .map(|request| Ok((*request, snapshot.clone().quote(request, now)?)))
+        .collect()
 }
 
 /// Settles a batch in one transaction (the [`Batcher`] settles the

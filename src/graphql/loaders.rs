@@ -17,9 +17,11 @@ use crate::domain::coupon::{self, CouponRecord};
 use crate::domain::order::{self, OrderItemRecord, OrderRecord};
 use crate::domain::payment::{self, PaymentRecord};
 use crate::domain::product::{self, ProductRecord};
+use crate::domain::settlement::{PaymentRequest, Quote};
 use crate::domain::user::{self, UserRecord};
 use crate::domain::user_coupon::{self, UserCouponRecord};
 use crate::error::{AppError, AppResult};
+use crate::facades;
 use crate::sync::lock;
 
 /// A loader's error: shared, because one failed batch fails every field
@@ -108,6 +110,28 @@ impl<V: Clone + Send + Sync + 'static> Loader<i64> for Grouped<V> {
     }
 }
 
+/// Dry runs of payments (`Order.quote`): the quotes a list of orders asks
+/// for are decided over one read, not five statements per order.
+pub struct Quotes {
+    reads: Arc<Reads>,
+}
+
+impl Loader<PaymentRequest> for Quotes {
+    type Value = Quote;
+    type Error = LoadError;
+
+    async fn load(
+        &self,
+        keys: &[PaymentRequest],
+    ) -> Result<HashMap<PaymentRequest, Quote>, LoadError> {
+        let requests = keys.to_vec();
+        Ok(self
+            .reads
+            .run(async move |conn| facades::payment::quotes(conn, &requests).await)
+            .await?)
+    }
+}
+
 /// The loaders of one request (fresh per request, so nothing is cached
 /// across callers).
 pub struct Loaders {
@@ -131,6 +155,8 @@ pub struct Loaders {
     pub order_coupons: RequestLoader<ByKey<UserCouponRecord>>,
     /// Balance ledger rows by id.
     pub balance_entries: RequestLoader<ByKey<EntryRecord>>,
+    /// Quotes of payments.
+    pub quotes: RequestLoader<Quotes>,
     /// Rows fetched ahead of the fields that need them.
     prefetched: Mutex<Prefetched>,
 }
@@ -301,6 +327,12 @@ impl Loaders {
                 reads,
                 |c, ids| Box::pin(balance::entries_by_ids(c, ids)),
                 |r| r.id,
+            ),
+            quotes: loader(
+                Quotes {
+                    reads: reads.clone(),
+                },
+                reads.is_shared(),
             ),
             prefetched: Mutex::default(),
         }

@@ -3,7 +3,7 @@
 
 use serde_json::json;
 
-use crate::helpers::{Gql, TestApp, spawn_app};
+use crate::helpers::{Gql, TestApp, count_statements, spawn_app};
 
 const QUOTE: &str = "query($id: ID!, $c: ID) { node(id: $id) { ... on Order {
     quote(userCouponId: $c) { totalAmount discountAmount payableAmount userErrors { code field message } } } } }";
@@ -148,4 +148,36 @@ async fn an_admin_quotes_any_order_as_its_owner_would_pay_it() {
     // Another user sees no order at all.
     let r = quote(&app, "bob", &order, None).await;
     assert!(r.data()["node"].is_null(), "{}", r.body);
+}
+
+#[tokio::test]
+async fn a_page_of_quotes_costs_the_statements_of_one() {
+    let app = spawn_app().await;
+    let tea = app.create_product("Tea", 1_000, 1_000).await;
+    app.charge("alice", 100_000).await;
+    let query = "{ viewer { orders(first: 50) { nodes { quote { payableAmount userErrors { code } } } } } }";
+    app.create_order("alice", &[(&tea, 1)]).await;
+    let (one, for_1) = count_statements(app.as_user("alice", query, json!({}))).await;
+    let nodes = one.data()["viewer"]["orders"]["nodes"].as_array().unwrap();
+    assert_eq!(nodes[0]["quote"]["payableAmount"], "1000", "{}", one.body);
+    for n in 2..=30 {
+        app.create_order("alice", &[(&tea, n)]).await;
+    }
+    let (thirty, for_30) = count_statements(app.as_user("alice", query, json!({}))).await;
+    let nodes = thirty.data()["viewer"]["orders"]["nodes"]
+        .as_array()
+        .unwrap();
+    assert_eq!(nodes.len(), 30);
+    // Newest first: order n of tea costs n x 1000.
+    assert_eq!(nodes[0]["quote"]["payableAmount"], "30000");
+    // Each quote decided on its own: all 30 fit the balance alone.
+    assert!(
+        nodes.iter().all(|n| n["quote"]["userErrors"] == json!([])),
+        "{}",
+        thirty.body
+    );
+    assert_eq!(
+        for_1, for_30,
+        "one read for the page's quotes, not one per order"
+    );
 }

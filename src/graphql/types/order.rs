@@ -8,11 +8,10 @@ use super::product::Product;
 use super::user::User;
 use crate::domain::order::{OrderItemRecord, OrderRecord};
 use crate::domain::settlement::{PaymentRequest, Quote};
-use crate::error::Field;
-use crate::facades::payment;
+use crate::error::{AppError, Field};
 use crate::global_id::types;
 use crate::graphql::connection::connection;
-use crate::graphql::context::{loaders, reads, services};
+use crate::graphql::context::{loaders, services};
 use crate::graphql::errors::UserError;
 use crate::graphql::ids;
 use crate::graphql::inline::Inline;
@@ -137,9 +136,11 @@ impl Order {
             order_id: self.0.id,
             user_coupon_id: coupon.as_ref().ok().copied().flatten(),
         };
-        let mut quote = reads(ctx)?
-            .run(async move |conn| payment::quote(conn, request).await)
-            .await?;
+        let mut quote = loaders(ctx)?
+            .quotes
+            .load_one(request)
+            .await?
+            .ok_or_else(|| AppError::Internal(format!("no quote of order {}", self.0.id)))?;
         // A coupon id that names no coupon is reported as payOrder would,
         // and the rest is quoted without it.
         if let Err(malformed) = coupon {
