@@ -742,7 +742,22 @@ mod tests {
             .is_err()
         );
         assert!(config(&[("APP_ENV", "production"), ("JWT_SECRET", "short")]).is_err());
-        let ok = config(&[("APP_ENV", "production"), ("JWT_SECRET", &"x".repeat(32))]).unwrap();
+        // Long, but guessable or mangled: blank, one character repeated,
+        // or padded with spaces a copy and paste brought along.
+        for weak in [
+            " ".repeat(32),
+            "a".repeat(40),
+            "ab".repeat(20),
+            format!(" {} ", "k3y-0f-th3-sh0p-that-is-l0ng-en0ugh"),
+        ] {
+            let err = config(&[("APP_ENV", "production"), ("JWT_SECRET", &weak)]).unwrap_err();
+            assert!(err.0.contains("JWT_SECRET"), "{weak:?}: {}", err.0);
+        }
+        let ok = config(&[
+            ("APP_ENV", "production"),
+            ("JWT_SECRET", "k3y-0f-th3-sh0p-that-is-l0ng-en0ugh"),
+        ])
+        .unwrap();
         assert!(!ok.is_development());
         assert!(!ok.seed_demo_data, "no demo catalog in production");
         assert!(config(&[]).unwrap().seed_demo_data, "but in development");

@@ -299,3 +299,38 @@ async fn deep_wide_aliased_and_flooding_documents_are_refused() {
         .await;
     assert_eq!(r.data()["products"]["totalCount"], 1, "still serving");
 }
+
+#[tokio::test]
+async fn errors_never_echo_a_huge_input() {
+    let app = spawn_app().await;
+    // A cursor of 60 KB: refused, in a message of its own size.
+    let cursor = "A".repeat(60_000);
+    let r = app
+        .gql(
+            None,
+            "query($c: String) { products(after: $c) { totalCount } }",
+            json!({ "c": cursor }),
+        )
+        .await;
+    assert_eq!(r.error_code(), "BAD_REQUEST");
+    let message = r.body["errors"][0]["message"].as_str().unwrap();
+    assert!(message.len() < 200, "{} bytes: {message:.200}", message.len());
+    // A request id of 8 KB is not taken: the server makes its own.
+    let long = "r".repeat(8 * 1024);
+    let response = reqwest::Client::new()
+        .get(format!("{}/healthz", app.address))
+        .header("x-request-id", &long)
+        .send()
+        .await
+        .unwrap();
+    let id = response.headers()["x-request-id"].to_str().unwrap();
+    assert!(id.len() <= 128 && id != long, "{} bytes", id.len());
+    // A short printable one is kept (a caller's trace id).
+    let response = reqwest::Client::new()
+        .get(format!("{}/healthz", app.address))
+        .header("x-request-id", "trace-42")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.headers()["x-request-id"], "trace-42");
+}

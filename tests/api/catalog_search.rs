@@ -423,3 +423,72 @@ async fn a_search_uses_the_trigram_index() {
     let r = app.gql(None, LIST, json!({"search": "ZANZIBAR"})).await;
     assert_eq!(r.data()["products"]["totalCount"], 4);
 }
+
+/// Seeds `n` products of common words straight into the database, then
+/// the statistics the planner reads.
+async fn seed_catalog(app: &TestApp, n: i64) {
+    sqlx::query(
+        "INSERT INTO products (name, description, price, stock)
+         SELECT (ARRAY['Green','Black','Oolong','Jasmine','Herbal'])[1 + g % 5] || ' '
+                || (ARRAY['tea','mug','pot','kettle','cup','tray'])[1 + g % 6] || ' ' || g,
+                (ARRAY['ceramic','cast iron','glass','loose leaf','bamboo'])[1 + g % 5]
+                || ' a b c d e f g h i j k l m n o p q r s t u v w x y z % _ 😀 e\u{301}',
+                100 + g % 997, g % 7
+         FROM generate_series(1, $1) AS g",
+    )
+    .bind(n)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    sqlx::query("ANALYZE products")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn words_no_index_can_answer_never_start_a_search() {
+    let app = spawn_app().await;
+    // Enough rows that a walk of the catalog would take seconds.
+    seed_catalog(&app, 100_000).await;
+    let letters: String = ('a'..='z').map(|c| format!("{c} ")).collect();
+    let emoji = "😀".repeat(50);
+    let marks = format!("e{}", "\u{301}".repeat(150));
+    let percent = "%".repeat(200);
+    for text in [
+        letters.as_str(),
+        percent.as_str(),
+        emoji.as_str(),
+        marks.as_str(),
+        "ab cd",
+        "% _ \\",
+        "1=1 --",
+    ] {
+        let r = app
+            .gql(None, LIST, json!({"first": 5, "search": text}))
+            .await;
+        assert_eq!(r.error_code(), "BAD_REQUEST", "{text:?}: {}", r.body);
+        let message = r.body["errors"][0]["message"].as_str().unwrap();
+        assert!(
+            message.contains("three letters or digits"),
+            "{text:?}: {message}"
+        );
+    }
+    // Beside a word the index answers, such words narrow its matches.
+    let r = app
+        .gql(
+            None,
+            LIST,
+            json!({"first": 5, "search": format!("zanzibar {letters} 😀")}),
+        )
+        .await;
+    assert_eq!(r.data()["products"]["totalCount"], 0, "{}", r.body);
+    let r = app
+        .gql(
+            None,
+            LIST,
+            json!({"first": 5, "search": "99999 % e\u{301} 😀"}),
+        )
+        .await;
+    assert_eq!(r.data()["products"]["totalCount"], 1, "{}", r.body);
+}

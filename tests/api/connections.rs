@@ -196,3 +196,111 @@ async fn shutdown_does_not_wait_past_its_grace_period() {
         .unwrap();
     drop((app, pool));
 }
+
+/// A connection from `source` (any 127.x.y.z address reaches the app on
+/// loopback), so that tests can play several clients.
+async fn connect_from(app: &TestApp, source: &str) -> TcpStream {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket
+        .bind(format!("{source}:0").parse().unwrap())
+        .unwrap();
+    let address = app.address.trim_start_matches("http://");
+    socket
+        .connect(address.parse().unwrap())
+        .await
+        .expect("connects")
+}
+
+#[tokio::test]
+async fn a_connection_that_sends_nothing_is_closed_by_the_header_timeout() {
+    let app = spawn_app_with(with_env(&[("HTTP_HEADER_TIMEOUT_MS", "300")])).await;
+    // Not one byte: the deadline runs from the connection's first moment.
+    let mut silent = connect(&app).await;
+    closed_within(&mut silent, Duration::from_secs(20)).await;
+}
+
+#[tokio::test]
+async fn a_request_timeout_closes_its_connection() {
+    let app = spawn_app_with(with_env(&[("HTTP_BODY_TIMEOUT_MS", "300")])).await;
+    let mut stream = connect(&app).await;
+    stream
+        .write_all(
+            b"POST /graphql HTTP/1.1\r\nHost: shop\r\nContent-Type: application/json\r\n\
+              Content-Length: 100000\r\n\r\n{",
+        )
+        .await
+        .unwrap();
+    // The client keeps trickling after its 408: the connection must end
+    // all the same, rather than stay open for as long as bytes come.
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 1024];
+    let mut closed = false;
+    for _ in 0..200 {
+        let _ = stream.write_all(b" ").await;
+        match tokio::time::timeout(Duration::from_millis(100), stream.read(&mut buf)).await {
+            Ok(Ok(0) | Err(_)) => {
+                closed = true;
+                break;
+            }
+            Ok(Ok(n)) => answer.extend_from_slice(&buf[..n]),
+            Err(_) => {}
+        }
+    }
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(
+        closed,
+        "the connection stayed open while the client trickled"
+    );
+}
+
+#[tokio::test]
+async fn one_client_address_cannot_hold_every_connection() {
+    let app = spawn_app_with(with_env(&[
+        ("HTTP_HEADER_TIMEOUT_MS", "30000"),
+        ("HTTP_MAX_CONNECTIONS", "20"),
+        ("HTTP_MAX_CONNECTIONS_PER_CLIENT", "5"),
+    ]))
+    .await;
+    // One client holds its five, half-way through their headers.
+    let mut held = Vec::new();
+    for _ in 0..5 {
+        let mut stream = connect_from(&app, "127.0.0.1").await;
+        stream
+            .write_all(b"GET /healthz HTTP/1.1\r\n")
+            .await
+            .unwrap();
+        held.push(stream);
+    }
+    // A sixth of its own is closed at once, however many the instance has.
+    let mut sixth = connect_from(&app, "127.0.0.1").await;
+    closed_within(&mut sixth, Duration::from_secs(20)).await;
+    // Another client is served.
+    let mut other = connect_from(&app, "127.0.0.2").await;
+    other
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: shop\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut answer = String::new();
+    other.read_to_string(&mut answer).await.unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    // Once the first client lets go, it may connect again.
+    drop(held.pop());
+    let mut again = Vec::new();
+    for _ in 0..50 {
+        let mut stream = connect_from(&app, "127.0.0.1").await;
+        stream
+            .write_all(b"GET /healthz HTTP/1.1\r\nHost: shop\r\nConnection: close\r\n\r\n")
+            .await
+            .unwrap();
+        let mut answer = String::new();
+        let _ = stream.read_to_string(&mut answer).await;
+        if answer.starts_with("HTTP/1.1 200") {
+            again.push(answer);
+            break;
+        }
+        // The server may not have seen the close yet.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(again.len(), 1, "a freed slot is the client's again");
+}

@@ -197,7 +197,7 @@ async fn production_allows_no_origin_unless_told() {
     let production = |extra: Vec<(&'static str, String)>| {
         let mut env = vec![
             ("APP_ENV", "production".into()),
-            ("JWT_SECRET", "p".repeat(40)),
+            ("JWT_SECRET", crate::helpers::PRODUCTION_SECRET.into()),
         ];
         env.extend(extra);
         spawn_app_with(Options {

@@ -23,6 +23,9 @@ pub const PAY_ORDER: &str = "mutation($i: PayOrderInput!) { payOrder(input: $i) 
     payment { id amount paidAt order { id } }
     userErrors { code field message } } }";
 
+/// A `JWT_SECRET` that production accepts.
+pub const PRODUCTION_SECRET: &str = "a-production-secret-of-32-characters!";
+
 /// The PostgreSQL server the tests use (each test creates its own database).
 pub fn postgres_base_url() -> String {
     std::env::var("TEST_POSTGRES_URL")

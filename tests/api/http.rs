@@ -29,7 +29,7 @@ async fn the_playground_is_served_in_development_only() {
     let prod = spawn_app_with(Options {
         env: vec![
             ("APP_ENV", "production".into()),
-            ("JWT_SECRET", "p".repeat(40)),
+            ("JWT_SECRET", crate::helpers::PRODUCTION_SECRET.into()),
         ],
         ..Default::default()
     })
@@ -41,7 +41,7 @@ async fn the_playground_is_served_in_development_only() {
 async fn production_turns_off_introspection_and_suggestions() {
     let env = vec![
         ("APP_ENV", "production".into()),
-        ("JWT_SECRET", "p".repeat(40)),
+        ("JWT_SECRET", crate::helpers::PRODUCTION_SECRET.into()),
     ];
     let app = spawn_app_with(Options {
         env,

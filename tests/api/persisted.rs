@@ -358,3 +358,14 @@ fn a_bad_manifest_is_a_configuration_error_naming_the_entry() {
         "{stderr}"
     );
 }
+
+#[tokio::test]
+async fn a_document_that_fails_validation_is_not_kept() {
+    let app = spawn_app().await;
+    let invalid = "query Nope { products { noSuchField } }";
+    let r = apollo_post(&app, None, &with_text("Nope", invalid)).await;
+    assert_eq!(r.error_code(), "BAD_REQUEST", "{}", r.body);
+    // The hash alone is still unknown: nothing that fails was stored.
+    let r = apollo_post(&app, None, &hash_only("Nope", &sha256(invalid))).await;
+    assert_eq!(r.error_code(), "PERSISTED_QUERY_NOT_FOUND", "{}", r.body);
+}

@@ -53,7 +53,7 @@ async fn production() -> TestApp {
     spawn_app_with(Options {
         env: vec![
             ("APP_ENV", "production".into()),
-            ("JWT_SECRET", "p".repeat(40)),
+            ("JWT_SECRET", crate::helpers::PRODUCTION_SECRET.into()),
         ],
         ..Default::default()
     })

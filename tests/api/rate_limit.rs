@@ -126,3 +126,53 @@ async fn callers_without_a_token_are_limited_by_their_address() {
     let refused = queries.iter().filter(|&&s| s == 429).count();
     assert!((40..=50).contains(&refused), "{refused} of 150 refused");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn refused_requests_draw_on_the_bucket_too() {
+    let app = limited_app("1", "100").await;
+    // Each kind of refusal, 150 times from one anonymous client: the
+    // bucket of 100 runs dry whatever the refusal.
+    let unknown_hash = json!({ "extensions": { "persistedQuery": { "version": 1,
+        "sha256Hash": "0".repeat(64) } } });
+    let deep = format!("{{ a{} }}", " { a".repeat(40) + &" }".repeat(40));
+    let bodies = [
+        json!({ "query": "{ products(" }),
+        json!({ "query": deep }),
+        unknown_hash,
+    ];
+    for body in bodies {
+        let app = limited_app("1", "100").await;
+        let statuses = join_all((0..150).map(|_| {
+            let (app, body) = (app.clone(), body.clone());
+            async move { app.post_json(None, &body).await.status }
+        }))
+        .await;
+        let limited = statuses.iter().filter(|&&s| s == 429).count();
+        assert!(limited >= 40, "{body}: {limited} of 150 limited");
+    }
+    // A bad token is refused with 401, and costs its address all the same.
+    let statuses = join_all((0..150).map(|_| {
+        let app = app.clone();
+        async move {
+            app.gql(Some("not.a.token"), "{ __typename }", json!({}))
+                .await
+                .status
+        }
+    }))
+    .await;
+    let limited = statuses.iter().filter(|&&s| s == 429).count();
+    assert!(limited >= 40, "{limited} of 150 bad tokens limited");
+}
+
+#[tokio::test]
+async fn an_empty_bucket_answers_before_the_document_is_read() {
+    let app = limited_app("1", "100").await;
+    for _ in 0..100 {
+        let r = app.gql(None, "{ __typename }", json!({})).await;
+        assert_eq!(r.status, 200);
+    }
+    // A document that would not even parse: the 429 comes first.
+    let r = app.gql(None, "{ products(", json!({})).await;
+    assert_eq!(r.status, 429, "{}", r.body);
+    assert_eq!(r.error_code(), "RATE_LIMITED");
+}

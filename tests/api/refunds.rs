@@ -674,3 +674,19 @@ async fn a_refund_is_one_message_on_the_refunded_subject_of_an_older_stream() {
     assert_eq!(by_subject["orders.paid"]["type"], "com.commerce.order.paid");
     app.assert_invariants().await;
 }
+
+#[tokio::test]
+async fn a_refund_reason_holds_no_control_characters() {
+    let app = spawn_app().await;
+    let product = app.create_product("Lamp", 1_000, 5).await;
+    let order = paid_order(&app, "ann", &product, 1).await;
+    for bad in ["wrong\u{1b}[31m colour", "tab\tseparated", "bell\u{7}"] {
+        let r = refund(&app, &order, Some(bad)).await;
+        assert_eq!(r.user_error_codes("refundOrder"), ["INVALID_INPUT"], "{bad:?}");
+        assert_eq!(r.user_error_fields("refundOrder"), ["input.reason"]);
+    }
+    assert_eq!(stock(&app, &product).await, 4, "nothing was refunded");
+    // Line breaks are text, as in any note.
+    let r = refund(&app, &order, Some("broken on arrival\nsee photos")).await;
+    assert_eq!(outcome(&r, "refundOrder"), "ok", "{}", r.body);
+}

@@ -6,119 +6,18 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use async_graphql::futures_util::{SinkExt, StreamExt, stream};
-use serde_json::{Value, json};
-use tokio::net::TcpStream;
+use async_graphql::futures_util::{StreamExt, stream};
+use serde_json::json;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::protocol::Message;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use crate::helpers::{Options, TestApp, spawn_app_with};
 use crate::nats_server::NatsServer;
+use crate::ws::Ws;
 
 const ORDER_UPDATED: &str =
     "subscription($id: ID!) { orderUpdated(orderId: $id) { id status paidAt } }";
 const COUPON_UPDATED: &str =
     "subscription($id: ID!) { couponUpdated(couponId: $id) { remainingQuantity } }";
-
-/// What the server sent.
-#[derive(Debug)]
-enum Received {
-    Json(Value),
-    Closed(u16, String),
-}
-
-/// A GraphQL WebSocket client.
-struct Ws {
-    socket: WebSocketStream<MaybeTlsStream<TcpStream>>,
-}
-
-impl Ws {
-    async fn open(app: &TestApp, protocol: &str) -> Self {
-        let url = format!("{}/graphql", app.address.replacen("http", "ws", 1));
-        let mut request = url.into_client_request().unwrap();
-        request
-            .headers_mut()
-            .insert("sec-websocket-protocol", protocol.parse().unwrap());
-        let (socket, response) = tokio_tungstenite::connect_async(request)
-            .await
-            .expect("the upgrade succeeds");
-        assert_eq!(
-            response.headers()["sec-websocket-protocol"],
-            protocol,
-            "the server speaks the protocol asked for"
-        );
-        Self { socket }
-    }
-
-    /// A socket acknowledged for `token`.
-    async fn ready(app: &TestApp, token: &str) -> Self {
-        let mut ws = Self::open(app, "graphql-transport-ws").await;
-        ws.send(json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {token}") } }))
-            .await;
-        match ws.recv().await {
-            Received::Json(v) if v["type"] == "connection_ack" => ws,
-            other => panic!("no ack: {other:?}"),
-        }
-    }
-
-    async fn send(&mut self, message: Value) {
-        self.socket
-            .send(Message::Text(message.to_string().into()))
-            .await
-            .expect("sent");
-    }
-
-    async fn subscribe(&mut self, id: &str, query: &str, variables: Value) {
-        self.send(json!({ "type": "subscribe", "id": id, "payload": { "query": query, "variables": variables } }))
-            .await;
-    }
-
-    /// The next message that is not a ping, within 10 s.
-    async fn recv(&mut self) -> Received {
-        loop {
-            let message = tokio::time::timeout(Duration::from_secs(10), self.socket.next())
-                .await
-                .expect("a message within 10 s");
-            match message {
-                Some(Ok(Message::Text(text))) => {
-                    let value: Value = serde_json::from_str(&text).unwrap();
-                    if value["type"] != "ping" && value["type"] != "ka" {
-                        return Received::Json(value);
-                    }
-                }
-                Some(Ok(Message::Close(frame))) => {
-                    let (code, reason) = frame
-                        .map(|f| (u16::from(f.code), f.reason.to_string()))
-                        .unwrap_or((1005, String::new()));
-                    return Received::Closed(code, reason);
-                }
-                Some(Ok(_)) => continue,
-                Some(Err(_)) | None => return Received::Closed(1006, String::new()),
-            }
-        }
-    }
-
-    async fn json(&mut self) -> Value {
-        match self.recv().await {
-            Received::Json(v) => v,
-            other => panic!("expected a message: {other:?}"),
-        }
-    }
-
-    async fn closed_with(&mut self) -> u16 {
-        match self.recv().await {
-            Received::Closed(code, reason) => {
-                assert!(
-                    code < 4000 || !reason.is_empty(),
-                    "a protocol close says why"
-                );
-                code
-            }
-            other => panic!("expected a close: {other:?}"),
-        }
-    }
-}
 
 async fn app(
     env: &[(&'static str, &str)],
