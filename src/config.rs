@@ -16,6 +16,24 @@ use crate::graphql::persisted::TrustedDocuments;
 /// refused in production.
 pub const DEFAULT_JWT_SECRET: &str = "dev-secret-change-me";
 
+/// The shortest `JWT_SECRET` production accepts.
+const MIN_SECRET_CHARS: usize = 32;
+/// The fewest different characters in it: a secret of one character
+/// repeated, or two in turn, is guessed at once.
+const MIN_SECRET_DISTINCT: usize = 10;
+
+/// Whether `secret` may sign production tokens: long, varied, and not the
+/// development default; spaces at either end are refused rather than
+/// trimmed (they are a copy and paste gone wrong, and a signer elsewhere
+/// would not have them).
+fn strong_secret(secret: &str) -> bool {
+    let distinct: std::collections::HashSet<char> = secret.chars().collect();
+    secret != DEFAULT_JWT_SECRET
+        && secret.chars().count() >= MIN_SECRET_CHARS
+        && distinct.len() >= MIN_SECRET_DISTINCT
+        && secret.trim() == secret
+}
+
 /// Whether the server runs for development or in production.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AppEnv {
@@ -160,9 +178,15 @@ pub struct Limits {
     /// `HTTP_MAX_CONNECTIONS`: open connections per instance; one more is
     /// closed as soon as it is accepted.
     pub max_connections: usize,
+    /// `HTTP_MAX_CONNECTIONS_PER_CLIENT`: open connections per client
+    /// address; one more from that address is closed as soon as it is
+    /// accepted, so that one client cannot hold the instance's all.
+    pub max_connections_per_client: usize,
     /// `HTTP_HEADER_TIMEOUT_MS`: how long a connection may take to send a
-    /// request's headers, counted from when the server is ready to read
-    /// them (so also how long a kept-alive connection may sit idle).
+    /// request's headers, counted from its first moment (a connection that
+    /// sends nothing is closed then) and, on a kept-alive connection, from
+    /// the end of the previous response (so also how long one may sit
+    /// idle).
     pub header_timeout: Duration,
     /// `HTTP_BODY_TIMEOUT_MS`: how long a request's body may take to arrive.
     pub body_timeout: Duration,
@@ -206,6 +230,12 @@ pub struct Limits {
     /// `WS_MAX_CONNECTIONS`: open WebSockets per instance; one more is
     /// refused with 503.
     pub ws_max_connections: usize,
+    /// `WS_MAX_CONNECTIONS_PER_CLIENT`: open WebSockets per client address
+    /// (429 beyond, before the upgrade).
+    pub ws_max_connections_per_client: usize,
+    /// `WS_MAX_CONNECTIONS_PER_USER`: open WebSockets per user (a socket
+    /// past it is closed with 1008 at its `connection_init`).
+    pub ws_max_connections_per_user: usize,
     /// `WS_MAX_SUBSCRIPTIONS`: operations running at once on one socket.
     pub ws_max_subscriptions: usize,
     /// `WS_MAX_MESSAGE_BYTES`: the largest message a client may send.
@@ -216,6 +246,13 @@ pub struct Limits {
     /// `WS_KEEPALIVE_MS`: how often an idle socket is pinged; one that
     /// answers nothing for two of these is closed.
     pub ws_keepalive: Duration,
+    /// `WS_WRITE_TIMEOUT_MS`: how long a socket's writes may stall (a client
+    /// that does not read) before the socket is closed.
+    pub ws_write_timeout: Duration,
+    /// `WS_SEND_QUEUE`: the messages a socket holds for its client before
+    /// its operations wait for room (each has run and let go of the
+    /// database by then).
+    pub ws_send_queue: usize,
     /// `SEARCH_MAX_CHARS`: the longest `products(search:)` text, in
     /// characters (`BAD_REQUEST` beyond): each word is a pattern every
     /// candidate row is checked against.
@@ -256,13 +293,12 @@ impl Config {
             }
         };
         let jwt_secret = get("JWT_SECRET").unwrap_or_else(|| DEFAULT_JWT_SECRET.to_owned());
-        if app_env == AppEnv::Production
-            && (jwt_secret == DEFAULT_JWT_SECRET || jwt_secret.len() < 32)
-        {
-            return Err(ConfigError(
-                "APP_ENV=production needs JWT_SECRET set to a secret of at least 32 characters"
-                    .into(),
-            ));
+        if app_env == AppEnv::Production && !strong_secret(&jwt_secret) {
+            return Err(ConfigError(format!(
+                "APP_ENV=production needs JWT_SECRET set to a secret of at least \
+                 {MIN_SECRET_CHARS} characters, {MIN_SECRET_DISTINCT} of them different, with no \
+                 space at either end (generate one: openssl rand -base64 48)"
+            )));
         }
         let listen_addr: SocketAddr = parse(&get, "LISTEN_ADDR", "127.0.0.1:8080")?;
         let database_max_connections: u32 = parse(&get, "DATABASE_MAX_CONNECTIONS", "16")?;
@@ -460,6 +496,7 @@ impl Limits {
         let limits = Self {
             max_body_bytes: positive("HTTP_MAX_BODY_BYTES", "65536")?,
             max_connections: positive("HTTP_MAX_CONNECTIONS", "1024")?,
+            max_connections_per_client: positive("HTTP_MAX_CONNECTIONS_PER_CLIENT", "128")?,
             header_timeout: millis(get, "HTTP_HEADER_TIMEOUT_MS", "10000")?,
             body_timeout: millis(get, "HTTP_BODY_TIMEOUT_MS", "10000")?,
             write_timeout: millis(get, "HTTP_WRITE_TIMEOUT_MS", "30000")?,
@@ -477,10 +514,14 @@ impl Limits {
                 .try_into()
                 .map_err(|_| ConfigError("RATE_LIMIT_BURST is too large".into()))?,
             ws_max_connections: positive("WS_MAX_CONNECTIONS", "10000")?,
+            ws_max_connections_per_client: positive("WS_MAX_CONNECTIONS_PER_CLIENT", "1000")?,
+            ws_max_connections_per_user: positive("WS_MAX_CONNECTIONS_PER_USER", "20")?,
             ws_max_subscriptions: positive("WS_MAX_SUBSCRIPTIONS", "100")?,
             ws_max_message_bytes: positive("WS_MAX_MESSAGE_BYTES", "65536")?,
             ws_init_timeout: millis(get, "WS_INIT_TIMEOUT_MS", "10000")?,
             ws_keepalive: millis(get, "WS_KEEPALIVE_MS", "30000")?,
+            ws_write_timeout: millis(get, "WS_WRITE_TIMEOUT_MS", "10000")?,
+            ws_send_queue: positive("WS_SEND_QUEUE", "16")?,
             search_max_chars: positive("SEARCH_MAX_CHARS", "200")?,
         };
         // The costliest request allowed (a full batch of operations each
@@ -849,8 +890,8 @@ mod tests {
 
     #[test]
     fn the_rate_limit_is_on_in_production_only_unless_told_otherwise() {
-        let secret = "x".repeat(32);
-        let production = config(&[("APP_ENV", "production"), ("JWT_SECRET", &secret)]).unwrap();
+        let secret = "k3y-0f-th3-sh0p-that-is-l0ng-en0ugh";
+        let production = config(&[("APP_ENV", "production"), ("JWT_SECRET", secret)]).unwrap();
         assert_eq!(
             (
                 production.limits.rate_per_second,
@@ -874,8 +915,8 @@ mod tests {
         let c = config(&[]).unwrap();
         assert_eq!(c.cors.allowed_origins, AllowedOrigins::Any);
         assert_eq!(c.cors.max_age, Duration::from_secs(600));
-        let secret = "x".repeat(32);
-        let production = config(&[("APP_ENV", "production"), ("JWT_SECRET", &secret)]).unwrap();
+        let secret = "k3y-0f-th3-sh0p-that-is-l0ng-en0ugh";
+        let production = config(&[("APP_ENV", "production"), ("JWT_SECRET", secret)]).unwrap();
         assert_eq!(
             production.cors.allowed_origins,
             AllowedOrigins::List(vec![])

@@ -111,7 +111,12 @@ impl Application {
             metrics,
             playground,
             rate_limiter: RateLimiter::new(limits).map(Arc::new),
-            sockets: Arc::new(Sockets::new(limits.ws_max_connections, closed)),
+            sockets: Arc::new(Sockets::new(
+                limits.ws_max_connections,
+                limits.ws_max_connections_per_client,
+                limits.ws_max_connections_per_user,
+                closed,
+            )),
         };
         Ok(Self {
             listener,

@@ -69,6 +69,9 @@ impl Server {
             // readers send thousands of requests each, which the per-caller
             // rate limit of production would (rightly) turn away.
             .env("RATE_LIMIT_PER_SECOND", "0")
+            // Likewise their hundreds of connections, all from 127.0.0.1.
+            .env("HTTP_MAX_CONNECTIONS_PER_CLIENT", "1024")
+            .env("WS_MAX_CONNECTIONS_PER_CLIENT", "10000")
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())

@@ -6,9 +6,12 @@
 //! literally (`%`, `_` and `\` are plain characters): each word becomes an
 //! escaped `ILIKE '%word%'` pattern on `name || ' ' || description`, the
 //! expression of the trigram index of `migrations/0004_catalog.sql`. The
-//! [`INDEXED_WORDS`] longest words are conditions of their own, which the
-//! index answers together in one scan (the intersection of their trigrams'
-//! lists, so few candidates); any others are checked on those candidates.
+//! [`INDEXED_WORDS`] longest words that the index can answer (a run of
+//! three letters or digits, [`indexable`]) are conditions of their own,
+//! which the index answers together in one scan (the intersection of their
+//! trigrams' lists, so few candidates); any others are checked on those
+//! candidates. A search with no such word is refused: the index can only
+//! answer it by reading all of itself.
 //! A word holds no whitespace, so it cannot match across the space that
 //! joins the name to the description.
 //!
@@ -163,17 +166,36 @@ impl Position {
 }
 
 /// A search, parsed: the escaped `ILIKE` pattern of each distinct word,
-/// the longest words' first (those the trigram index answers).
+/// the words the trigram index can answer first (the longest first), then
+/// the others.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Search {
     patterns: Vec<String>,
+    /// How many of `patterns`, from the first, go to the index.
+    indexed: usize,
+}
+
+/// The fewest letters or digits in a row that give a word a trigram, the
+/// unit pg_trgm indexes: a shorter word, symbols, emoji or combining marks
+/// give none, and an index asked for such a word can only read all of
+/// itself.
+pub const TRIGRAM: usize = 3;
+
+/// Whether `word` gives the trigram index something to look up: a run of
+/// [`TRIGRAM`] letters or digits (what pg_trgm extracts from a `LIKE`
+/// pattern; other characters split words).
+pub fn indexable(word: &str) -> bool {
+    word.split(|c: char| !c.is_alphanumeric())
+        .any(|run| run.chars().count() >= TRIGRAM)
 }
 
 impl Search {
     /// Parses a client's search text: at most `max_chars` characters and
     /// no control characters (PostgreSQL's text cannot even hold NUL), else
     /// `BAD_REQUEST` (a query argument's error, like a page size out of
-    /// range). Blank text searches nothing: every product is kept.
+    /// range). Blank text searches nothing: every product is kept. A search
+    /// needs a word the index can answer ([`indexable`]), else it would read
+    /// the whole catalog: the others only narrow what that word finds.
     pub fn parse(text: &str, max_chars: usize) -> AppResult<Self> {
         if text.chars().count() > max_chars {
             return Err(AppError::BadRequest(format!(
@@ -192,10 +214,19 @@ impl Search {
                 words.push(word);
             }
         }
-        // Longest first; stable, so equal lengths keep the client's order.
-        words.sort_by_key(|w| std::cmp::Reverse(w.chars().count()));
+        // Indexable first, the longest first; stable, so equal lengths keep
+        // the client's order.
+        words.sort_by_key(|w| (!indexable(w), std::cmp::Reverse(w.chars().count())));
+        let strong = words.iter().filter(|w| indexable(w)).count();
+        if strong == 0 && !words.is_empty() {
+            return Err(AppError::BadRequest(format!(
+                "search needs a word of at least {TRIGRAM} letters or digits in a row (shorter \
+                 words, symbols and emoji can narrow a search, not start one)"
+            )));
+        }
         Ok(Self {
             patterns: words.into_iter().map(contains_pattern).collect(),
+            indexed: strong.min(INDEXED_WORDS),
         })
     }
 
@@ -205,17 +236,15 @@ impl Search {
     }
 
     /// The `n`th pattern the trigram index answers (`n` below
-    /// [`INDEXED_WORDS`]), if the search has that many words.
+    /// [`INDEXED_WORDS`]), if the search has that many.
     fn indexed(&self, n: usize) -> Option<&str> {
-        self.patterns[..self.patterns.len().min(INDEXED_WORDS)]
-            .get(n)
-            .map(String::as_str)
+        self.patterns[..self.indexed].get(n).map(String::as_str)
     }
 
     /// The patterns checked on the index's candidates.
     fn others(&self) -> Option<&[String]> {
         self.patterns
-            .get(INDEXED_WORDS..)
+            .get(self.indexed..)
             .filter(|rest| !rest.is_empty())
     }
 }
@@ -443,13 +472,40 @@ mod tests {
         assert_eq!(search.indexed(0), Some("%100\\%\\_off\\\\%"));
         assert_eq!(search.indexed(2), Some("%mug%"));
         assert_eq!(search.others(), None);
-        let one = Search::parse("' OR 1=1 --", 200).unwrap();
-        assert_eq!(one.patterns, ["%1=1%", "%OR%", "%--%", "%'%"]);
-        assert_eq!(one.indexed(2), Some("%--%"));
-        assert_eq!(one.others(), Some(&["%'%".to_owned()][..]));
+        let one = Search::parse("' OR 1=1 -- DROP", 200).unwrap();
+        assert_eq!(one.patterns, ["%DROP%", "%1=1%", "%OR%", "%--%", "%'%"]);
+        assert_eq!((one.indexed(0), one.indexed(1)), (Some("%DROP%"), None));
+        assert_eq!(one.others().map(<[String]>::len), Some(4));
         assert!(Search::parse(" \n ", 200).unwrap().is_empty());
         let solo = Search::parse("solo", 200).unwrap();
         assert_eq!((solo.indexed(1), solo.others()), (None, None));
+    }
+
+    #[test]
+    fn a_search_needs_a_word_the_index_can_answer() {
+        for weak in [
+            "a b c",
+            "tv",
+            "%%%",
+            "😀😀😀",
+            "e\u{301}\u{301}\u{301}",
+            "a-b-c",
+            "' OR 1=1 --",
+        ] {
+            assert!(!indexable(weak) || weak.contains(' '), "{weak:?}");
+            assert!(
+                matches!(Search::parse(weak, 200), Err(AppError::BadRequest(_))),
+                "{weak:?}"
+            );
+        }
+        for strong in ["tea", "100%", "snake_case", "茶碗蒸", "x-abc", "café"] {
+            assert!(indexable(strong), "{strong:?}");
+        }
+        // Weak words narrow a strong one's matches, never reach the index.
+        let mixed = Search::parse("a tv teapot %", 200).unwrap();
+        assert_eq!(mixed.indexed(0), Some("%teapot%"));
+        assert_eq!(mixed.indexed(1), None);
+        assert_eq!(mixed.others().map(<[String]>::len), Some(3));
     }
 
     #[test]

@@ -137,13 +137,18 @@ impl OrderRecord {
 pub const MAX_REASON_CHARS: usize = 500;
 
 /// Checks a refund reason: at most [`MAX_REASON_CHARS`] characters and no
-/// NUL (which PostgreSQL text cannot hold); otherwise `INVALID_INPUT` at
-/// the reason.
+/// control character but line breaks (the database checks both too);
+/// otherwise `INVALID_INPUT` at the reason.
 pub fn validate_reason(reason: &str) -> Result<(), Rejection> {
-    if reason.contains('\0') {
+    // A note may break lines; any other control character (an escape
+    // sequence that repaints a terminal, NUL) has no place in it.
+    if reason
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\r')
+    {
         return Err(Rejection::invalid(
             Field::Reason,
-            "the reason may not contain NUL characters",
+            "the reason may not contain control characters other than line breaks",
         ));
     }
     if reason.chars().count() > MAX_REASON_CHARS {

@@ -4,8 +4,8 @@
 //! the fields under a list count once per item the list may hold. The
 //! schema says which fields are lists; how many items each may hold is a
 //! rule of its own, declared once here ([`LIST_BOUNDS`]) for plain lists, and
-//! the page size (`first`/`last`, [`DEFAULT_PAGE_SIZE`] by default) for
-//! every connection. [`Shape::of`] refuses a schema with a list of objects
+//! for every connection the page size execution will take from
+//! `first`/`last` ([`PageArgs::size`], the one rule for both). [`Shape::of`] refuses a schema with a list of objects
 //! that has no bound, so a new list cannot be forgotten.
 //!
 //! Measured here rather than by async-graphql's own limits so that a refusal
@@ -19,7 +19,7 @@ use async_graphql::parser::types::{
 };
 use async_graphql::{Name, ServerError, Value, Variables};
 
-use super::connection::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
+use super::connection::PageArgs;
 use super::errors::{coded_error, codes};
 use crate::config::Limits;
 use crate::domain::{cart, order};
@@ -251,16 +251,7 @@ impl Walk<'_> {
         let below = self.set(shape.map(|s| &s.ty), &field.selection_set.node);
         let items = match shape.map(|s| s.items) {
             None | Some(Items::One) => 1,
-            Some(Items::Page) => self
-                .argument(field, "first")
-                .or_else(|| self.argument(field, "last"))
-                .and_then(|v| match v {
-                    Value::Number(n) => n.as_i64(),
-                    _ => None,
-                })
-                .map_or(DEFAULT_PAGE_SIZE as usize, |n| {
-                    n.clamp(1, i64::from(MAX_PAGE_SIZE)) as usize
-                }),
+            Some(Items::Page) => self.page_size(field),
             Some(Items::Argument(name)) => match self.argument(field, name) {
                 Some(Value::List(items)) => items.len().max(1),
                 _ => 1,
@@ -271,6 +262,29 @@ impl Walk<'_> {
             depth: below.depth + 1,
             complexity: items.saturating_mul(below.complexity).saturating_add(1),
         }
+    }
+
+    /// The items a connection `field` will hold: the page size execution
+    /// takes, by the very rule it takes it with ([`PageArgs::size`]), for
+    /// every way of giving `first` and `last` (a literal, a variable, its
+    /// default, `null`, nothing). A page that execution refuses reads
+    /// nothing.
+    fn page_size(&self, field: &Field) -> usize {
+        let size = |name: &str| match self.argument(field, name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Number(n)) => n
+                .as_i64()
+                .and_then(|n| i32::try_from(n).ok())
+                .map(Some)
+                .ok_or(()),
+            Some(_) => Err(()),
+        };
+        let (Ok(first), Ok(last)) = (size("first"), size("last")) else {
+            return 0;
+        };
+        let args = PageArgs::new(first, None, last, None);
+        args.size()
+            .map_or(0, |(n, _)| usize::try_from(n).unwrap_or(0))
     }
 
     /// The value of argument `name` of `field`: a literal, or a variable's
@@ -344,6 +358,29 @@ mod tests {
             measure("{ products { nodes { id } } }", serde_json::json!({})).complexity,
             1 + 20 * 2
         );
+    }
+
+    #[test]
+    fn a_page_size_is_the_one_execution_takes() {
+        let page = |args: &str, variables: serde_json::Value| {
+            let query =
+                format!("query($n: Int, $m: Int = 7) {{ products{args} {{ nodes {{ id }} }} }}");
+            (measure(&query, variables).complexity - 1) / 2
+        };
+        let none = serde_json::json!({});
+        // A null first is no first: the last runs.
+        assert_eq!(page("(first: null, last: 100)", none.clone()), 100);
+        assert_eq!(
+            page("(first: $n, last: 60)", serde_json::json!({ "n": null })),
+            60
+        );
+        assert_eq!(page("(first: $n, last: 60)", none.clone()), 60);
+        assert_eq!(page("(last: $m)", none.clone()), 7);
+        assert_eq!(page("(last: $m)", serde_json::json!({ "m": null })), 20);
+        assert_eq!(page("(first: 0)", none.clone()), 0);
+        // Refused by execution before it reads: nothing runs.
+        assert_eq!(page("(first: 5, last: 5)", none.clone()), 0);
+        assert_eq!(page("(first: 101)", none), 0);
     }
 
     #[test]

@@ -8,7 +8,7 @@
 //! - Errors raised by async-graphql itself (parse, validation, limits) get
 //!   their code in [`assign_codes`], run on every response.
 
-use async_graphql::{Enum, ErrorExtensions, Response, ServerError, SimpleObject};
+use async_graphql::{Enum, ErrorExtensions, Response, ServerError, SimpleObject, Value};
 
 use super::loaders::LoadError;
 use crate::error::{AppError, Field, Rejection};
@@ -193,13 +193,28 @@ pub fn to_graphql(err: &AppError) -> async_graphql::Error {
     async_graphql::Error::new(message).extend_with(|_, ext| ext.set("code", code))
 }
 
-/// Gives every error in a response an `extensions.code`.
+/// Gives every error in a response an `extensions.code`, and a message of
+/// at most [`MAX_MESSAGE_CHARS`].
 ///
-/// Errors from our resolvers and guards already carry one. The rest come
+/// Errors from our resolvers and guards already carry a code. The rest come
 /// from async-graphql's validation and variable coercion: `BAD_REQUEST`.
+/// Those messages may quote the input they refuse ("Expected input type
+/// Int, found ..."), and a client may send 60 KB of it: the edge cuts them.
 pub fn assign_codes(response: &mut Response) {
     for error in &mut response.errors {
         assign_code(error);
+        bound_message(&mut error.message);
+    }
+}
+
+/// The longest error message sent, in characters.
+pub const MAX_MESSAGE_CHARS: usize = 300;
+
+/// Cuts `message` to [`MAX_MESSAGE_CHARS`], marking the cut with `…`.
+fn bound_message(message: &mut String) {
+    if let Some((at, _)) = message.char_indices().nth(MAX_MESSAGE_CHARS) {
+        message.truncate(at);
+        message.push('…');
     }
 }
 
@@ -215,6 +230,49 @@ fn assign_code(error: &mut ServerError) {
         .extensions
         .get_or_insert_with(Default::default)
         .set("code", codes::BAD_REQUEST);
+}
+
+/// Refused before execution: no data, and no error of a field (an error of
+/// execution carries its field's `path`, even when it nulls all of `data`).
+/// [`is_request_error`] narrows it by error code.
+pub fn refused_before_execution(response: &Response) -> bool {
+    response.data == Value::Null
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|e| e.path.is_empty())
+}
+
+/// Whether `response` reports a request error, one raised before execution
+/// began. async-graphql marks none, so it is read from the response: no data
+/// at all, and only errors that point at no field and whose codes (given by
+/// [`assign_codes`]) are `BAD_REQUEST` or `QUERY_TOO_COMPLEX` — parse,
+/// validation, variable and limit errors, and a refused batch — or those of
+/// a document named by a hash we do not know (`PERSISTED_QUERY_NOT_FOUND`)
+/// or refused as untrusted (`FORBIDDEN`, `graphql::persisted`). An error of
+/// execution always carries the `path` of its field, even when it nulls the
+/// whole `data` (a `FORBIDDEN` admin field does); a timeout is
+/// `SERVICE_UNAVAILABLE`: both answer 200 with `data: null`, since
+/// execution did begin.
+pub fn is_request_error(response: &Response) -> bool {
+    refused_before_execution(response)
+        && response.errors.iter().all(|error| {
+            matches!(
+                code_of(error),
+                Some(
+                    codes::BAD_REQUEST
+                        | codes::QUERY_TOO_COMPLEX
+                        | codes::FORBIDDEN
+                        | codes::PERSISTED_QUERY_NOT_FOUND
+                )
+            )
+        })
+}
+
+/// The `extensions.code` of `error`.
+pub fn code_of(error: &ServerError) -> Option<&str> {
+    match error.extensions.as_ref()?.get("code")? {
+        Value::String(code) => Some(code),
+        _ => None,
+    }
 }
 
 /// A top-level error with `code`, raised before execution (so with no
@@ -347,5 +405,22 @@ mod tests {
                 Some(Value::String(codes::QUERY_TOO_COMPLEX.into()))
             ]
         );
+    }
+
+    #[test]
+    fn a_message_quoting_a_huge_input_is_cut() {
+        let huge = format!(
+            "Expected input type \"Int\", found \"{}\".",
+            "é".repeat(60_000)
+        );
+        let mut response = Response::from_errors(vec![
+            ServerError::new(huge, None),
+            ServerError::new("short", None),
+        ]);
+        assign_codes(&mut response);
+        let cut = &response.errors[0].message;
+        assert_eq!(cut.chars().count(), MAX_MESSAGE_CHARS + 1);
+        assert!(cut.starts_with("Expected input type") && cut.ends_with('…'));
+        assert_eq!(response.errors[1].message, "short");
     }
 }

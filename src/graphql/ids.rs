@@ -29,6 +29,12 @@ pub fn encode_cursor(id: i64) -> String {
     STANDARD.encode(format!("{CURSOR_PREFIX}{id}"))
 }
 
+/// The refusal of a cursor this API did not issue. It does not quote the
+/// cursor: a client may send kilobytes of it.
+fn invalid_cursor() -> AppError {
+    AppError::BadRequest("invalid cursor: pass back a cursor this API returned".into())
+}
+
 /// The row id inside a cursor we issued.
 pub fn decode_cursor(cursor: &str) -> Result<i64, AppError> {
     STANDARD
@@ -36,7 +42,7 @@ pub fn decode_cursor(cursor: &str) -> Result<i64, AppError> {
         .ok()
         .and_then(|b| String::from_utf8(b).ok())
         .and_then(|s| s.strip_prefix(CURSOR_PREFIX).and_then(|n| n.parse().ok()))
-        .ok_or_else(|| AppError::BadRequest(format!("invalid cursor {cursor:?}")))
+        .ok_or_else(invalid_cursor)
 }
 
 /// The cursor of a product in a listing sorted by `order`: the order's
@@ -60,7 +66,7 @@ pub fn encode_product_cursor(order: ProductOrder, position: &Position) -> String
 /// mean nothing in this one. (A cursor of another search or stock filter
 /// is fine: a position is a place in the order, whatever the filter keeps.)
 pub fn decode_product_cursor(order: ProductOrder, cursor: &str) -> Result<Position, AppError> {
-    let invalid = || AppError::BadRequest(format!("invalid cursor {cursor:?}"));
+    let invalid = invalid_cursor;
     let text = STANDARD
         .decode(cursor)
         .ok()
@@ -77,7 +83,7 @@ pub fn decode_product_cursor(order: ProductOrder, cursor: &str) -> Result<Positi
     };
     if of != order {
         return Err(AppError::BadRequest(format!(
-            "the cursor {cursor:?} belongs to orderBy {}, not {}: start again without it",
+            "the cursor belongs to orderBy {}, not {}: start again without it",
             of.as_str(),
             order.as_str()
         )));

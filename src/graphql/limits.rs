@@ -134,6 +134,18 @@ pub struct Cost {
     pub root_fields: usize,
 }
 
+impl Cost {
+    /// The rate-limit tokens the operation draws beyond the one every
+    /// operation draws: one per mutation field past the first.
+    pub fn extra_tokens(&self) -> usize {
+        if self.mutation {
+            self.root_fields.saturating_sub(1)
+        } else {
+            0
+        }
+    }
+}
+
 impl<'d> Expansion<'d> {
     /// Walks every operation of `document` against `limits`, and returns
     /// the cost of each named operation (`None` for an anonymous one).
@@ -162,6 +174,17 @@ impl<'d> Expansion<'d> {
                     "the operation holds {} mutations, at most {} are allowed",
                     cost.root_fields, limits.max_mutations
                 )));
+            }
+            // The spec's "single root field" rule, which async-graphql does
+            // not check: a second field would be silently dropped.
+            if operation.node.ty == OperationType::Subscription && cost.root_fields != 1 {
+                return Err(refusal(
+                    codes::BAD_REQUEST,
+                    format!(
+                        "a subscription selects exactly one root field, this one {}",
+                        cost.root_fields
+                    ),
+                ));
             }
             costs.push((name.map(|n| n.as_str()), cost));
         }
@@ -440,5 +463,18 @@ mod tests {
         nested += " fragment G on T { b { c { d } } }";
         assert!(expand(&nested).is_err());
         assert!(expand("{ a { ...G } } fragment G on T { b { c { d } } }").is_ok());
+    }
+
+    #[test]
+    fn a_subscription_selects_exactly_one_root_field() {
+        assert!(expand("subscription { a { id } }").is_ok());
+        for bad in [
+            "subscription { a { id } b { id } }",
+            "subscription { ...F } fragment F on Subscription { a { id } b { id } }",
+            "subscription { __typename a { id } }",
+        ] {
+            let err = expand(bad).expect_err(bad);
+            assert_eq!(code(&err), "\"BAD_REQUEST\"", "{bad}");
+        }
     }
 }

@@ -22,18 +22,19 @@ use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Instant;
 
-use async_graphql::futures_util::stream::{self, BoxStream, StreamExt};
+use async_graphql::futures_util::stream::{BoxStream, StreamExt};
 use async_graphql::parser::types::{
     DocumentOperations, ExecutableDocument, OperationDefinition, OperationType, Selection,
 };
-use async_graphql::{Request, Response, ServerError, Value};
+use async_graphql::{Request, Response, ServerError};
 
 use super::AppSchema;
 use super::complexity::{self, Shape};
 use super::context::RequestData;
 use super::documents::{Documents, Kept};
+use super::errors::refused_before_execution;
 use super::limits::{self, Cost};
-use super::persisted::Persisted;
+use super::persisted::{Persisted, Registration};
 use crate::auth::Principal;
 use crate::config::Limits;
 use crate::db::{Db, Reads};
@@ -58,6 +59,9 @@ pub struct Operations {
 pub struct Prepared {
     request: Request,
     kept: Arc<Kept>,
+    /// A persisted query's text to keep once it has validated (which
+    /// async-graphql does as it runs it).
+    registration: Option<Registration>,
 }
 
 impl Prepared {
@@ -68,8 +72,17 @@ impl Prepared {
 
     /// Whether the operation the request selects is a mutation.
     pub fn is_mutation(&self) -> bool {
+        self.ty() == Some(OperationType::Mutation)
+    }
+
+    /// Whether the operation the request selects is a subscription.
+    pub fn is_subscription(&self) -> bool {
+        self.ty() == Some(OperationType::Subscription)
+    }
+
+    fn ty(&self) -> Option<OperationType> {
         selected(self.kept.document(), self.request.operation_name.as_deref())
-            .is_some_and(|(_, operation)| operation.ty == OperationType::Mutation)
+            .map(|(_, operation)| operation.ty)
     }
 }
 
@@ -101,7 +114,7 @@ impl Operations {
     /// its document (or finds it parsed before) and checks it and its
     /// variables against the limits; a document that fails is never handed
     /// to async-graphql (see [`super::limits`]), nor kept as a persisted
-    /// query.
+    /// query (one that passes is kept once it has validated, as it runs).
     pub fn prepare(&self, mut request: Request) -> Result<Prepared, ServerError> {
         // First, as a document named by its hash is only known once found;
         // it then meets every guard a document sent as text does.
@@ -115,30 +128,48 @@ impl Operations {
         {
             complexity::check(measure, &self.limits)?;
         }
-        if let Some(registration) = registration {
-            self.persisted.register(registration, &request.query);
-        }
-        Ok(Prepared { request, kept })
+        Ok(Prepared {
+            request,
+            kept,
+            registration,
+        })
     }
 
-    /// Runs `request` for `caller` as a stream of responses: a subscription's
-    /// updates, or the one response of a query or mutation (over WebSocket).
-    /// The document passes the same guards as over HTTP; the reads of each
-    /// update borrow a pooled connection, and no DataLoader caches rows
-    /// across updates.
+    /// Keeps the persisted query of `registration` if `response` shows that
+    /// its document validated (it ran, or began to).
+    fn keep_validated(&self, registration: Option<Registration>, text: &str, response: &Response) {
+        if let Some(registration) = registration
+            && !refused_before_execution(response)
+        {
+            self.persisted.register(registration, text);
+        }
+    }
+
+    /// Runs the subscription `prepared` for `caller` as the stream of its
+    /// updates. The reads of each update borrow a pooled connection (none
+    /// is held between updates), and no DataLoader caches rows across
+    /// updates.
     pub fn subscribe(
-        &self,
+        self: &Arc<Self>,
         db: &Db,
-        request: Request,
+        prepared: Prepared,
         caller: Option<Principal>,
     ) -> BoxStream<'static, Response> {
-        match self.prepare(request) {
-            Ok(Prepared { request, .. }) => {
-                let data = RequestData::new(caller, Reads::pooled(&db.pool));
-                self.schema.execute_stream(request.data(Arc::new(data)))
-            }
-            Err(error) => stream::once(std::future::ready(self.refuse(error))).boxed(),
-        }
+        let Prepared {
+            request,
+            registration,
+            ..
+        } = prepared;
+        let text = request.query.clone();
+        let data = RequestData::new(caller, Reads::pooled(&db.pool));
+        let updates = self.schema.execute_stream(request.data(Arc::new(data)));
+        let mut registration = registration;
+        let operations = self.clone();
+        updates
+            .inspect(move |response| {
+                operations.keep_validated(registration.take(), &text, response);
+            })
+            .boxed()
     }
 
     /// Answers a request that [`Operations::prepare`] refused, counted as
@@ -156,7 +187,12 @@ impl Operations {
     /// Runs `prepared` for `caller`, counted and timed; its reads go to
     /// `db` ([`Reads`]: one shared connection unless it is a mutation).
     pub async fn run(&self, db: &Db, prepared: Prepared, caller: Option<Principal>) -> Response {
-        let Prepared { request, kept } = prepared;
+        let Prepared {
+            request,
+            kept,
+            registration,
+        } = prepared;
+        let text = registration.is_some().then(|| request.query.clone());
         let name = request.operation_name.as_deref();
         // Recorded when dropped, so that an operation abandoned mid-way (the
         // request timeout, a client gone) is counted too, as `cancelled`.
@@ -177,6 +213,9 @@ impl Operations {
         let data = Arc::new(RequestData::new(caller, reads));
         let response = self.schema.execute(request.data(data.clone())).await;
         data.reads.finish(response.errors.is_empty()).await;
+        if let Some(text) = text {
+            self.keep_validated(registration, &text, &response);
+        }
         if refused_before_execution(&response) {
             record.label = self.invalid.clone();
         }
@@ -187,15 +226,6 @@ impl Operations {
         };
         response
     }
-}
-
-/// Refused before execution: no data, and no error of a field (an error of
-/// execution carries its field's `path`, even when it nulls all of `data`).
-/// The HTTP layer narrows it by error code (`http::graphql`).
-pub fn refused_before_execution(response: &Response) -> bool {
-    response.data == Value::Null
-        && !response.errors.is_empty()
-        && response.errors.iter().all(|e| e.path.is_empty())
 }
 
 /// The operation that `name` (or, without a name, the only one) selects in

@@ -30,7 +30,8 @@
 //!   (`graphql::persisted`).
 
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
+use std::future::Future;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use async_graphql::futures_util::future::join_all;
@@ -39,22 +40,24 @@ use async_graphql::{
 };
 use axum::Extension;
 use axum::body::Bytes;
-use axum::extract::rejection::{BytesRejection, FailedToBufferBody, QueryRejection};
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{ConnectInfo, Query, State};
 use axum::http::header::{
-    ACCEPT, ALLOW, AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, RETRY_AFTER, VARY, WWW_AUTHENTICATE,
+    ACCEPT, ALLOW, AUTHORIZATION, CACHE_CONTROL, CONNECTION, CONTENT_TYPE, RETRY_AFTER, VARY,
+    WWW_AUTHENTICATE,
 };
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
-use tower_http::timeout::TimeoutError;
 
 use super::AppState;
+use super::capped::{self, Overflow};
 use super::media_type::{JSON, MediaType};
-use super::rate_limit::Caller;
+use super::rate_limit::{Caller, Tab, retry_after_secs};
+use crate::auth::Principal;
 use crate::config::Limits;
-use crate::graphql::errors::{assign_codes, codes, error_response};
-use crate::graphql::operation::{self, Prepared};
+use crate::graphql::errors::{assign_codes, code_of, codes, error_response, is_request_error};
+use crate::graphql::operation::Prepared;
 use crate::graphql::persisted;
 
 /// The client's address, put on every request by [`super::server`].
@@ -64,20 +67,17 @@ type Client = Option<Extension<ConnectInfo<SocketAddr>>>;
 pub async fn post(
     State(state): State<AppState>,
     client: Client,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    request: axum::extract::Request,
 ) -> Response {
-    let media = MediaType::negotiate(&headers);
-    let batch = require_json_body(&headers)
-        .and_then(|()| body.map_err(reject_body))
-        .and_then(|body| parse_body(&body))
-        .and_then(require_queries);
-    let call = Call {
-        state: &state,
-        headers: &headers,
-        client,
-        media,
-        safe_only: false,
+    let (parts, body) = request.into_parts();
+    let headers = &parts.headers;
+    let call = Call::new(&state, headers, client, false);
+    let limits = &state.services.config.limits;
+    // Read only once the caller is admitted (`Call::execute`).
+    let batch = async {
+        require_json_body(headers)?;
+        let body = read_body(body, limits).await?;
+        parse_body(&body).and_then(require_queries)
     };
     call.execute(batch).await
 }
@@ -102,19 +102,13 @@ pub async fn get(
     headers: HeaderMap,
     params: Result<Query<GetParams>, QueryRejection>,
 ) -> Response {
-    let media = MediaType::negotiate(&headers);
     let request = params
         .map_err(|e| format!("not a GraphQL request: {}", e.body_text()))
         .and_then(|Query(params)| get_request(params))
-        .map_err(bad_request);
-    let call = Call {
-        state: &state,
-        headers: &headers,
-        client,
-        media,
-        safe_only: true,
-    };
-    call.execute(request.map(BatchRequest::Single)).await
+        .map_err(bad_request)
+        .map(BatchRequest::Single);
+    let call = Call::new(&state, &headers, client, true);
+    call.execute(std::future::ready(request)).await
 }
 
 /// The request that GET parameters describe, or why they describe none. A
@@ -141,106 +135,116 @@ fn get_request(params: GetParams) -> Result<Request, String> {
 struct Call<'a> {
     state: &'a AppState,
     headers: &'a HeaderMap,
-    client: Client,
+    /// The client's address.
+    address: Option<IpAddr>,
     media: MediaType,
     /// GET: only operations that are safe to repeat (no mutation).
     safe_only: bool,
 }
 
-impl Call<'_> {
-    /// Authenticates the caller, enforces the batch limit, prepares each
-    /// operation (its document parsed within the limits), draws on the
-    /// caller's rate limit, runs the operations within the request timeout,
-    /// gives every error a code, and answers in the negotiated media type.
-    /// `batch` is the request, or the refusal that answers it (sent once
-    /// the caller's credentials have been checked).
-    async fn execute(self, batch: Result<BatchRequest, Refusal>) -> Response {
-        let Self {
+impl<'a> Call<'a> {
+    fn new(state: &'a AppState, headers: &'a HeaderMap, client: Client, safe_only: bool) -> Self {
+        Self {
             state,
             headers,
-            media,
-            ..
-        } = self;
-        let header = headers
-            .get(AUTHORIZATION)
-            .map(|v| v.to_str().unwrap_or_default());
-        let caller = match state.auth.authenticate(header) {
-            Ok(caller) => caller,
-            Err(err) => {
-                tracing::debug!(?err, "rejected credentials");
-                return Refusal::new(
-                    StatusCode::UNAUTHORIZED,
-                    codes::UNAUTHENTICATED,
-                    "invalid or expired bearer token",
-                )
-                .with_header(
-                    WWW_AUTHENTICATE,
-                    HeaderValue::from_static("Bearer error=\"invalid_token\""),
-                )
-                .into_response(media);
-            }
-        };
-        let batch = match batch {
-            Ok(batch) => batch,
-            Err(refusal) => return refusal.into_response(media),
-        };
-        let limits = &state.services.config.limits;
-        // A refused batch is a request error like an invalid document: 400
-        // or 200 depending on the media type (see `status`). It is answered
-        // as a batch, one result per operation, because batching clients
-        // read an array and match its results to their operations.
-        if let BatchRequest::Batch(operations) = &batch {
-            let refusal = if operations.len() > limits.max_batch {
-                let message = format!(
-                    "the batch holds {} operations, at most {} are allowed",
-                    operations.len(),
-                    limits.max_batch
-                );
-                Some((codes::QUERY_TOO_COMPLEX, message))
-            } else if operations.is_empty() {
-                Some((codes::BAD_REQUEST, "the batch holds no operation".into()))
-            } else {
-                None
-            };
-            if let Some((code, message)) = refusal {
-                let each = (0..operations.len().max(1))
-                    .map(|_| error_response(code, message.clone()))
-                    .collect();
-                return answer(media, limits, BatchResponse::Batch(each));
-            }
+            address: client.map(|Extension(ConnectInfo(a))| a.ip()),
+            media: MediaType::negotiate(headers),
+            safe_only,
         }
+    }
 
-        let operations = &state.operations;
-        let (prepared, single) = match batch {
-            BatchRequest::Single(request) => (vec![operations.prepare(request)], true),
-            BatchRequest::Batch(requests) => (
-                requests
-                    .into_iter()
-                    .map(|r| operations.prepare(r))
-                    .collect(),
-                false,
-            ),
+    /// A request's steps: authenticate the caller, admit it (a token of its
+    /// rate limit, before anything is read or parsed), read the request,
+    /// check the batch, prepare each operation (its document within the
+    /// limits), charge what the operations cost beyond that token, run them
+    /// within the request timeout, and answer in the negotiated media type.
+    /// A step that refuses answers at once; every refusal after the
+    /// admission has cost its token.
+    async fn execute(self, read: impl Future<Output = Result<BatchRequest, Refusal>>) -> Response {
+        match self.steps(read).await {
+            Ok(response) => response,
+            Err(refusal) => refusal.into_response(self.media),
+        }
+    }
+
+    async fn steps(
+        &self,
+        read: impl Future<Output = Result<BatchRequest, Refusal>>,
+    ) -> Result<Response, Refusal> {
+        let caller = self.authenticate()?;
+        let tab = Tab::open(
+            self.state.rate_limiter.as_deref(),
+            Caller::of(caller.as_ref(), self.address),
+        )
+        .map_err(rate_limited)?;
+        let batch = read.await?;
+        let limits = &self.state.services.config.limits;
+        if let Some(refused) = refuse_batch(&batch, limits.max_batch) {
+            return Ok(answer(self.media, limits, refused));
+        }
+        let (requests, single) = match batch {
+            BatchRequest::Single(request) => (vec![request], true),
+            BatchRequest::Batch(requests) => (requests, false),
         };
+        // One token per operation, the first taken at the admission.
+        tab.draw(requests.len().saturating_sub(1))
+            .map_err(rate_limited)?;
+        let operations = &self.state.operations;
+        let prepared: Vec<_> = requests
+            .into_iter()
+            .map(|r| operations.prepare(r))
+            .collect();
         if self.safe_only && prepared.iter().flatten().any(Prepared::is_mutation) {
-            return Refusal::new(
+            return Err(Refusal::new(
                 StatusCode::METHOD_NOT_ALLOWED,
                 codes::BAD_REQUEST,
                 "mutations must be sent with POST",
             )
-            .with_header(ALLOW, HeaderValue::from_static("POST"))
-            .into_response(media);
+            .with_header(ALLOW, HeaderValue::from_static("POST")));
         }
-        if let Some(limiter) = &state.rate_limiter {
-            let address = self.client.map(|Extension(ConnectInfo(a))| a.ip());
-            let cost = prepared.iter().flatten().map(charge).sum();
-            if let Some(who) = Caller::of(caller.as_ref(), address)
-                && let Err(wait) = limiter.check(&who, cost)
-            {
-                return rate_limited(wait).into_response(media);
-            }
-        }
+        // A mutation costs one token per mutation field beyond its first.
+        let extra = prepared.iter().flatten().map(|p| p.cost().extra_tokens());
+        tab.draw(extra.sum()).map_err(rate_limited)?;
+        let response = self.run(prepared, single, caller).await;
+        Ok(answer(self.media, limits, response))
+    }
 
+    /// The caller of the request's `Authorization`; a bad token is refused
+    /// (401), and costs its client's address a token all the same.
+    fn authenticate(&self) -> Result<Option<Principal>, Refusal> {
+        let header = self
+            .headers
+            .get(AUTHORIZATION)
+            .map(|v| v.to_str().unwrap_or_default());
+        self.state.auth.authenticate(header).map_err(|err| {
+            tracing::debug!(?err, "rejected credentials");
+            let anonymous = Caller::of(None, self.address);
+            if let Err(wait) = Tab::open(self.state.rate_limiter.as_deref(), anonymous) {
+                return rate_limited(wait);
+            }
+            Refusal::new(
+                StatusCode::UNAUTHORIZED,
+                codes::UNAUTHENTICATED,
+                "invalid or expired bearer token",
+            )
+            .with_header(
+                WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer error=\"invalid_token\""),
+            )
+        })
+    }
+
+    /// Runs the prepared operations (or answers their refusals) within the
+    /// request timeout, and gives every error its code.
+    async fn run(
+        &self,
+        prepared: Vec<Result<Prepared, ServerError>>,
+        single: bool,
+        caller: Option<Principal>,
+    ) -> BatchResponse {
+        let state = self.state;
         let count = prepared.len();
+        let operations = &state.operations;
         let run = async {
             let db = &state.services.db;
             let run_one = |prepared: Result<Prepared, ServerError>| {
@@ -252,63 +256,87 @@ impl Call<'_> {
                     }
                 }
             };
-            let mut responses = join_all(prepared.into_iter().map(run_one)).await;
-            match responses.pop() {
-                Some(response) if single => BatchResponse::Single(response),
-                last => {
-                    responses.extend(last);
-                    BatchResponse::Batch(responses)
-                }
-            }
+            join_all(prepared.into_iter().map(run_one)).await
         };
         // A batch that times out still answers one result per operation.
-        let mut response =
+        let mut responses =
             match tokio::time::timeout(state.services.config.request_timeout, run).await {
-                Ok(response) => response,
-                Err(_) => {
-                    let timed_out = || {
-                        error_response(
-                            codes::SERVICE_UNAVAILABLE,
-                            "the request took too long; please retry",
-                        )
-                    };
-                    if single {
-                        BatchResponse::Single(timed_out())
-                    } else {
-                        BatchResponse::Batch((0..count).map(|_| timed_out()).collect())
-                    }
-                }
+                Ok(responses) => responses,
+                Err(_) => (0..count).map(|_| timed_out()).collect(),
             };
         // Before `answer`: telling request errors apart relies on the codes.
-        match &mut response {
-            BatchResponse::Single(r) => assign_codes(r),
-            BatchResponse::Batch(rs) => rs.iter_mut().for_each(assign_codes),
+        responses.iter_mut().for_each(assign_codes);
+        match responses.pop() {
+            Some(response) if single => BatchResponse::Single(response),
+            last => {
+                responses.extend(last);
+                BatchResponse::Batch(responses)
+            }
         }
-        answer(media, limits, response)
     }
 }
 
-/// What an operation draws from its caller's rate limit: one token for a
-/// query, one per mutation field for a mutation (each is a transaction).
-fn charge(prepared: &Prepared) -> u32 {
-    let cost = prepared.cost();
-    if cost.mutation {
-        u32::try_from(cost.root_fields.max(1)).unwrap_or(u32::MAX)
+/// The answer of an operation that ran past the request timeout.
+pub(crate) fn timed_out() -> GqlResponse {
+    error_response(
+        codes::SERVICE_UNAVAILABLE,
+        "the request took too long; please retry",
+    )
+}
+
+/// The answer to a batch refused whole: more operations than `max`, or
+/// none. It is a request error like an invalid document (400 or 200
+/// depending on the media type, see `status`), answered as a batch, one
+/// result per operation, because batching clients read an array and match
+/// its results to their operations.
+fn refuse_batch(batch: &BatchRequest, max: usize) -> Option<BatchResponse> {
+    let BatchRequest::Batch(operations) = batch else {
+        return None;
+    };
+    let (code, message) = if operations.len() > max {
+        let message = format!(
+            "the batch holds {} operations, at most {max} are allowed",
+            operations.len(),
+        );
+        (codes::QUERY_TOO_COMPLEX, message)
+    } else if operations.is_empty() {
+        (codes::BAD_REQUEST, "the batch holds no operation".into())
     } else {
-        1
-    }
+        return None;
+    };
+    let each = (0..operations.len().max(1))
+        .map(|_| error_response(code, message.clone()))
+        .collect();
+    Some(BatchResponse::Batch(each))
 }
 
 /// The refusal of a caller over its rate limit: 429, and `Retry-After` in
 /// whole seconds (at least 1).
 fn rate_limited(wait: Duration) -> Refusal {
-    let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    let seconds = retry_after_secs(wait);
     Refusal::new(
         StatusCode::TOO_MANY_REQUESTS,
         codes::RATE_LIMITED,
-        format!("too many requests; retry in {} s", seconds.max(1)),
+        format!("too many requests; retry in {seconds} s"),
     )
-    .with_header(RETRY_AFTER, HeaderValue::from(seconds.max(1)))
+    .with_header(RETRY_AFTER, HeaderValue::from(seconds))
+}
+
+/// Reads a POST body within `HTTP_BODY_TIMEOUT_MS` in all (not between its
+/// chunks: a client trickling a byte at a time would hold its connection
+/// for days) and `HTTP_MAX_BODY_BYTES`.
+async fn read_body(body: axum::body::Body, limits: &Limits) -> Result<Bytes, Refusal> {
+    let read = axum::body::to_bytes(body, limits.max_body_bytes);
+    match tokio::time::timeout(limits.body_timeout, read).await {
+        Ok(Ok(bytes)) => Ok(bytes),
+        Ok(Err(error)) => Err(reject_body(&error)),
+        Err(_) => Err(Refusal::new(
+            StatusCode::REQUEST_TIMEOUT,
+            codes::BAD_REQUEST,
+            "the request body did not arrive in time",
+        )
+        .with_header(CONNECTION, HeaderValue::from_static("close"))),
+    }
 }
 
 /// A POST body must be declared as JSON (`application/json`, with any
@@ -377,32 +405,27 @@ fn require_queries(batch: BatchRequest) -> Result<BatchRequest, Refusal> {
     }
 }
 
-/// A body that could not be read: 413 when too large, 408 when it did not
-/// arrive in time (`HTTP_BODY_TIMEOUT_MS`), else 400.
-fn reject_body(rejection: BytesRejection) -> Refusal {
-    let timed_out = {
-        let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(&rejection);
+/// A body that could not be read: 413 when larger than allowed (which
+/// closes the connection: the rest of the body is never read), else 400.
+fn reject_body(error: &axum::Error) -> Refusal {
+    let too_large = {
+        let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(error);
         std::iter::from_fn(|| {
             let error = cause?;
             cause = error.source();
             Some(error)
         })
-        .any(|error| error.is::<TimeoutError>())
+        .any(|error| error.is::<http_body_util::LengthLimitError>())
     };
-    match rejection {
-        BytesRejection::FailedToBufferBody(FailedToBufferBody::LengthLimitError(_)) => {
-            Refusal::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                codes::BAD_REQUEST,
-                "the request body is too large",
-            )
-        }
-        _ if timed_out => Refusal::new(
-            StatusCode::REQUEST_TIMEOUT,
+    if too_large {
+        Refusal::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
             codes::BAD_REQUEST,
-            "the request body did not arrive in time",
-        ),
-        other => bad_request(format!("the request body could not be read: {other}")),
+            "the request body is too large",
+        )
+        .with_header(CONNECTION, HeaderValue::from_static("close"))
+    } else {
+        bad_request(format!("the request body could not be read: {error}"))
     }
 }
 
@@ -417,7 +440,8 @@ fn bad_request(message: String) -> Refusal {
 struct Refusal {
     status: StatusCode,
     /// A header the status calls for (`Allow` on 405, `Accept` on 415,
-    /// `WWW-Authenticate` on 401, `Retry-After` on 429).
+    /// `WWW-Authenticate` on 401, `Retry-After` on 429, `Connection: close`
+    /// on 408 and 413).
     header: Option<(HeaderName, HeaderValue)>,
     code: &'static str,
     message: String,
@@ -446,40 +470,6 @@ impl Refusal {
             response.headers_mut().insert(name, value);
         }
         response
-    }
-}
-
-/// Whether `response` reports a request error, one raised before execution
-/// began. async-graphql marks none, so it is read from the response: no data
-/// at all, and only errors that point at no field and whose codes (given by
-/// [`assign_codes`]) are `BAD_REQUEST` or `QUERY_TOO_COMPLEX` — parse,
-/// validation, variable and limit errors, and a refused batch — or those of
-/// a document named by a hash we do not know (`PERSISTED_QUERY_NOT_FOUND`)
-/// or refused as untrusted (`FORBIDDEN`, `graphql::persisted`). An error of
-/// execution always carries the `path` of its field, even when it nulls the
-/// whole `data` (a `FORBIDDEN` admin field does); a timeout is
-/// `SERVICE_UNAVAILABLE`: both answer 200 with `data: null`, since
-/// execution did begin.
-fn is_request_error(response: &GqlResponse) -> bool {
-    operation::refused_before_execution(response)
-        && response.errors.iter().all(|error| {
-            matches!(
-                code_of(error),
-                Some(
-                    codes::BAD_REQUEST
-                        | codes::QUERY_TOO_COMPLEX
-                        | codes::FORBIDDEN
-                        | codes::PERSISTED_QUERY_NOT_FOUND
-                )
-            )
-        })
-}
-
-/// The `extensions.code` of `error`.
-fn code_of(error: &ServerError) -> Option<&str> {
-    match error.extensions.as_ref()?.get("code")? {
-        Value::String(code) => Some(code),
-        _ => None,
     }
 }
 
@@ -513,19 +503,10 @@ fn answer(media: MediaType, limits: &Limits, response: BatchResponse) -> Respons
     match serialize(&response, &is_request_error, max) {
         Ok(body) => reply(media, status(media, &response), &response, body),
         Err(Overflow) => {
-            let too_large = || {
-                error_response(
-                    codes::QUERY_TOO_COMPLEX,
-                    format!(
-                        "the response is larger than {max} bytes, so it was not sent (the operations \
-                         did run); ask for fewer fields or smaller pages"
-                    ),
-                )
-            };
             let response = match response {
-                BatchResponse::Single(_) => BatchResponse::Single(too_large()),
+                BatchResponse::Single(_) => BatchResponse::Single(capped::too_large(max)),
                 BatchResponse::Batch(rs) => {
-                    BatchResponse::Batch(rs.iter().map(|_| too_large()).collect())
+                    BatchResponse::Batch(rs.iter().map(|_| capped::too_large(max)).collect())
                 }
             };
             let body = serialize(&response, &is_request_error, usize::MAX);
@@ -565,58 +546,19 @@ fn asks_for_text(response: &GqlResponse) -> bool {
         .any(|error| code_of(error) == Some(codes::PERSISTED_QUERY_NOT_FOUND))
 }
 
-/// A body that would be longer than allowed.
-struct Overflow;
-
 /// `response` as JSON bytes, leaving out the `data` entry of each result
-/// for which `without_data` holds; `Overflow` past `max` bytes (it stops
-/// writing there, so an oversized response never takes more memory). Straight
-/// from async-graphql's values to bytes: no intermediate `serde_json::Value`
-/// tree.
+/// for which `without_data` holds; `Overflow` past `max` bytes.
 fn serialize(
     response: &BatchResponse,
     without_data: &impl Fn(&GqlResponse) -> bool,
     max: usize,
 ) -> Result<Vec<u8>, Overflow> {
-    let mut body = Capped {
-        bytes: Vec::new(),
-        max,
-    };
-    let written = match response {
-        BatchResponse::Single(r) => serde_json::to_writer(&mut body, &Wire::of(r, without_data)),
+    match response {
+        BatchResponse::Single(r) => capped::to_json(&Wire::of(r, without_data), max),
         BatchResponse::Batch(rs) => {
             let wires: Vec<_> = rs.iter().map(|r| Wire::of(r, without_data)).collect();
-            serde_json::to_writer(&mut body, &wires)
+            capped::to_json(&wires, max)
         }
-    };
-    match written {
-        Ok(()) => Ok(body.bytes),
-        Err(err) if err.is_io() => Err(Overflow),
-        // Our values always serialize; should one not, say so, once.
-        Err(err) => {
-            tracing::error!(error = %err, "a GraphQL response did not serialize");
-            Ok(br#"{"errors":[{"message":"internal server error","extensions":{"code":"INTERNAL_SERVER_ERROR"}}]}"#.to_vec())
-        }
-    }
-}
-
-/// A byte buffer that refuses to grow past `max`.
-struct Capped {
-    bytes: Vec<u8>,
-    max: usize,
-}
-
-impl std::io::Write for Capped {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        if self.bytes.len().saturating_add(buf.len()) > self.max {
-            return Err(std::io::ErrorKind::FileTooLarge.into());
-        }
-        self.bytes.extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
     }
 }
 

@@ -2,10 +2,12 @@
 //! (its files under `/playground/`), `/healthz`, `/readyz` and `/metrics`,
 //! with CORS for browsers on other origins ([`cors`]).
 
+mod capped;
 mod cors;
 mod graphql;
 mod health;
 mod media_type;
+mod per_client;
 mod playground;
 mod rate_limit;
 mod server;
@@ -19,7 +21,6 @@ pub use state::AppState;
 pub use websocket::Sockets;
 
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
 use axum::extract::Request;
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{FromRequestParts, State};
@@ -29,7 +30,6 @@ use axum::http::header::UPGRADE;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::timeout::RequestBodyTimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
@@ -39,11 +39,6 @@ pub const REQUEST_ID: &str = "x-request-id";
 
 /// The server's routes.
 pub fn router(state: AppState) -> Router {
-    let limits = &state.services.config.limits;
-    // Enforced where the body is read, so that a body over it (declared or
-    // not) is answered as a GraphQL error (`graphql::reject_body`).
-    let body_limit = DefaultBodyLimit::max(limits.max_body_bytes);
-    let body_timeout = RequestBodyTimeoutLayer::new(limits.body_timeout);
     let header = HeaderName::from_static(REQUEST_ID);
     // Every log line of a request carries its id, and (once known) its
     // GraphQL operation, recorded by `graphql::operation`.
@@ -71,9 +66,7 @@ pub fn router(state: AppState) -> Router {
         .route("/playground/{file}", get(playground::asset))
         .route("/healthz", get(health::alive))
         .route("/readyz", get(health::ready))
-        .route("/metrics", get(health::metrics))
-        .layer(body_limit)
-        .layer(body_timeout);
+        .route("/metrics", get(health::metrics));
     // Around every route, so that the handlers' refusals carry the CORS
     // headers too; inside the trace and the request id, so that preflights
     // are logged and answered with an id like any request.
@@ -87,7 +80,28 @@ pub fn router(state: AppState) -> Router {
         .layer(PropagateRequestIdLayer::new(header.clone()))
         // Outermost, so that the id exists before anything else runs.
         .layer(SetRequestIdLayer::new(header, MakeRequestUuid))
+        .layer(axum::middleware::map_request(drop_unfit_request_id))
         .with_state(state)
+}
+
+/// The longest request id a caller may send (a UUID is 36 characters; a
+/// trace id with its span, 55).
+const MAX_REQUEST_ID_LEN: usize = 128;
+
+/// Removes a caller's `x-request-id` that is too long or not printable
+/// ASCII, so that the server makes its own: the id goes into every log
+/// line of the request and back in the response.
+async fn drop_unfit_request_id(mut request: Request) -> Request {
+    let fit = |value: &axum::http::HeaderValue| {
+        let bytes = value.as_bytes();
+        !bytes.is_empty()
+            && bytes.len() <= MAX_REQUEST_ID_LEN
+            && bytes.iter().all(|b| b.is_ascii_graphic())
+    };
+    if request.headers().get(REQUEST_ID).is_some_and(|v| !fit(v)) {
+        request.headers_mut().remove(REQUEST_ID);
+    }
+    request
 }
 
 /// `GET /graphql`: a WebSocket upgrade (subscriptions), or a query in the
@@ -102,8 +116,12 @@ async fn get_graphql(State(state): State<AppState>, request: Request) -> Respons
         return Handler::call(graphql::get, request, state).await;
     }
     let (mut parts, _) = request.into_parts();
+    let address = parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|info| info.0.ip());
     match WebSocketUpgrade::from_request_parts(&mut parts, &state).await {
-        Ok(upgrade) => websocket::upgrade(state, upgrade).await,
+        Ok(upgrade) => websocket::upgrade(state, upgrade, address).await,
         Err(rejection) => rejection.into_response(),
     }
 }

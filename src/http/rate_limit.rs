@@ -3,10 +3,16 @@
 //! to `RATE_LIMIT_BURST`, from the `governor` crate (GCRA, one atomic value
 //! per caller).
 //!
-//! A query operation takes one token; a mutation one per mutation field,
-//! since each is a transaction. A request that would overdraw its caller's
-//! bucket is refused whole, before anything runs, with `RATE_LIMITED`, HTTP
-//! 429 and `Retry-After` ([`super::graphql`]).
+//! Every operation takes one token, and a mutation one more per mutation
+//! field beyond its first, since each is a transaction; over HTTP and over
+//! a WebSocket alike. The first token of a request is drawn as soon as its
+//! caller is known, before its body is read or its document parsed
+//! ([`Tab::open`]), so a request refused for any reason (a syntax error, a
+//! limit, an unknown persisted query, a bad token) has cost its token, and
+//! a caller with an empty bucket costs the instance no parsing at all. A
+//! request that would overdraw its caller's bucket is refused before
+//! anything runs, with `RATE_LIMITED`, HTTP 429 and `Retry-After`
+//! ([`super::graphql`]); the tokens it drew stay drawn.
 
 use std::net::IpAddr;
 use std::num::NonZeroU32;
@@ -37,6 +43,43 @@ impl Caller {
             (None, None) => None,
         }
     }
+}
+
+/// What one request draws from its caller's bucket, step by step: a token
+/// when it is admitted, more as its cost becomes known.
+pub struct Tab<'a> {
+    /// `None` when the rate limit is off (or the caller unknown).
+    bucket: Option<(&'a RateLimiter, Caller)>,
+}
+
+impl<'a> Tab<'a> {
+    /// Admits a request of `caller`, drawing its first token; or says how
+    /// long to wait before it could be admitted.
+    pub fn open(
+        limiter: Option<&'a RateLimiter>,
+        caller: Option<Caller>,
+    ) -> Result<Self, Duration> {
+        let tab = Self {
+            bucket: limiter.zip(caller),
+        };
+        tab.draw(1)?;
+        Ok(tab)
+    }
+
+    /// Draws `tokens` more, or says how long to wait (nothing is drawn then).
+    pub fn draw(&self, tokens: usize) -> Result<(), Duration> {
+        match &self.bucket {
+            Some((limiter, caller)) => {
+                limiter.check(caller, u32::try_from(tokens).unwrap_or(u32::MAX))
+            }
+            None => Ok(()),
+        }
+    }
+}
+
+/// `wait` as `Retry-After` says it: whole seconds, rounded up, at least 1.
+pub fn retry_after_secs(wait: Duration) -> u64 {
+    (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1)
 }
 
 /// The buckets of this instance's callers.

@@ -314,7 +314,33 @@ async fn errors_never_echo_a_huge_input() {
         .await;
     assert_eq!(r.error_code(), "BAD_REQUEST");
     let message = r.body["errors"][0]["message"].as_str().unwrap();
-    assert!(message.len() < 200, "{} bytes: {message:.200}", message.len());
+    assert!(
+        message.len() < 200,
+        "{} bytes: {message:.200}",
+        message.len()
+    );
+    // A value of the wrong type, quoted by GraphQL's own coercion message.
+    let huge = "9".repeat(60_000);
+    for (query, variables) in [
+        (
+            "query($n: Int) { products(first: $n) { totalCount } }",
+            json!({ "n": huge }),
+        ),
+        ("{ products(search: 12) { totalCount } }", json!({})),
+        (
+            "mutation($i: ChargeBalanceInput!) { chargeBalance(input: $i) { userErrors { code } } }",
+            json!({ "i": { "amount": huge } }),
+        ),
+    ] {
+        let r = app.as_user("ann", query, variables).await;
+        assert_eq!(r.error_code(), "BAD_REQUEST", "{:.300}", r.body);
+        let message = r.body["errors"][0]["message"].as_str().unwrap();
+        assert!(
+            message.chars().count() <= 301,
+            "{} bytes: {message:.200}",
+            message.len()
+        );
+    }
     // A request id of 8 KB is not taken: the server makes its own.
     let long = "r".repeat(8 * 1024);
     let response = reqwest::Client::new()

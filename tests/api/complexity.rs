@@ -170,7 +170,10 @@ fn within_the_limit(
         return Ok(true);
     }
     let codes = r.error_codes();
-    if codes.iter().all(|c| c == "QUERY_TOO_COMPLEX" || c == "BAD_REQUEST") {
+    if codes
+        .iter()
+        .all(|c| c == "QUERY_TOO_COMPLEX" || c == "BAD_REQUEST")
+    {
         Ok(false)
     } else {
         Err(format!("{query}: {}", r.body))

@@ -201,9 +201,7 @@ async fn shutdown_does_not_wait_past_its_grace_period() {
 /// loopback), so that tests can play several clients.
 async fn connect_from(app: &TestApp, source: &str) -> TcpStream {
     let socket = tokio::net::TcpSocket::new_v4().unwrap();
-    socket
-        .bind(format!("{source}:0").parse().unwrap())
-        .unwrap();
+    socket.bind(format!("{source}:0").parse().unwrap()).unwrap();
     let address = app.address.trim_start_matches("http://");
     socket
         .connect(address.parse().unwrap())

@@ -98,6 +98,10 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         // Connections as needed, not a fixed pool per test app: many apps
         // share the machine's PostgreSQL (a test may set it, see startup.rs).
         ("DATABASE_MIN_CONNECTIONS", "0".into()),
+        // A test's many clients all come from 127.0.0.1; the tests of the
+        // per-client caps set their own.
+        ("HTTP_MAX_CONNECTIONS_PER_CLIENT", "1024".into()),
+        ("WS_MAX_CONNECTIONS_PER_CLIENT", "10000".into()),
     ];
     if let Some(url) = options.nats {
         vars.push(("NATS_URL", url));

@@ -682,11 +682,23 @@ async fn a_refund_reason_holds_no_control_characters() {
     let order = paid_order(&app, "ann", &product, 1).await;
     for bad in ["wrong\u{1b}[31m colour", "tab\tseparated", "bell\u{7}"] {
         let r = refund(&app, &order, Some(bad)).await;
-        assert_eq!(r.user_error_codes("refundOrder"), ["INVALID_INPUT"], "{bad:?}");
+        assert_eq!(
+            r.user_error_codes("refundOrder"),
+            ["INVALID_INPUT"],
+            "{bad:?}"
+        );
         assert_eq!(r.user_error_fields("refundOrder"), ["input.reason"]);
     }
     assert_eq!(stock(&app, &product).await, 4, "nothing was refunded");
     // Line breaks are text, as in any note.
     let r = refund(&app, &order, Some("broken on arrival\nsee photos")).await;
     assert_eq!(outcome(&r, "refundOrder"), "ok", "{}", r.body);
+    // And the database keeps a direct write to the rule.
+    let written = sqlx::query("UPDATE orders SET refund_reason = $1 WHERE id = $2")
+        .bind("\u{1b}[2J")
+        .bind(TestApp::db_id(&order))
+        .execute(&app.pool)
+        .await;
+    let error = written.expect_err("refused").to_string();
+    assert!(error.contains("orders_refund_reason_is_text"), "{error}");
 }

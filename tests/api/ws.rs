@@ -59,7 +59,8 @@ impl Ws {
             "sec-websocket-protocol",
             "graphql-transport-ws".parse().unwrap(),
         );
-        let (socket, _) = tokio_tungstenite::client_async(request, MaybeTlsStream::Plain(stream)).await?;
+        let (socket, _) =
+            tokio_tungstenite::client_async(request, MaybeTlsStream::Plain(stream)).await?;
         Ok(Self { socket })
     }
 
@@ -131,4 +132,3 @@ impl Ws {
         }
     }
 }
-
