@@ -75,7 +75,7 @@ async fn tail(config: &Config, from_start: bool) -> ExitCode {
         tailed = crate::events::tail::run(config, from_start) => match tailed {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
-                eprintln!("cannot tail events from {}: {e}", config.nats_url);
+                eprintln!("cannot tail events from {}: {e}", config.nats.url);
                 ExitCode::FAILURE
             }
         },
@@ -85,7 +85,7 @@ async fn tail(config: &Config, from_start: bool) -> ExitCode {
 
 /// Prints every broken invariant; fails if there is one.
 async fn audit(config: &Config) -> ExitCode {
-    let violations = match sqlx::PgPool::connect(&config.database_url).await {
+    let violations = match sqlx::PgPool::connect(&config.database.url).await {
         Ok(pool) => crate::domain::audit::check(&pool).await,
         Err(e) => Err(e.into()),
     };

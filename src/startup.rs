@@ -20,8 +20,8 @@ use crate::db::{self, Db, Replica};
 use crate::events::{Changes, Relay};
 use crate::facades::{Services, demo};
 use crate::graphql;
+use crate::graphql::gate::{Gate, Persisted};
 use crate::graphql::operation::Operations;
-use crate::graphql::persisted::{self, Persisted};
 use crate::http::{self, Playground, RateLimiter, Sockets};
 
 pub use crate::http::AppState;
@@ -50,8 +50,11 @@ impl Application {
                  this server, admin ones included. Set JWT_SECRET before it serves anyone but you."
             );
         }
-        db::ensure_database(&config.database_url).await?;
-        db::migrate(&config.database_url).await?;
+        // First: a trusted documents manifest that cannot be used stops the
+        // server before it touches anything.
+        let persisted = Persisted::new(&config.persisted)?;
+        db::ensure_database(&config.database.url).await?;
+        db::migrate(&config.database.url).await?;
         let pool = db::connect(&config)?;
         db::open_min_connections(&pool);
         let replica = Replica::connect(&config)?;
@@ -95,14 +98,10 @@ impl Application {
             None
         };
         let public = !config.is_development();
-        let limits = &config.limits;
-        tracing::info!("{}", persisted::describe(&config.persisted));
-        let operations = Operations::new(
-            graphql::build_schema(Some(services.clone()), public, limits),
-            limits,
-            metrics.clone(),
-            Persisted::new(&config.persisted),
-        )?;
+        let schema = graphql::build_schema(Some(services.clone()), public, &config.query);
+        let gate = Gate::new(&schema.sdl(), &config.query, persisted)?;
+        tracing::info!("{}", gate.describe(&config.persisted));
+        let operations = Operations::new(schema, gate, metrics.clone());
         let (closing, closed) = watch::channel(false);
         let state = AppState {
             operations: Arc::new(operations),
@@ -110,13 +109,8 @@ impl Application {
             auth,
             metrics,
             playground,
-            rate_limiter: RateLimiter::new(limits).map(Arc::new),
-            sockets: Arc::new(Sockets::new(
-                limits.ws_max_connections,
-                limits.ws_max_connections_per_client,
-                limits.ws_max_connections_per_user,
-                closed,
-            )),
+            rate_limiter: RateLimiter::new(&config.rate_limit).map(Arc::new),
+            sockets: Arc::new(Sockets::new(&config.websocket, closed)),
         };
         Ok(Self {
             listener,
@@ -141,7 +135,7 @@ impl Application {
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) {
         let services = &self.state.services;
         let pool = services.db.pool.clone();
-        let relay = if services.config.outbox_relay {
+        let relay = if services.config.outbox.relay {
             let started = Relay::start(
                 services.config.clone(),
                 pool.clone(),
@@ -163,7 +157,7 @@ impl Application {
             tokio::spawn(replica.warm.clone().sweep_until_closed());
             tokio::spawn(replica.clone().sample_until_closed(pool.clone()));
         }
-        let limits = services.config.limits.clone();
+        let limits = services.config.http.clone();
         let metrics = self.state.metrics.clone();
         let sockets = self.state.sockets.clone();
         let closing = self.closing;

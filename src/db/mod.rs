@@ -103,15 +103,16 @@ pub(crate) const PING_IF_IDLE_FOR: std::time::Duration = std::time::Duration::fr
 /// database and migrate it), an outage only fails requests until the
 /// database is back; `/readyz` says when it is reachable.
 pub fn connect(config: &Config) -> Result<PgPool, sqlx::Error> {
-    let statement_timeout = config.database_statement_timeout.as_millis().to_string();
+    let statement_timeout = config.database.statement_timeout.as_millis().to_string();
     let idle_in_transaction = config
-        .database_idle_in_transaction_timeout
+        .database
+        .idle_in_transaction_timeout
         .as_millis()
         .to_string();
     // A transaction left open by a request that vanished mid-way is ended
     // by the retry helper (see `retry.rs`); this is PostgreSQL's backstop
     // should anything else ever leave one open.
-    let options = PgConnectOptions::from_str(&config.database_url)?
+    let options = PgConnectOptions::from_str(&config.database.url)?
         .application_name("commerce")
         .options([
             ("statement_timeout", statement_timeout.as_str()),
@@ -121,12 +122,12 @@ pub fn connect(config: &Config) -> Result<PgPool, sqlx::Error> {
             ),
         ]);
     Ok(PgPoolOptions::new()
-        .max_connections(config.database_max_connections)
+        .max_connections(config.database.max_connections)
         // Kept open once opened; `open_min_connections` opens them at
         // startup (the pool is lazy, so a database that is down does not
         // stop the server from starting).
-        .min_connections(config.database_min_connections)
-        .acquire_timeout(config.database_acquire_timeout)
+        .min_connections(config.database.min_connections)
+        .acquire_timeout(config.database.acquire_timeout)
         // sqlx pings every connection it hands out by default: a round trip
         // per statement, a third of a nested read's time. A connection in
         // steady use is fine; only one that sat idle for a while (and may

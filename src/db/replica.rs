@@ -80,18 +80,18 @@ impl Replica {
     /// The replica of `DATABASE_READ_URL`, if it is set. Connects lazily:
     /// a replica that is down when the server starts is only skipped.
     pub fn connect(config: &Config) -> Result<Option<Arc<Self>>, sqlx::Error> {
-        let Some(url) = &config.database_read_url else {
+        let Some(url) = &config.database.read_url else {
             return Ok(None);
         };
-        let statement_timeout = config.database_statement_timeout.as_millis().to_string();
+        let statement_timeout = config.database.statement_timeout.as_millis().to_string();
         let options = PgConnectOptions::from_str(url)?
             .application_name("commerce-read")
             .options([("statement_timeout", statement_timeout.as_str())]);
-        let max = config.database_read_max_connections;
+        let max = config.database.read_max_connections;
         let pool = PgPoolOptions::new()
             .max_connections(max)
-            .min_connections(config.database_min_connections.min(max))
-            .acquire_timeout(config.database_acquire_timeout.min(REPLICA_ACQUIRE_TIMEOUT))
+            .min_connections(config.database.min_connections.min(max))
+            .acquire_timeout(config.database.acquire_timeout.min(REPLICA_ACQUIRE_TIMEOUT))
             // As the primary's pool (`super::connect`): ping only a
             // connection that sat idle long enough to have died unseen.
             .test_before_acquire(false)
@@ -108,8 +108,8 @@ impl Replica {
             // Every connection of this pool serves queries.
             warm: Arc::new(WarmReads::with_capacity(max as usize)),
             pool,
-            max_lag: config.database_read_max_lag,
-            sample_every: config.database_read_lag_sample_interval,
+            max_lag: config.database.read_max_lag,
+            sample_every: config.database.read_lag_sample_interval,
             // Trusted until the first sample or query says otherwise.
             reachable: AtomicBool::new(true),
             usable: AtomicBool::new(true),

@@ -80,7 +80,7 @@ impl Changes {
         let (refresh, queue) = mpsc::unbounded_channel();
         let (stop, stopped) = watch::channel(());
         let watched = Arc::new(Watched::default());
-        let nats = if config.changes_via_nats {
+        let nats = if config.subscriptions.changes_via_nats {
             stream::connect(config, "commerce-changes", None)
                 .await
                 .inspect_err(
@@ -95,11 +95,11 @@ impl Changes {
             watched: watched.clone(),
             refresh: refresh.downgrade(),
             nats: nats.clone(),
-            every: config.subscription_poll,
-            safety: config.subscription_safety_poll,
+            every: config.subscriptions.poll,
+            safety: config.subscriptions.safety_poll,
         };
         tokio::spawn(polls.run(stopped.clone()));
-        let subject = config.nats_changes_subject.clone();
+        let subject = config.subscriptions.changes_subject.clone();
         if let Some(client) = &nats {
             tokio::spawn(listen(
                 client.clone(),

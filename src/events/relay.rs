@@ -76,8 +76,8 @@ impl Relay {
             client,
             backoff: RetryPolicy {
                 max_attempts: u32::MAX,
-                base_delay: config.outbox_backoff_base,
-                max_delay: config.outbox_backoff_max,
+                base_delay: config.outbox.backoff_base,
+                max_delay: config.outbox.backoff_max,
             },
             connections,
             config,
@@ -149,7 +149,7 @@ impl Worker {
         let mut failures = 0u32;
         let mut last_compaction: Option<Instant> = None;
         tracing::info!(
-            stream = %self.config.nats_stream,
+            stream = %self.config.nats.stream,
             subjects = ?stream::subjects(&self.config),
             "outbox relay started"
         );
@@ -157,7 +157,7 @@ impl Worker {
         // before the first round, which would otherwise find it still
         // connecting and fail (a warning at every start).
         let _ = tokio::time::timeout(
-            self.config.nats_connect_timeout,
+            self.config.nats.connect_timeout,
             connections.wait_for(|n| *n > 0),
         )
         .await;
@@ -184,7 +184,7 @@ impl Worker {
                         tracing::info!(failed_rounds = failures, "outbox relay recovered");
                     }
                     failures = 0;
-                    (self.config.outbox_poll_interval, None)
+                    (self.config.outbox.poll_interval, None)
                 }
                 Err(failure) => {
                     failures = failures.saturating_add(1);
@@ -253,7 +253,7 @@ impl Worker {
         let (mut seen_down, mut watching) = (away, true);
         loop {
             let probe = async {
-                tokio::time::sleep(self.config.outbox_probe_interval).await;
+                tokio::time::sleep(self.config.outbox.probe_interval).await;
                 self.client.connection_state() == async_nats::connection::State::Connected
                     && stream::has_leader(&self.js, &self.config).await
             };
@@ -284,13 +284,13 @@ impl Worker {
 
     /// Publishes rounds until the backlog is empty or the app stops.
     async fn drain(&self, stop: &watch::Receiver<bool>) -> Result<(), Failure> {
-        let batch = i64::from(self.config.outbox_batch_size.max(1));
+        let batch = i64::from(self.config.outbox.batch_size.max(1));
         // A round bounds its wait for JetStream itself; this is the
         // backstop for a database that stops answering mid-round. Dropping
         // the round drops its transaction, which sqlx rolls back as the
         // pool takes the connection back, releasing the rows.
-        let stalled = self.config.outbox_round_timeout.saturating_mul(2)
-            + self.config.database_statement_timeout;
+        let stalled = self.config.outbox.round_timeout.saturating_mul(2)
+            + self.config.database.statement_timeout;
         while !*stop.borrow() {
             let claimed = tokio::time::timeout(stalled, self.round(batch))
                 .await
@@ -324,7 +324,7 @@ impl Worker {
             return Ok(0);
         }
         let claimed = events.len();
-        let deadline = tokio::time::Instant::now() + self.config.outbox_round_timeout;
+        let deadline = tokio::time::Instant::now() + self.config.outbox.round_timeout;
         let acks = self.publish(events, deadline).await;
         let (mut published, mut failed, mut last_error) = (Vec::new(), Vec::new(), None);
         for (id, acked) in acks {
@@ -377,12 +377,12 @@ impl Worker {
         events: Vec<outbox::PendingEvent>,
         deadline: tokio::time::Instant,
     ) -> Vec<(i64, Result<jetstream::publish::PublishAck, Missed>)> {
-        let timeout = self.config.nats_ack_timeout;
+        let timeout = self.config.nats.ack_timeout;
         let too_late = || Missed {
             why: format!(
                 "the round's deadline ({:?}, OUTBOX_ROUND_TIMEOUT_MS) passed before JetStream \
                  acknowledged; the events are released for the next round",
-                self.config.outbox_round_timeout
+                self.config.outbox.round_timeout
             ),
             away: false,
         };
@@ -459,7 +459,7 @@ impl Worker {
         let mut total = 0;
         loop {
             let compacted: AppResult<u64> =
-                outbox::compact(&self.pool, self.config.outbox_retention, COMPACT_LIMIT).await;
+                outbox::compact(&self.pool, self.config.outbox.retention, COMPACT_LIMIT).await;
             match compacted {
                 Ok(n) => {
                     total += n;

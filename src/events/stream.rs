@@ -24,13 +24,13 @@ pub async fn connect(
     connections: Option<watch::Sender<u64>>,
 ) -> Result<async_nats::Client, async_nats::Error> {
     let servers = servers(config)?;
-    let delay_max = config.nats_reconnect_delay_max;
+    let delay_max = config.nats.reconnect_delay_max;
     let client_name = name.to_owned();
     let connections = connections.map(Arc::new);
     let client = async_nats::ConnectOptions::new()
         .name(name)
         .retry_on_initial_connect()
-        .connection_timeout(config.nats_connect_timeout)
+        .connection_timeout(config.nats.connect_timeout)
         .reconnect_delay_callback(move |attempts| reconnect_delay(attempts, delay_max))
         .event_callback(move |event| {
             let (connections, client_name) = (connections.clone(), client_name.clone());
@@ -57,7 +57,7 @@ pub async fn connect(
 /// The servers of `NATS_URL`, parsed.
 pub fn servers(config: &Config) -> Result<Vec<async_nats::ServerAddr>, async_nats::Error> {
     let parsed: Result<Vec<async_nats::ServerAddr>, _> =
-        config.nats_servers().into_iter().map(str::parse).collect();
+        config.nats.servers().into_iter().map(str::parse).collect();
     Ok(parsed?)
 }
 
@@ -75,23 +75,23 @@ fn reconnect_delay(attempts: usize, max: Duration) -> Duration {
 /// (`NATS_ACK_TIMEOUT_MS`, also the timeout of JetStream API requests).
 pub fn context(client: async_nats::Client, config: &Config) -> jetstream::Context {
     jetstream::ContextBuilder::new()
-        .timeout(config.nats_ack_timeout)
+        .timeout(config.nats.ack_timeout)
         .build(client)
 }
 
 /// The subjects the events go to: order-paid, then order-refunded.
 pub fn subjects(config: &Config) -> Vec<String> {
     vec![
-        config.nats_subject.clone(),
-        config.nats_refund_subject.clone(),
+        config.nats.subject.clone(),
+        config.nats.refund_subject.clone(),
     ]
 }
 
 /// The subject of an outbox event of `kind`.
 pub fn subject_of(config: &Config, kind: EventKind) -> &str {
     match kind {
-        EventKind::OrderPaid => &config.nats_subject,
-        EventKind::OrderRefunded => &config.nats_refund_subject,
+        EventKind::OrderPaid => &config.nats.subject,
+        EventKind::OrderRefunded => &config.nats.refund_subject,
     }
 }
 
@@ -101,11 +101,11 @@ pub fn subject_of(config: &Config, kind: EventKind) -> &str {
 /// already stored.
 pub fn stream_config(config: &Config) -> jetstream::stream::Config {
     jetstream::stream::Config {
-        name: config.nats_stream.clone(),
+        name: config.nats.stream.clone(),
         subjects: subjects(config),
         storage: StorageType::File,
-        num_replicas: config.nats_stream_replicas,
-        duplicate_window: config.nats_duplicate_window,
+        num_replicas: config.nats.stream_replicas,
+        duplicate_window: config.nats.duplicate_window,
         description: Some(
             "Order-paid and order-refunded events (CloudEvents 1.0 JSON), one per payment or refund."
                 .into(),
@@ -136,14 +136,14 @@ pub async fn ensure_stream(
     let mut updated = current;
     updated.subjects.extend(missing);
     js.update_stream(updated).await?;
-    Ok(js.get_stream(&config.nats_stream).await?)
+    Ok(js.get_stream(&config.nats.stream).await?)
 }
 
 /// Whether the stream answers with a leader, that is, accepts publishes:
 /// one `STREAM.INFO` request. On a cluster, false during a leader election
 /// or while a quorum of its replicas is lost.
 pub async fn has_leader(js: &jetstream::Context, config: &Config) -> bool {
-    match js.get_stream(&config.nats_stream).await {
+    match js.get_stream(&config.nats.stream).await {
         // A single server reports no cluster, and is its stream's leader.
         Ok(stream) => stream
             .cached_info()

@@ -31,7 +31,7 @@ pub async fn run(config: &Config, from_start: bool) -> Result<(), async_nats::Er
     eprintln!(
         "waiting for events on {} (stream {}); Ctrl-C stops",
         stream::subjects(config).join(", "),
-        config.nats_stream
+        config.nats.stream
     );
     let mut messages = consumer.messages().await?;
     while let Some(message) = messages.next().await {

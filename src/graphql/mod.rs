@@ -8,23 +8,21 @@
 //! - [`inline`]: the objects a response holds by the hundred, resolved
 //!   without a boxed future per field;
 //! - [`errors`]: the one mapping from errors to GraphQL;
-//! - [`operation`]: preparing and running one operation; [`persisted`]:
-//!   documents named by their hash (persisted queries, trusted documents);
+//! - [`gate`]: what every operation passes before it runs (may it run,
+//!   what does it cost: persisted queries, trusted documents, the limits);
+//! - [`operation`]: admitting and running one operation;
 //! - [`context`]: what a resolver may ask of its request.
 
-pub(crate) mod complexity;
 pub(crate) mod connection;
 pub(crate) mod context;
-pub(crate) mod documents;
 pub(crate) mod errors;
+pub(crate) mod gate;
 pub(crate) mod ids;
 pub(crate) mod inline;
-pub(crate) mod limits;
 pub(crate) mod loaders;
 pub(crate) mod mutations;
 pub(crate) mod node;
 pub(crate) mod operation;
-pub(crate) mod persisted;
 pub(crate) mod query;
 pub(crate) mod scalars;
 pub(crate) mod subscription;
@@ -32,7 +30,7 @@ pub(crate) mod types;
 
 use async_graphql::Schema;
 
-use crate::config::Limits;
+use crate::config::QueryLimits;
 use crate::facades::Services;
 
 /// The server's schema.
@@ -41,15 +39,15 @@ pub type AppSchema =
 
 /// Builds the schema. `public` turns off introspection and field
 /// suggestions (production). The limits on what a document may ask are
-/// checked before it reaches the schema ([`limits`], [`complexity`]).
-pub fn build_schema(services: Option<Services>, public: bool, limits: &Limits) -> AppSchema {
+/// checked before it reaches the schema ([`gate`]).
+pub fn build_schema(services: Option<Services>, public: bool, limits: &QueryLimits) -> AppSchema {
     schema_builder(services, public, limits).finish()
 }
 
 fn schema_builder(
     services: Option<Services>,
     public: bool,
-    limits: &Limits,
+    limits: &QueryLimits,
 ) -> async_graphql::SchemaBuilder<
     query::QueryRoot,
     mutations::MutationRoot,
@@ -60,8 +58,8 @@ fn schema_builder(
         mutations::MutationRoot::default(),
         subscription::SubscriptionRoot,
     )
-    // async-graphql's own bound on nesting, above that of `limits`, which
-    // refuses any document that would reach it.
+    // async-graphql's own bound on nesting, above the gate's, which refuses
+    // any document that would reach it.
     .limit_recursive_depth(limits.max_nesting.saturating_add(1))
     .override_output_type_description::<async_graphql::ID>(
         "A globally unique, opaque identifier (base64 of `Type:id`, as graphql-relay's \
@@ -79,7 +77,7 @@ fn schema_builder(
 /// The schema in SDL, as checked in at `schema.graphql`.
 pub fn sdl() -> String {
     let options = async_graphql::SDLExportOptions::new().include_specified_by();
-    build_schema(None, false, &Limits::default()).sdl_with_options(options)
+    build_schema(None, false, &QueryLimits::default()).sdl_with_options(options)
 }
 
 #[cfg(test)]

@@ -87,7 +87,7 @@ impl CatalogQuery {
         )]
         order_by: Option<ProductOrder>,
     ) -> async_graphql::Result<ProductConnection> {
-        let max_chars = services(ctx)?.config.limits.search_max_chars;
+        let max_chars = services(ctx)?.config.search.max_chars;
         let search = listing::Search::parse(search.as_deref().unwrap_or(""), max_chars)?;
         // An explicit null means the default, as for every optional argument.
         let filter = listing::Filter {

@@ -66,7 +66,7 @@ impl SubscriptionRoot {
         let services = services(ctx)?;
         let mut seen = services.changes.watch_coupon(id);
         let campaign = first(&mut seen).await.ok_or_else(|| not_found("coupon"))?;
-        let every = services.config.coupon_update_interval;
+        let every = services.config.subscriptions.coupon_update_interval;
         Ok(follow(seen, campaign, every, |c| c.remaining() == 0).map(Coupon))
     }
 }

@@ -55,10 +55,10 @@ use super::capped::{self, Overflow};
 use super::media_type::{JSON, MediaType};
 use super::rate_limit::{Caller, Tab, retry_after_secs};
 use crate::auth::Principal;
-use crate::config::Limits;
+use crate::config::{Http, QueryLimits};
 use crate::graphql::errors::{assign_codes, code_of, codes, error_response, is_request_error};
-use crate::graphql::operation::Prepared;
-use crate::graphql::persisted;
+use crate::graphql::gate::Admitted;
+use crate::graphql::gate::persisted;
 
 /// The client's address, put on every request by [`super::server`].
 type Client = Option<Extension<ConnectInfo<SocketAddr>>>;
@@ -72,7 +72,7 @@ pub async fn post(
     let (parts, body) = request.into_parts();
     let headers = &parts.headers;
     let call = Call::new(&state, headers, client, false);
-    let limits = &state.services.config.limits;
+    let limits = &state.services.config.http;
     // Read only once the caller is admitted (`Call::execute`).
     let batch = async {
         require_json_body(headers)?;
@@ -178,7 +178,7 @@ impl<'a> Call<'a> {
         )
         .map_err(rate_limited)?;
         let batch = read.await?;
-        let limits = &self.state.services.config.limits;
+        let limits = &self.state.services.config.query;
         if let Some(refused) = refuse_batch(&batch, limits.max_batch) {
             return Ok(answer(self.media, limits, refused));
         }
@@ -190,11 +190,8 @@ impl<'a> Call<'a> {
         tab.draw(requests.len().saturating_sub(1))
             .map_err(rate_limited)?;
         let operations = &self.state.operations;
-        let prepared: Vec<_> = requests
-            .into_iter()
-            .map(|r| operations.prepare(r))
-            .collect();
-        if self.safe_only && prepared.iter().flatten().any(Prepared::is_mutation) {
+        let admitted: Vec<_> = requests.into_iter().map(|r| operations.admit(r)).collect();
+        if self.safe_only && admitted.iter().flatten().any(Admitted::is_mutation) {
             return Err(Refusal::new(
                 StatusCode::METHOD_NOT_ALLOWED,
                 codes::BAD_REQUEST,
@@ -203,9 +200,9 @@ impl<'a> Call<'a> {
             .with_header(ALLOW, HeaderValue::from_static("POST")));
         }
         // A mutation costs one token per mutation field beyond its first.
-        let extra = prepared.iter().flatten().map(|p| p.cost().extra_tokens());
+        let extra = admitted.iter().flatten().map(Admitted::extra_tokens);
         tab.draw(extra.sum()).map_err(rate_limited)?;
-        let response = self.run(prepared, single, caller).await;
+        let response = self.run(admitted, single, caller).await;
         Ok(answer(self.media, limits, response))
     }
 
@@ -234,29 +231,29 @@ impl<'a> Call<'a> {
         })
     }
 
-    /// Runs the prepared operations (or answers their refusals) within the
+    /// Runs the admitted operations (or answers their refusals) within the
     /// request timeout, and gives every error its code.
     async fn run(
         &self,
-        prepared: Vec<Result<Prepared, ServerError>>,
+        admitted: Vec<Result<Admitted, ServerError>>,
         single: bool,
         caller: Option<Principal>,
     ) -> BatchResponse {
         let state = self.state;
-        let count = prepared.len();
+        let count = admitted.len();
         let operations = &state.operations;
         let run = async {
             let db = &state.services.db;
-            let run_one = |prepared: Result<Prepared, ServerError>| {
+            let run_one = |admitted: Result<Admitted, ServerError>| {
                 let caller = caller.clone();
                 async move {
-                    match prepared {
-                        Ok(prepared) => operations.run(db, prepared, caller).await,
+                    match admitted {
+                        Ok(admitted) => operations.run(db, admitted, caller).await,
                         Err(error) => operations.refuse(error),
                     }
                 }
             };
-            join_all(prepared.into_iter().map(run_one)).await
+            join_all(admitted.into_iter().map(run_one)).await
         };
         // A batch that times out still answers one result per operation.
         let mut responses =
@@ -325,7 +322,7 @@ fn rate_limited(wait: Duration) -> Refusal {
 /// Reads a POST body within `HTTP_BODY_TIMEOUT_MS` in all (not between its
 /// chunks: a client trickling a byte at a time would hold its connection
 /// for days) and `HTTP_MAX_BODY_BYTES`.
-async fn read_body(body: axum::body::Body, limits: &Limits) -> Result<Bytes, Refusal> {
+async fn read_body(body: axum::body::Body, limits: &Http) -> Result<Bytes, Refusal> {
     let read = axum::body::to_bytes(body, limits.max_body_bytes);
     match tokio::time::timeout(limits.body_timeout, read).await {
         Ok(Ok(bytes)) => Ok(bytes),
@@ -498,7 +495,7 @@ impl<'a> Wire<'a> {
 /// The answer to an executed request (or a refused batch): see [`status`].
 /// A body over `RESPONSE_MAX_BYTES` is replaced by a `QUERY_TOO_COMPLEX`
 /// error for each operation (which did run: a mutation took effect).
-fn answer(media: MediaType, limits: &Limits, response: BatchResponse) -> Response {
+fn answer(media: MediaType, limits: &QueryLimits, response: BatchResponse) -> Response {
     let max = limits.max_response_bytes;
     match serialize(&response, &is_request_error, max) {
         Ok(body) => reply(media, status(media, &response), &response, body),

@@ -23,7 +23,7 @@ use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota};
 
 use crate::auth::Principal;
-use crate::config::Limits;
+use crate::config::RateLimit;
 
 /// Whose bucket a request draws from.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -95,10 +95,10 @@ pub struct RateLimiter {
 const SWEEP_EVERY: u64 = 4096;
 
 impl RateLimiter {
-    /// The limiter `limits` configure, or `None` when the rate is 0 (off).
-    pub fn new(limits: &Limits) -> Option<Self> {
-        let rate = NonZeroU32::new(limits.rate_per_second)?;
-        let burst = NonZeroU32::new(limits.rate_burst).unwrap_or(rate);
+    /// The limiter `config` sets up, or `None` when the rate is 0 (off).
+    pub fn new(config: &RateLimit) -> Option<Self> {
+        let rate = NonZeroU32::new(config.per_second)?;
+        let burst = NonZeroU32::new(config.burst).unwrap_or(rate);
         Some(Self {
             buckets: DefaultKeyedRateLimiter::keyed(Quota::per_second(rate).allow_burst(burst)),
             clock: DefaultClock::default(),
@@ -137,10 +137,9 @@ mod tests {
     use super::*;
 
     fn limiter(rate: u32, burst: u32) -> Option<RateLimiter> {
-        RateLimiter::new(&Limits {
-            rate_per_second: rate,
-            rate_burst: burst,
-            ..Limits::default()
+        RateLimiter::new(&RateLimit {
+            per_second: rate,
+            burst,
         })
     }
 

@@ -39,7 +39,7 @@ use tokio_io_timeout::TimeoutStream;
 use tower::ServiceExt;
 
 use super::per_client::PerClient;
-use crate::config::Limits;
+use crate::config::Http;
 use crate::metrics::Metrics;
 
 /// How long to pause accepting after an accept error (such as running out
@@ -51,7 +51,7 @@ const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(50);
 pub async fn serve(
     listener: TcpListener,
     router: Router,
-    limits: &Limits,
+    limits: &Http,
     metrics: Arc<Metrics>,
     shutdown: impl Future<Output = ()>,
 ) {

@@ -19,7 +19,7 @@
 //! | 1001 | the server shutting down, or a socket that stopped answering pings |
 //!
 //! An operation over a socket meets every rule it meets over HTTP: the
-//! same preparation ([`crate::graphql::operation::Operations::prepare`]),
+//! same preparation ([`crate::graphql::operation::Operations::admit`]),
 //! a rate-limit token and one more per mutation field beyond the first
 //! ([`super::rate_limit::Tab`]), the request timeout for a query or
 //! mutation, and the response cap for every message. A socket runs at most
@@ -62,8 +62,9 @@ use super::graphql::timed_out;
 use super::per_client::{Held, PerClient};
 use super::rate_limit::{Caller, Tab};
 use crate::auth::Principal;
+use crate::config::WebSocket as WebSocketLimits;
 use crate::graphql::errors::{assign_codes, coded_error, codes, is_request_error};
-use crate::graphql::operation::Prepared;
+use crate::graphql::gate::Admitted;
 
 /// The sub-protocols a socket may speak, the server's preference first.
 const PROTOCOLS: [&str; 2] = ["graphql-transport-ws", "graphql-ws"];
@@ -83,19 +84,14 @@ pub struct Sockets {
 }
 
 impl Sockets {
-    /// Room for `max` sockets, `per_client` of one address and `per_user`
-    /// of one user; all closed once `closing` turns true.
-    pub fn new(
-        max: usize,
-        per_client: usize,
-        per_user: usize,
-        closing: watch::Receiver<bool>,
-    ) -> Self {
+    /// Room for the sockets `limits` allow (in all, per client address and
+    /// per user); all closed once `closing` turns true.
+    pub fn new(limits: &WebSocketLimits, closing: watch::Receiver<bool>) -> Self {
         Self {
-            slots: Arc::new(Semaphore::new(max)),
-            max,
-            per_client: PerClient::new(per_client),
-            per_user: PerClient::new(per_user),
+            slots: Arc::new(Semaphore::new(limits.max_connections)),
+            max: limits.max_connections,
+            per_client: PerClient::new(limits.max_connections_per_client),
+            per_user: PerClient::new(limits.max_connections_per_user),
             closing,
         }
     }
@@ -171,11 +167,11 @@ pub async fn upgrade(
             "this instance holds as many sockets as it may; retry",
         );
     };
-    let limits = &state.services.config.limits;
+    let limits = &state.services.config.websocket;
     upgrade
         .protocols([name])
-        .max_message_size(limits.ws_max_message_bytes)
-        .max_frame_size(limits.ws_max_message_bytes)
+        .max_message_size(limits.max_message_bytes)
+        .max_frame_size(limits.max_message_bytes)
         .read_buffer_size(READ_BUFFER_BYTES)
         // Each message goes out at once rather than waiting for more.
         .write_buffer_size(0)
@@ -185,10 +181,10 @@ pub async fn upgrade(
                 _client: client,
                 user: None,
             };
-            let limits = &state.services.config.limits;
+            let limits = &state.services.config.websocket;
             let (sink, incoming) = socket.split();
-            let (outbox, queue) = mpsc::channel(limits.ws_send_queue);
-            let writer = tokio::spawn(write(sink, queue, limits.ws_write_timeout));
+            let (outbox, queue) = mpsc::channel(limits.send_queue);
+            let writer = tokio::spawn(write(sink, queue, limits.write_timeout));
             Socket::new(state, protocol, holds, outbox).serve(incoming, writer)
         })
 }
@@ -270,7 +266,7 @@ impl Socket {
         holds: Holds,
         outbox: mpsc::Sender<Message>,
     ) -> Self {
-        let executing = Arc::new(Semaphore::new(state.services.config.limits.max_batch));
+        let executing = Arc::new(Semaphore::new(state.services.config.query.max_batch));
         Self {
             state,
             protocol,
@@ -294,13 +290,13 @@ impl Socket {
     ) {
         let metrics = self.state.metrics.clone();
         metrics.ws_connections.inc();
-        let limits = self.state.services.config.limits.clone();
-        let init = tokio::time::sleep(limits.ws_init_timeout);
+        let limits = self.state.services.config.websocket.clone();
+        let init = tokio::time::sleep(limits.init_timeout);
         tokio::pin!(init);
         // Set once the token is known.
         let expiry = tokio::time::sleep(Duration::MAX / 4);
         tokio::pin!(expiry);
-        let mut keepalive = tokio::time::interval(limits.ws_keepalive);
+        let mut keepalive = tokio::time::interval(limits.keepalive);
         keepalive.tick().await;
         let mut heard = Instant::now();
         let mut closing = self.state.sockets.closing.clone();
@@ -314,7 +310,7 @@ impl Socket {
                 // The writer gave up: a stalled write, or the client went away.
                 () = self.outbox.closed() => break None,
                 _ = keepalive.tick() => {
-                    if heard.elapsed() > 2 * limits.ws_keepalive {
+                    if heard.elapsed() > 2 * limits.keepalive {
                         break Some(close(1001, "no answer to pings"));
                     }
                     let ping = match self.protocol {
@@ -450,19 +446,19 @@ impl Socket {
         if self.running.contains_key(&id) {
             return Err(close(4409, format!("Subscriber for {id} already exists")));
         }
-        let limits = &self.state.services.config.limits;
-        if self.running.len() >= limits.ws_max_subscriptions {
+        let limits = &self.state.services.config.websocket;
+        if self.running.len() >= limits.max_subscriptions {
             let why = coded_error(
                 codes::QUERY_TOO_COMPLEX,
                 format!(
                     "a socket runs at most {} operations at once",
-                    limits.ws_max_subscriptions
+                    limits.max_subscriptions
                 ),
             );
             return Ok(vec![self.error(&id, vec![why])]);
         }
-        let prepared = match self.prepare(&principal, request) {
-            Ok(prepared) => prepared,
+        let admitted = match self.admit(&principal, request) {
+            Ok(admitted) => admitted,
             Err(errors) => return Ok(vec![self.error(&id, errors)]),
         };
         self.generation += 1;
@@ -473,26 +469,22 @@ impl Socket {
             kind: self.protocol,
             outbox: self.outbox.clone(),
         };
-        let handle = if prepared.is_subscription() {
+        let handle = if admitted.is_subscription() {
             self.tasks
-                .spawn(task.subscription(prepared, principal, generation))
+                .spawn(task.subscription(admitted, principal, generation))
         } else {
             let executing = self.executing.clone();
             self.tasks
-                .spawn(task.single(prepared, principal, executing, generation))
+                .spawn(task.single(admitted, principal, executing, generation))
         };
         self.running.insert(id, (generation, handle));
         self.state.metrics.ws_subscriptions.inc();
         Ok(Vec::new())
     }
 
-    /// Admits and prepares one operation of `principal`'s, drawing its
+    /// Lets one operation of `principal`'s through the gate, drawing its
     /// tokens; or the errors that refuse it.
-    fn prepare(
-        &self,
-        principal: &Principal,
-        request: Request,
-    ) -> Result<Prepared, Vec<ServerError>> {
+    fn admit(&self, principal: &Principal, request: Request) -> Result<Admitted, Vec<ServerError>> {
         let limited = |wait: Duration| {
             vec![coded_error(
                 codes::RATE_LIMITED,
@@ -504,13 +496,13 @@ impl Socket {
         };
         let caller = Some(Caller::User(principal.subject.clone()));
         let tab = Tab::open(self.state.rate_limiter.as_deref(), caller).map_err(limited)?;
-        let prepared = self.state.operations.prepare(request).map_err(|error| {
+        let admitted = self.state.operations.admit(request).map_err(|error| {
             let mut response = Response::from_errors(vec![error]);
             assign_codes(&mut response);
             response.errors
         })?;
-        tab.draw(prepared.cost().extra_tokens()).map_err(limited)?;
-        Ok(prepared)
+        tab.draw(admitted.extra_tokens()).map_err(limited)?;
+        Ok(admitted)
     }
 
     /// Stops operation `id`; whether it was running.
@@ -553,7 +545,7 @@ impl Operation {
     /// waits for room in the queue.
     async fn single(
         self,
-        prepared: Prepared,
+        admitted: Admitted,
         principal: Principal,
         executing: Arc<Semaphore>,
         generation: u64,
@@ -564,7 +556,7 @@ impl Operation {
         let state = &self.state;
         let run = state
             .operations
-            .run(&state.services.db, prepared, Some(principal));
+            .run(&state.services.db, admitted, Some(principal));
         let response = tokio::time::timeout(state.services.config.request_timeout, run)
             .await
             .unwrap_or_else(|_| timed_out());
@@ -577,14 +569,14 @@ impl Operation {
     /// A subscription: queues each of its updates, then its end.
     async fn subscription(
         self,
-        prepared: Prepared,
+        admitted: Admitted,
         principal: Principal,
         generation: u64,
     ) -> (String, u64) {
         let state = &self.state;
         let mut updates = state
             .operations
-            .subscribe(&state.services.db, prepared, Some(principal));
+            .subscribe(&state.services.db, admitted, Some(principal));
         let mut ended_by_error = false;
         while let Some(response) = updates.next().await {
             if !self.send(response).await {
@@ -614,7 +606,7 @@ impl Operation {
             Protocol::Transport => "next",
             Protocol::Legacy => "data",
         };
-        let max = self.state.services.config.limits.max_response_bytes;
+        let max = self.state.services.config.query.max_response_bytes;
         let payload = capped::to_json(&response, max)
             .or_else(|_| capped::to_json(&capped::too_large(max), usize::MAX))
             .unwrap_or_default();

@@ -16,10 +16,10 @@
 //!   (`FORBIDDEN`): the mode OWASP recommends for an API whose clients are
 //!   its own frontends, as it leaves an attacker no document to craft.
 //!
-//! [`Persisted::resolve`] runs first in `Operations::prepare`, which every
-//! transport goes through: the document it yields then meets the same
-//! guards as a document sent as text, and is stored only once it has
-//! passed them ([`Persisted::register`]).
+//! [`Persisted::resolve`] runs first in the gate, which every transport
+//! goes through: the document it yields then meets the same guards as a
+//! document sent as text, and is stored only once it has passed them and
+//! validated ([`Persisted::register`]).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::num::NonZeroUsize;
@@ -29,8 +29,8 @@ use async_graphql::{Request, ServerError, Value};
 use lru::LruCache;
 use sha2::{Digest, Sha256};
 
-use super::errors::{coded_error, codes};
 use crate::config::PersistedQueries;
+use crate::graphql::errors::{coded_error, codes};
 use crate::sync;
 
 /// The request extension that names a persisted query.
@@ -149,27 +149,6 @@ impl Store {
     }
 }
 
-/// The set-up in one line, for the startup log.
-pub fn describe(config: &PersistedQueries) -> String {
-    let learned = format!(
-        "automatic persisted queries: up to {} documents and {} bytes per instance",
-        config.capacity, config.max_bytes
-    );
-    match &config.trusted_documents {
-        None => format!("{learned}; no trusted documents"),
-        Some(path) => format!(
-            "{learned}; trusted documents: {} from {}{}",
-            config.trusted.len(),
-            path.display(),
-            if config.trusted_only {
-                ", and no other document runs"
-            } else {
-                ""
-            }
-        ),
-    }
-}
-
 /// A document sent with its hash and not known yet, to keep once it has
 /// passed the guards ([`Persisted::register`]).
 pub struct Registration(Box<str>);
@@ -183,12 +162,43 @@ pub struct Persisted {
 }
 
 impl Persisted {
-    /// Persisted queries as `config` sets them up.
-    pub fn new(config: &PersistedQueries) -> Self {
-        Self {
-            trusted: config.trusted.clone(),
+    /// Persisted queries as `config` sets them up, the trusted documents
+    /// manifest read (and checked) now: an error names the file and why.
+    pub fn new(config: &PersistedQueries) -> Result<Self, String> {
+        let trusted = match &config.trusted_documents {
+            None => TrustedDocuments::default(),
+            Some(path) => {
+                let fail = |why: String| format!("TRUSTED_DOCUMENTS={}: {why}", path.display());
+                let json = std::fs::read_to_string(path)
+                    .map_err(|e| fail(format!("cannot read it: {e}")))?;
+                TrustedDocuments::from_json(&json).map_err(fail)?
+            }
+        };
+        Ok(Self {
+            trusted: Arc::new(trusted),
             trusted_only: config.trusted_only,
             store: Mutex::new(Store::new(config.capacity, config.max_bytes)),
+        })
+    }
+
+    /// The set-up in one line, for the startup log.
+    pub fn describe(&self, config: &PersistedQueries) -> String {
+        let learned = format!(
+            "automatic persisted queries: up to {} documents and {} bytes per instance",
+            config.capacity, config.max_bytes
+        );
+        match &config.trusted_documents {
+            None => format!("{learned}; no trusted documents"),
+            Some(path) => format!(
+                "{learned}; trusted documents: {} from {}{}",
+                self.trusted.len(),
+                path.display(),
+                if self.trusted_only {
+                    ", and no other document runs"
+                } else {
+                    ""
+                }
+            ),
         }
     }
 
@@ -292,7 +302,7 @@ mod tests {
                 .map(|(_, v)| (*v).to_owned())
         })
         .expect("config");
-        Persisted::new(&config.persisted)
+        Persisted::new(&config.persisted).expect("no manifest")
     }
 
     fn request(query: &str, hash: &str) -> Request {
@@ -424,5 +434,15 @@ mod tests {
         store.insert(sha256_hex(&text).into(), &text);
         assert!(store.get(&sha256_hex(&first)).is_some());
         assert!(store.get(&sha256_hex(&format!("{:>136}", 16))).is_none());
+    }
+
+    #[test]
+    fn a_manifest_that_cannot_be_read_is_an_error_naming_it() {
+        let config = Config::from_lookup(|name| {
+            (name == "TRUSTED_DOCUMENTS").then(|| "/nowhere/persisted-documents.json".to_owned())
+        })
+        .expect("config");
+        let err = Persisted::new(&config.persisted).err().expect("refused");
+        assert!(err.contains("TRUSTED_DOCUMENTS=/nowhere"), "{err}");
     }
 }
