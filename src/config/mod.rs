@@ -539,13 +539,49 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn the_operations_guide_explains_every_variable() {
-        let guide = include_str!("../../docs/operations.md");
+    fn the_configuration_reference_lists_every_variable_with_its_default() {
+        let reference = include_str!("../../docs/configuration.md");
+        // `| `NAME` | `default` | meaning |`: the default when it is one literal.
+        let rows: Vec<(&str, &str)> = reference
+            .lines()
+            .filter_map(|line| {
+                let mut cells = line.split('|').map(str::trim).skip(1);
+                let name = cells.next()?.strip_prefix('`')?.strip_suffix('`')?;
+                Some((name, cells.next()?))
+            })
+            .collect();
+        let example = env_example();
         for name in variables_read() {
-            assert!(
-                guide.contains(&format!("`{name}`")),
-                "docs/operations.md does not mention `{name}`"
-            );
+            let (_, default) = rows
+                .iter()
+                .find(|(n, _)| *n == name)
+                .unwrap_or_else(|| panic!("docs/configuration.md has no row for `{name}`"));
+            // A literal, not another variable's name (`DATABASE_MAX_CONNECTIONS`).
+            let literal = default
+                .strip_prefix('`')
+                .and_then(|d| d.strip_suffix('`'))
+                .filter(|d| !d.contains('`') && !variables_read().iter().any(|n| n == d));
+            let shown = example.iter().find(|(n, _)| *n == name).and_then(|(_, v)| v.as_deref());
+            if let (Some(literal), Some(shown)) = (literal, shown) {
+                assert_eq!(literal, shown, "the default of {name}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_operations_guide_explains_every_limit() {
+        let guide = include_str!("../../docs/operations.md");
+        let limits = [
+            "HTTP_", "SHUTDOWN_", "QUERY_", "RESPONSE_", "WS_", "RATE_LIMIT_", "SEARCH_",
+            "PERSISTED_QUERIES_", "REQUEST_TIMEOUT_",
+        ];
+        for name in variables_read() {
+            if limits.iter().any(|prefix| name.starts_with(prefix)) {
+                assert!(
+                    guide.contains(&format!("`{name}`")),
+                    "docs/operations.md does not explain the limit `{name}`"
+                );
+            }
         }
     }
 }

@@ -36,7 +36,7 @@ export interface GraphQLResponseError {
   message: string;
   locations?: { line: number; column: number }[];
   path?: (string | number)[];
-  /** `code` is one of the README's "Errors" table: UNAUTHENTICATED, FORBIDDEN, BAD_REQUEST, ... */
+  /** `code` is one of docs/api.md's "Errors" table: UNAUTHENTICATED, FORBIDDEN, BAD_REQUEST, ... */
   extensions?: { code?: string; [key: string]: unknown };
 }
 
