@@ -561,7 +561,10 @@ pub(crate) mod tests {
                 .strip_prefix('`')
                 .and_then(|d| d.strip_suffix('`'))
                 .filter(|d| !d.contains('`') && !variables_read().iter().any(|n| n == d));
-            let shown = example.iter().find(|(n, _)| *n == name).and_then(|(_, v)| v.as_deref());
+            let shown = example
+                .iter()
+                .find(|(n, _)| *n == name)
+                .and_then(|(_, v)| v.as_deref());
             if let (Some(literal), Some(shown)) = (literal, shown) {
                 assert_eq!(literal, shown, "the default of {name}");
             }
@@ -572,8 +575,15 @@ pub(crate) mod tests {
     fn the_operations_guide_explains_every_limit() {
         let guide = include_str!("../../docs/operations.md");
         let limits = [
-            "HTTP_", "SHUTDOWN_", "QUERY_", "RESPONSE_", "WS_", "RATE_LIMIT_", "SEARCH_",
-            "PERSISTED_QUERIES_", "REQUEST_TIMEOUT_",
+            "HTTP_",
+            "SHUTDOWN_",
+            "QUERY_",
+            "RESPONSE_",
+            "WS_",
+            "RATE_LIMIT_",
+            "SEARCH_",
+            "PERSISTED_QUERIES_",
+            "REQUEST_TIMEOUT_",
         ];
         for name in variables_read() {
             if limits.iter().any(|prefix| name.starts_with(prefix)) {

@@ -97,51 +97,87 @@ pub async fn ensure_database(url: &str) -> Result<(), sqlx::Error> {
 /// A pooled connection idle this long is checked before it is used.
 pub(crate) const PING_IF_IDLE_FOR: std::time::Duration = std::time::Duration::from_secs(1);
 
-/// Opens the pool with the configured size and timeouts.
-///
-/// Connecting is lazy: after startup (which needs PostgreSQL to create the
-/// database and migrate it), an outage only fails requests until the
-/// database is back; `/readyz` says when it is reachable.
-pub fn connect(config: &Config) -> Result<PgPool, sqlx::Error> {
-    let statement_timeout = config.database.statement_timeout.as_millis().to_string();
-    let idle_in_transaction = config
-        .database
-        .idle_in_transaction_timeout
-        .as_millis()
-        .to_string();
-    // A transaction left open by a request that vanished mid-way is ended
-    // by the retry helper (see `retry.rs`); this is PostgreSQL's backstop
-    // should anything else ever leave one open.
-    let options = PgConnectOptions::from_str(&config.database.url)?
-        .application_name("commerce")
-        .options([
-            ("statement_timeout", statement_timeout.as_str()),
-            (
+/// How a pool is made: the primary's ([`connect`]) and the replica's
+/// ([`Replica::connect`]) differ only in these.
+pub(crate) struct PoolSpec<'a> {
+    /// The database's URL.
+    pub url: &'a str,
+    /// PostgreSQL's `application_name`, which tells the pools apart in
+    /// `pg_stat_activity`.
+    pub application: &'a str,
+    /// Its size.
+    pub max_connections: u32,
+    /// How many it keeps open once opened.
+    pub min_connections: u32,
+    /// How long a request waits for one of its connections.
+    pub acquire_timeout: std::time::Duration,
+    /// PostgreSQL's `statement_timeout` on each connection.
+    pub statement_timeout: std::time::Duration,
+    /// PostgreSQL's `idle_in_transaction_session_timeout`, for a pool that
+    /// writes.
+    pub idle_in_transaction_timeout: Option<std::time::Duration>,
+}
+
+impl PoolSpec<'_> {
+    /// The pool, connecting lazily: after startup (which needs PostgreSQL
+    /// to create the database and migrate it), an outage only fails
+    /// requests until the database is back; `/readyz` says when it is
+    /// reachable.
+    pub(crate) fn open(&self) -> Result<PgPool, sqlx::Error> {
+        let mut settings = vec![(
+            "statement_timeout",
+            self.statement_timeout.as_millis().to_string(),
+        )];
+        // A transaction left open by a request that vanished mid-way is
+        // ended by the retry helper (see `retry.rs`); this is PostgreSQL's
+        // backstop should anything else ever leave one open.
+        if let Some(idle) = self.idle_in_transaction_timeout {
+            settings.push((
                 "idle_in_transaction_session_timeout",
-                idle_in_transaction.as_str(),
-            ),
-        ]);
-    Ok(PgPoolOptions::new()
-        .max_connections(config.database.max_connections)
-        // Kept open once opened; `open_min_connections` opens them at
-        // startup (the pool is lazy, so a database that is down does not
-        // stop the server from starting).
-        .min_connections(config.database.min_connections)
-        .acquire_timeout(config.database.acquire_timeout)
-        // sqlx pings every connection it hands out by default: a round trip
-        // per statement, a third of a nested read's time. A connection in
-        // steady use is fine; only one that sat idle for a while (and may
-        // have died with an outage) is pinged, and replaced if it is dead.
-        .test_before_acquire(false)
-        .before_acquire(|conn, meta| {
-            Box::pin(async move {
-                if meta.idle_for >= PING_IF_IDLE_FOR {
-                    conn.ping().await?;
-                }
-                Ok(true)
+                idle.as_millis().to_string(),
+            ));
+        }
+        let options = PgConnectOptions::from_str(self.url)?
+            .application_name(self.application)
+            .options(settings.iter().map(|(k, v)| (*k, v.as_str())));
+        Ok(PgPoolOptions::new()
+            .max_connections(self.max_connections)
+            // Kept open once opened; `open_min_connections` opens them at
+            // startup (the pool is lazy, so a database that is down does not
+            // stop the server from starting).
+            .min_connections(self.min_connections)
+            .acquire_timeout(self.acquire_timeout)
+            // sqlx pings every connection it hands out by default: a round
+            // trip per statement, a third of a nested read's time. A
+            // connection in steady use is fine; only one that sat idle for a
+            // while (and may have died with an outage) is pinged, and
+            // replaced if it is dead.
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for >= PING_IF_IDLE_FOR {
+                        conn.ping().await?;
+                    }
+                    Ok(true)
+                })
             })
-        })
-        .connect_lazy_with(options))
+            .connect_lazy_with(options))
+    }
+}
+
+/// Opens the primary's pool with the configured size and timeouts.
+pub fn connect(config: &Config) -> Result<PgPool, sqlx::Error> {
+    let database = &config.database;
+    PoolSpec {
+        url: &database.url,
+        application: "commerce",
+        max_connections: database.max_connections,
+        min_connections: database.min_connections,
+        acquire_timeout: database.acquire_timeout,
+        statement_timeout: database.statement_timeout,
+        idle_in_transaction_timeout: Some(database.idle_in_transaction_timeout),
+    }
+    .open()
 }
 
 /// Opens the pool's `min_connections` now, in the background, rather than

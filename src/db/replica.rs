@@ -25,16 +25,14 @@
 //! answering, and within the limit, puts it back in use.
 
 use std::collections::VecDeque;
-use std::str::FromStr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use sqlx::pool::PoolConnection;
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{Connection, PgPool, Postgres};
+use sqlx::{PgPool, Postgres};
 
-use super::{PING_IF_IDLE_FOR, WarmReads};
+use super::{PoolSpec, WarmReads};
 use crate::config::Config;
 
 /// The longest a query waits for a replica connection before it reads from
@@ -83,27 +81,19 @@ impl Replica {
         let Some(url) = &config.database.read_url else {
             return Ok(None);
         };
-        let statement_timeout = config.database.statement_timeout.as_millis().to_string();
-        let options = PgConnectOptions::from_str(url)?
-            .application_name("commerce-read")
-            .options([("statement_timeout", statement_timeout.as_str())]);
-        let max = config.database.read_max_connections;
-        let pool = PgPoolOptions::new()
-            .max_connections(max)
-            .min_connections(config.database.min_connections.min(max))
-            .acquire_timeout(config.database.acquire_timeout.min(REPLICA_ACQUIRE_TIMEOUT))
-            // As the primary's pool (`super::connect`): ping only a
-            // connection that sat idle long enough to have died unseen.
-            .test_before_acquire(false)
-            .before_acquire(|conn, meta| {
-                Box::pin(async move {
-                    if meta.idle_for >= PING_IF_IDLE_FOR {
-                        conn.ping().await?;
-                    }
-                    Ok(true)
-                })
-            })
-            .connect_lazy_with(options);
+        let database = &config.database;
+        let max = database.read_max_connections;
+        let pool = PoolSpec {
+            url,
+            application: "commerce-read",
+            max_connections: max,
+            min_connections: database.min_connections.min(max),
+            acquire_timeout: database.acquire_timeout.min(REPLICA_ACQUIRE_TIMEOUT),
+            statement_timeout: database.statement_timeout,
+            // It runs no transactions that could be left open.
+            idle_in_transaction_timeout: None,
+        }
+        .open()?;
         Ok(Some(Arc::new(Self {
             // Every connection of this pool serves queries.
             warm: Arc::new(WarmReads::with_capacity(max as usize)),

@@ -1,4 +1,4 @@
-//! Issuing coupons: the seed's "user requests a limited-quantity coupon".
+//! Issuing coupons: the third use case, "user requests a limited-quantity coupon".
 //! First come, first served, one per user, never more than the campaign's
 //! total; decided in memory for a batch of requests, in arrival order, over
 //! a snapshot read in the batch's SERIALIZABLE transaction.

@@ -1,4 +1,4 @@
-//! Settling payments: the seed's "pay for the order" sequence, decided in
+//! Settling payments: the second use case's "pay for the order" sequence, decided in
 //! memory over a snapshot of every row it reads, for one payment or a batch.
 //!
 //! The payment facade reads a [`Snapshot`] inside its SERIALIZABLE
@@ -111,7 +111,7 @@ impl Snapshot {
         })
     }
 
-    /// Decides one payment, in the seed's order, reporting every failing
+    /// Decides one payment, in the use case's order, reporting every failing
     /// check at once:
     ///
     /// 1. the order is the caller's (`ORDER_NOT_FOUND`) and PENDING
@@ -303,6 +303,22 @@ impl Snapshot {
     pub fn coupon(&self, id: i64) -> Option<&UserCouponRecord> {
         self.coupons.get(&id)
     }
+}
+
+/// `Order.quote` of each of `requests`: what paying it now would come to,
+/// decided by the settlement's rules over one fresh read of every row they
+/// need (five statements for a whole page of orders), each on its own copy
+/// of it so that no dry run sees another's; nothing written or locked.
+pub async fn quotes(
+    conn: &mut PgConnection,
+    requests: &[PaymentRequest],
+) -> AppResult<HashMap<PaymentRequest, Quote>> {
+    let snapshot = Snapshot::load(conn, requests).await?;
+    let now = Utc::now();
+    requests
+        .iter()
+        .map(|request| Ok((*request, snapshot.clone().quote(request, now)?)))
+        .collect()
 }
 
 #[cfg(test)]

@@ -141,13 +141,32 @@ struct Worker {
     metrics: Arc<Metrics>,
 }
 
+/// What the relay's loop carries from one pass to the next.
+#[derive(Default)]
+struct Passes {
+    /// The stream was found or created.
+    stream_ready: bool,
+    /// The payments' notifications, once listened for.
+    listener: Option<PgListener>,
+    /// Passes failed in a row.
+    failures: u32,
+    /// When published events were last compacted.
+    last_compaction: Option<Instant>,
+}
+
+/// How a pass ended: how long to wait, and whether NATS failed (with
+/// whether the stream was found without a leader).
+struct Next {
+    wait: Duration,
+    nats_missed: Option<bool>,
+}
+
 impl Worker {
+    /// Relays until `stop`, in passes: each drains the outbox (in rounds),
+    /// does some upkeep, then waits for the next.
     async fn run(self, mut stop: watch::Receiver<bool>) {
         let mut connections = self.connections.clone();
-        let mut stream_ready = false;
-        let mut listener: Option<PgListener> = None;
-        let mut failures = 0u32;
-        let mut last_compaction: Option<Instant> = None;
+        let mut state = Passes::default();
         tracing::info!(
             stream = %self.config.nats.stream,
             subjects = ?stream::subjects(&self.config),
@@ -164,78 +183,112 @@ impl Worker {
         while !*stop.borrow() {
             // Connections made before this round are no news after it.
             connections.borrow_and_update();
-            let round = async {
-                if !stream_ready {
-                    stream::ensure_stream(&self.js, &self.config)
-                        .await
-                        .map_err(|e| {
-                            Failure::Nats(Missed {
-                                why: format!("cannot ensure stream: {e}"),
-                                away: false,
-                            })
-                        })?;
-                    stream_ready = true;
+            let next = self.pass(&mut state, &stop).await;
+            self.upkeep(&mut state).await;
+            self.wait(&mut state, next, &mut connections, &mut stop)
+                .await;
+        }
+        tracing::info!("outbox relay stopped");
+    }
+
+    /// One pass: makes sure the stream exists (once), publishes what the
+    /// outbox holds, and says how long to wait before the next pass.
+    async fn pass(&self, state: &mut Passes, stop: &watch::Receiver<bool>) -> Next {
+        let round = async {
+            if !state.stream_ready {
+                stream::ensure_stream(&self.js, &self.config)
+                    .await
+                    .map_err(|e| {
+                        Failure::Nats(Missed {
+                            why: format!("cannot ensure stream: {e}"),
+                            away: false,
+                        })
+                    })?;
+                state.stream_ready = true;
+            }
+            self.drain(stop).await
+        };
+        match round.await {
+            Ok(()) => {
+                if state.failures > 0 {
+                    tracing::info!(failed_rounds = state.failures, "outbox relay recovered");
                 }
-                self.drain(&stop).await
-            };
-            let (wait, nats_missed) = match round.await {
-                Ok(()) => {
-                    if failures > 0 {
-                        tracing::info!(failed_rounds = failures, "outbox relay recovered");
-                    }
-                    failures = 0;
-                    (self.config.outbox.poll_interval, None)
+                state.failures = 0;
+                Next {
+                    wait: self.config.outbox.poll_interval,
+                    nats_missed: None,
                 }
-                Err(failure) => {
-                    failures = failures.saturating_add(1);
-                    self.metrics.outbox_publish_failures.inc();
-                    let delay = self.backoff.backoff(failures).max(self.backoff.base_delay);
-                    tracing::warn!(error = %failure, retry_in = ?delay, "outbox relay round failed");
-                    let missed = match failure {
+            }
+            Err(failure) => {
+                state.failures = state.failures.saturating_add(1);
+                self.metrics.outbox_publish_failures.inc();
+                let delay = self
+                    .backoff
+                    .backoff(state.failures)
+                    .max(self.backoff.base_delay);
+                tracing::warn!(error = %failure, retry_in = ?delay, "outbox relay round failed");
+                Next {
+                    wait: delay,
+                    nats_missed: match failure {
                         Failure::Nats(missed) => Some(missed.away),
                         Failure::Database(_) => None,
-                    };
-                    (delay, missed)
-                }
-            };
-            if last_compaction.is_none_or(|t| t.elapsed() >= COMPACT_EVERY) {
-                self.compact().await;
-                last_compaction = Some(Instant::now());
-            }
-            if listener.is_none() {
-                listener = self.listen().await;
-            }
-            // Sleep until a payment commits, the poll interval passes, or
-            // the app stops. A failed round waits its backoff, unless NATS
-            // failed and comes back first.
-            let notified = async {
-                match listener.as_mut() {
-                    Some(l) if failures == 0 => l.recv().await.map(|_| ()),
-                    _ => std::future::pending().await,
-                }
-            };
-            let recovered = async {
-                if let Some(away) = nats_missed {
-                    self.nats_recovered(&mut connections, away).await
-                } else {
-                    std::future::pending().await
-                }
-            };
-            tokio::select! {
-                _ = stop.changed() => {}
-                _ = tokio::time::sleep(wait) => {}
-                woke = notified => {
-                    if let Err(e) = woke {
-                        tracing::warn!(error = %e, "lost the outbox notifications; polling until they are back");
-                        listener = None;
-                    }
-                }
-                why = recovered => {
-                    tracing::info!(after_failed_rounds = failures, "{why}; the outbox relay retries at once");
+                    },
                 }
             }
         }
-        tracing::info!("outbox relay stopped");
+    }
+
+    /// Between passes: compacts published events now and then, and listens
+    /// for payments' notifications if it does not yet.
+    async fn upkeep(&self, state: &mut Passes) {
+        if state
+            .last_compaction
+            .is_none_or(|t| t.elapsed() >= COMPACT_EVERY)
+        {
+            self.compact().await;
+            state.last_compaction = Some(Instant::now());
+        }
+        if state.listener.is_none() {
+            state.listener = self.listen().await;
+        }
+    }
+
+    /// Sleeps until a payment commits, `next.wait` passes, or the relay
+    /// stops. After a failed pass it waits its backoff, unless NATS
+    /// failed and comes back first.
+    async fn wait(
+        &self,
+        state: &mut Passes,
+        next: Next,
+        connections: &mut watch::Receiver<u64>,
+        stop: &mut watch::Receiver<bool>,
+    ) {
+        let failures = state.failures;
+        let notified = async {
+            match state.listener.as_mut() {
+                Some(l) if failures == 0 => l.recv().await.map(|_| ()),
+                _ => std::future::pending().await,
+            }
+        };
+        let recovered = async {
+            match next.nats_missed {
+                Some(away) => self.nats_recovered(connections, away).await,
+                None => std::future::pending().await,
+            }
+        };
+        let lost = tokio::select! {
+            _ = stop.changed() => None,
+            _ = tokio::time::sleep(next.wait) => None,
+            woke = notified => woke.err(),
+            why = recovered => {
+                tracing::info!(after_failed_rounds = failures, "{why}; the outbox relay retries at once");
+                None
+            }
+        };
+        if let Some(e) = lost {
+            tracing::warn!(error = %e, "lost the outbox notifications; polling until they are back");
+            state.listener = None;
+        }
     }
 
     /// Returns once NATS answers again after a JetStream failure: the

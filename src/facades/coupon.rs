@@ -1,4 +1,4 @@
-//! `createCoupon` and `issueCoupon`: the seed's "user requests a
+//! `createCoupon` and `issueCoupon`: the third use case, "user requests a
 //! limited-quantity coupon", built for the rush.
 //!
 //! Thousands of users asking for one campaign at once all need its one row,

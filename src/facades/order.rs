@@ -1,4 +1,4 @@
-//! `createOrder`, `createOrderFromCart` and `cancelOrder`: the seed's "user
+//! `createOrder`, `createOrderFromCart` and `cancelOrder`: the first use case, "user
 //! orders products" (from a list of lines or from the cart, by one code
 //! path), and calling an order off before it is paid.
 

@@ -1,4 +1,4 @@
-//! `payOrder`: the seed's "user pays for the order".
+//! `payOrder`: the second use case, "user pays for the order".
 //!
 //! In one SERIALIZABLE transaction, retried on conflict: read the order, its
 //! lines, their products, the payer and the coupon; decide (see
@@ -27,7 +27,7 @@ use crate::db::{Batcher, Db};
 use crate::domain::order::{self, OrderRecord};
 use crate::domain::outbox::{self, OrderPaid};
 use crate::domain::payment::{self, PaymentRecord};
-use crate::domain::settlement::{self, PaymentRequest, Settled, Snapshot};
+use crate::domain::settlement::{PaymentRequest, Settled, Snapshot};
 use crate::domain::{balance, cart, stock, user_coupon};
 use crate::error::{AppError, AppResult};
 use crate::events::{Change, Changes};
@@ -163,22 +163,6 @@ pub async fn paid(
     Ok(payment.map(|payment| PaidOrder { order, payment }))
 }
 
-/// `Order.quote` of each of `requests`: what paying it now would come to,
-/// decided by the settlement's rules over one fresh read of every row they
-/// need (five statements for a whole page of orders), each on its own copy
-/// of it so that no dry run sees another's; nothing written or locked.
-pub async fn quotes(
-    conn: &mut PgConnection,
-    requests: &[PaymentRequest],
-) -> AppResult<HashMap<PaymentRequest, settlement::Quote>> {
-    let snapshot = Snapshot::load(conn, requests).await?;
-    let now = Utc::now();
-    requests
-        .iter()
-        .map(|request| Ok((*request, snapshot.clone().quote(request, now)?)))
-        .collect()
-}
-
 /// Settles a batch in one transaction (the [`Batcher`] settles the
 /// requests one by one should the batch fail as a whole).
 async fn pay_batch(
@@ -196,7 +180,7 @@ async fn pay_batch(
     Ok(results)
 }
 
-/// The transaction's body: read, decide, write, in the seed's order.
+/// The transaction's body: read, decide, write, in the use case's order.
 /// Returns each request's outcome, and the stock of every product read as
 /// the batch leaves it.
 async fn pay_in(

@@ -17,11 +17,11 @@ use crate::domain::coupon::{self, CouponRecord};
 use crate::domain::order::{self, OrderItemRecord, OrderRecord};
 use crate::domain::payment::{self, PaymentRecord};
 use crate::domain::product::{self, ProductRecord};
-use crate::domain::settlement::{PaymentRequest, Quote};
+use crate::domain::settlement::{self, PaymentRequest, Quote};
 use crate::domain::user::{self, UserRecord};
 use crate::domain::user_coupon::{self, UserCouponRecord};
 use crate::error::{AppError, AppResult};
-use crate::facades;
+
 use crate::sync::lock;
 
 /// A loader's error: shared, because one failed batch fails every field
@@ -127,7 +127,7 @@ impl Loader<PaymentRequest> for Quotes {
         let requests = keys.to_vec();
         Ok(self
             .reads
-            .run(async move |conn| facades::payment::quotes(conn, &requests).await)
+            .run(async move |conn| settlement::quotes(conn, &requests).await)
             .await?)
     }
 }

@@ -1,0 +1,92 @@
+//! Pages of orders: a user's, and every user's for an admin, newest first.
+
+use sqlx::PgExecutor;
+
+use super::{OrderRecord, OrderStatus};
+use crate::domain::page::{Page, PageRequest, fetch_page};
+use crate::error::AppResult;
+
+/// One page of a user's orders, newest first, optionally of one status.
+pub async fn page_for_user<'c>(
+    db: impl PgExecutor<'c>,
+    user_id: i64,
+    status: Option<OrderStatus>,
+    req: &PageRequest,
+) -> AppResult<Page<OrderRecord>> {
+    let rows = fetch_page!(
+        db,
+        req,
+        OrderRecord,
+        r#"SELECT id, user_id, status AS "status: OrderStatus", total_amount, discount_amount,
+                  created_at, paid_at, cancelled_at, refunded_at
+           FROM orders WHERE user_id = $1 AND ($2::TEXT IS NULL OR status = $2)
+             AND ($3::BIGINT IS NULL OR id < $3) AND ($4::BIGINT IS NULL OR id > $4)
+           ORDER BY id"#,
+        "LIMIT $5",
+        user_id,
+        status.map(OrderStatus::as_str),
+        req.after,
+        req.before,
+        req.fetch_limit(),
+    )?;
+    Ok(req.finish(rows))
+}
+
+/// How many orders a user has, optionally of one status.
+pub async fn count_for_user<'c>(
+    db: impl PgExecutor<'c>,
+    user_id: i64,
+    status: Option<OrderStatus>,
+) -> AppResult<i64> {
+    Ok(sqlx::query_scalar!(
+        r#"SELECT count(*) AS "count!" FROM orders
+           WHERE user_id = $1 AND ($2::TEXT IS NULL OR status = $2)"#,
+        user_id,
+        status.map(OrderStatus::as_str),
+    )
+    .fetch_one(db)
+    .await?)
+}
+
+/// One page of every user's orders (an admin's view), newest first,
+/// optionally of one status and one user.
+pub async fn page_all<'c>(
+    db: impl PgExecutor<'c>,
+    status: Option<OrderStatus>,
+    user_id: Option<i64>,
+    req: &PageRequest,
+) -> AppResult<Page<OrderRecord>> {
+    let rows = fetch_page!(
+        db,
+        req,
+        OrderRecord,
+        r#"SELECT id, user_id, status AS "status: OrderStatus", total_amount, discount_amount,
+                  created_at, paid_at, cancelled_at, refunded_at
+           FROM orders WHERE ($1::BIGINT IS NULL OR user_id = $1) AND ($2::TEXT IS NULL OR status = $2)
+             AND ($3::BIGINT IS NULL OR id < $3) AND ($4::BIGINT IS NULL OR id > $4)
+           ORDER BY id"#,
+        "LIMIT $5",
+        user_id,
+        status.map(OrderStatus::as_str),
+        req.after,
+        req.before,
+        req.fetch_limit(),
+    )?;
+    Ok(req.finish(rows))
+}
+
+/// How many orders there are, optionally of one status and one user.
+pub async fn count_all<'c>(
+    db: impl PgExecutor<'c>,
+    status: Option<OrderStatus>,
+    user_id: Option<i64>,
+) -> AppResult<i64> {
+    Ok(sqlx::query_scalar!(
+        r#"SELECT count(*) AS "count!" FROM orders
+           WHERE ($1::BIGINT IS NULL OR user_id = $1) AND ($2::TEXT IS NULL OR status = $2)"#,
+        user_id,
+        status.map(OrderStatus::as_str),
+    )
+    .fetch_one(db)
+    .await?)
+}
