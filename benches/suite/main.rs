@@ -12,7 +12,9 @@
 //! across runs. Exits non-zero when a target is missed.
 
 mod load;
+mod mixed;
 mod pgbench;
+mod postgraphile;
 mod realtime;
 mod scenarios;
 mod seed;
@@ -94,6 +96,44 @@ async fn main() -> ExitCode {
     if wanted("product search") {
         reports.push(print(bench.search().await));
     }
+    let beside_postgraphile = if wanted("postgraphile") {
+        let compared = bench.postgraphile(&url).await;
+        match &compared {
+            Some(c) => {
+                let rounds: Vec<String> = c.rounds.iter().map(|x| format!("{x:.2}x")).collect();
+                println!(
+                    "\n== nested read beside PostGraphile 4: this server {:.0} req/s (p50 {:.1} ms, p99 {:.1} ms), PostGraphile {:.0} req/s (p50 {:.1} ms, p99 {:.1} ms) at 20 connections",
+                    c.server.throughput(),
+                    c.server.percentile_ms(0.5),
+                    c.server.percentile_ms(0.99),
+                    c.postgraphile.throughput(),
+                    c.postgraphile.percentile_ms(0.5),
+                    c.postgraphile.percentile_ms(0.99),
+                );
+                println!(
+                    "outcomes: this server {}; PostGraphile {}",
+                    scenarios::outcomes(&c.server.outcomes),
+                    scenarios::outcomes(&c.postgraphile.outcomes)
+                );
+                println!(
+                    "rounds  : {} (this server then PostGraphile, in turn); ratio {:.2}x (target >= 2.0x) {}",
+                    rounds.join(", "),
+                    c.ratio(),
+                    if c.ratio() >= 2.0 { "met" } else { "MISSED" }
+                );
+            }
+            None => println!(
+                "\n== nested read beside PostGraphile: skipped (Node.js and npm are needed)"
+            ),
+        }
+        compared
+    } else {
+        None
+    };
+    if wanted("mixed") {
+        let runs = mixed::run(&database, &stream, POOL_SIZE, &auth).await;
+        mixed::print_comparison(&runs);
+    }
     let deliveries = if wanted("subscriptions") {
         let d = bench.subscriptions().await;
         println!(
@@ -159,7 +199,15 @@ async fn main() -> ExitCode {
             if d.met() { "yes" } else { "NO" }
         );
     }
-    if reports.iter().all(Report::met) && deliveries.as_ref().is_none_or(|d| d.met()) {
+    let postgraphile_met = beside_postgraphile.as_ref().is_none_or(|c| {
+        c.ratio() >= 2.0
+            && c.server.outcomes.keys().all(|o| o == "ok")
+            && c.postgraphile.outcomes.keys().all(|o| o == "ok")
+    });
+    if reports.iter().all(Report::met)
+        && deliveries.as_ref().is_none_or(|d| d.met())
+        && postgraphile_met
+    {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE

@@ -33,14 +33,24 @@ pub struct Server {
 impl Server {
     /// Starts the server on `database_url` and waits until it is ready.
     pub async fn start(database_url: &str, nats_stream: &str, pool_size: u32) -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port")
-            .port();
         // BENCH_SERVER runs another build of the server (an A/B of a change,
         // docs/benchmarks.md) with the same scenarios.
         let binary = std::env::var("BENCH_SERVER")
             .unwrap_or_else(|_| env!("CARGO_BIN_EXE_commerce").to_owned());
+        Self::start_binary(&binary, database_url, nats_stream, pool_size).await
+    }
+
+    /// Starts the server built as `binary`.
+    pub async fn start_binary(
+        binary: &str,
+        database_url: &str,
+        nats_stream: &str,
+        pool_size: u32,
+    ) -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
         let mut command = Command::new(binary);
         // BENCH_READ_POSTGRES: a streaming replica of BENCH_POSTGRES that
         // the server's queries read from (docs/benchmarks.md).
@@ -105,6 +115,24 @@ impl Server {
             .find_map(|l| l.strip_prefix("VmHWM:"))
             .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
             .map_or(0.0, |kb| kb / 1024.0)
+    }
+
+    /// The CPU time (user and system) the server has used so far.
+    pub fn cpu(&self) -> Duration {
+        let stat =
+            std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap_or_default();
+        // The fields after the command's closing parenthesis; utime and
+        // stime are the 14th and 15th of the whole line.
+        let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+        let fields: Vec<&str> = after.split_whitespace().collect();
+        let ticks = |n: usize| {
+            fields
+                .get(n)
+                .and_then(|v| v.parse::<u64>().ok())
+                .unwrap_or(0)
+        };
+        // Linux reports them in clock ticks of 1/100 s.
+        Duration::from_millis((ticks(11) + ticks(12)) * 10)
     }
 
     /// The resident set size now, in KiB.
