@@ -433,6 +433,9 @@ fn print_run(run: &MixRun, settings: &Settings) {
     }
 }
 
+/// A row of the comparison: its name, and the figure it reads of a run.
+type Row = (String, Box<dyn Fn(&MixRun) -> f64>);
+
 /// Prints the runs' medians side by side, per build and per operation,
 /// with this build's figures over the baseline's.
 pub fn print_comparison(runs: &[MixRun]) {
@@ -456,8 +459,8 @@ pub fn print_comparison(runs: &[MixRun]) {
     };
     println!("\n| mixed (median of rounds) | this build | baseline | ratio |");
     println!("| --- | ---: | ---: | ---: |");
-    let rows: Vec<(String, Box<dyn Fn(&MixRun) -> f64>)> = {
-        let mut rows: Vec<(String, Box<dyn Fn(&MixRun) -> f64>)> = vec![
+    let rows: Vec<Row> = {
+        let mut rows: Vec<Row> = vec![
             (
                 "p50 ms, all".into(),
                 Box::new(|r: &MixRun| percentile_ms(&r.all(), 0.5)),
