@@ -101,7 +101,9 @@ impl Application {
         let schema = graphql::build_schema(Some(services.clone()), public, &config.query);
         let gate = Gate::new(&schema.sdl(), &config.query, persisted)?;
         tracing::info!("{}", gate.describe(&config.persisted));
-        let operations = Operations::new(schema, gate, metrics.clone());
+        let prevalidated =
+            graphql::build_prevalidated_schema(Some(services.clone()), public, &config.query);
+        let operations = Operations::new(schema, prevalidated, gate, metrics.clone());
         let (closing, closed) = watch::channel(false);
         let state = AppState {
             operations: Arc::new(operations),

@@ -27,28 +27,67 @@ pub struct PageInfo {
     pub end_cursor: Option<String>,
 }
 
+/// What of a connection the query asks for: what it does not ask for is
+/// not built (a cursor is a formatted, base64-encoded string per row, and
+/// a page read for its `nodes` needs none but, at most, its ends').
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Asked {
+    /// `edges`: every row's cursor, and the rows.
+    pub edges: bool,
+    /// `nodes`: the rows.
+    pub nodes: bool,
+    /// `pageInfo { startCursor endCursor }`: the first and last rows' cursors.
+    pub ends: bool,
+    /// `totalCount`: a count of the whole list, a statement of its own.
+    pub total_count: bool,
+}
+
+impl Asked {
+    /// What the selection of the connection field `ctx` resolves asks for.
+    pub fn of(ctx: &Context<'_>) -> Self {
+        let look = ctx.look_ahead();
+        let page_info = look.field("pageInfo");
+        Self {
+            edges: look.field("edges").exists(),
+            nodes: look.field("nodes").exists(),
+            ends: page_info.field("startCursor").exists() || page_info.field("endCursor").exists(),
+            total_count: look.field("totalCount").exists(),
+        }
+    }
+}
+
 /// A connection's contents before they take their concrete GraphQL type.
 pub struct Parts<T> {
-    /// Each item with its cursor, newest first.
+    /// Each item with its cursor, in list order; a cursor nobody asked for
+    /// is empty.
     pub items: Vec<(String, T)>,
     /// Where the page stands.
     pub page_info: PageInfo,
     /// How many items the whole list holds.
     pub total_count: i32,
+    /// What the query asks for.
+    pub asked: Asked,
 }
 
 /// Builds a connection from a page of rows; `cursor` gives a row's cursor
-/// and `wrap` its GraphQL type.
+/// and `wrap` its GraphQL type; only what `asked` names is built.
 pub fn build<R, T, C: From<Parts<T>>>(
     page: Page<R>,
     total_count: i64,
+    asked: Asked,
     cursor: impl Fn(&R) -> String,
     wrap: impl Fn(R) -> T,
 ) -> C {
+    let last = page.items.len().saturating_sub(1);
     let items: Vec<(String, T)> = page
         .items
         .into_iter()
-        .map(|row| (cursor(&row), wrap(row)))
+        .enumerate()
+        .map(|(i, row)| {
+            let wanted = asked.edges || (asked.ends && (i == 0 || i == last));
+            let cursor = if wanted { cursor(&row) } else { String::new() };
+            (cursor, wrap(row))
+        })
         .collect();
     let page_info = PageInfo {
         has_next_page: page.has_next,
@@ -60,6 +99,7 @@ pub fn build<R, T, C: From<Parts<T>>>(
         items,
         page_info,
         total_count: i32::try_from(total_count).unwrap_or(i32::MAX),
+        asked,
     })
 }
 
@@ -93,15 +133,19 @@ pub async fn run<R: 'static, T, C: From<Parts<T>>>(
     cursor: impl Fn(&R) -> String,
     wrap: impl Fn(R) -> T,
 ) -> async_graphql::Result<C> {
-    let counted = ctx.look_ahead().field("totalCount").exists();
+    let asked = Asked::of(ctx);
     let (rows, total) = reads(ctx)?
         .run(async move |conn| {
             let rows = page(&mut *conn).await?;
-            let total = if counted { count(conn).await? } else { 0 };
+            let total = if asked.total_count {
+                count(conn).await?
+            } else {
+                0
+            };
             Ok((rows, total))
         })
         .await?;
-    Ok(build(rows, total, cursor, wrap))
+    Ok(build(rows, total, asked, cursor, wrap))
 }
 
 /// Declares the concrete `XConnection` and `XEdge` types of a node type
@@ -134,20 +178,29 @@ macro_rules! connection {
         impl From<$crate::graphql::connection::Parts<$node>> for $connection {
             fn from(parts: $crate::graphql::connection::Parts<$node>) -> Self {
                 use $crate::graphql::inline::Inline;
-                let nodes = parts
-                    .items
-                    .iter()
-                    .map(|(_, node)| Inline(node.clone()))
-                    .collect();
-                Self {
-                    edges: parts
+                let nodes = if parts.asked.nodes {
+                    parts
+                        .items
+                        .iter()
+                        .map(|(_, node)| Inline(node.clone()))
+                        .collect()
+                } else {
+                    Vec::new()
+                };
+                let edges = if parts.asked.edges {
+                    parts
                         .items
                         .into_iter()
                         .map(|(cursor, node)| $edge {
                             cursor,
                             node: Inline(node),
                         })
-                        .collect(),
+                        .collect()
+                } else {
+                    Vec::new()
+                };
+                Self {
+                    edges,
                     nodes,
                     page_info: parts.page_info,
                     total_count: parts.total_count,
@@ -262,5 +315,42 @@ mod tests {
                 "{bad:?}"
             );
         }
+    }
+
+    /// What a built connection held: its cursors, in order.
+    struct Cursors(Vec<String>, PageInfo);
+
+    impl From<Parts<i64>> for Cursors {
+        fn from(parts: Parts<i64>) -> Self {
+            Self(
+                parts.items.into_iter().map(|(c, _)| c).collect(),
+                parts.page_info,
+            )
+        }
+    }
+
+    #[test]
+    fn only_the_cursors_asked_for_are_made() {
+        let page = || crate::domain::page::Page {
+            items: vec![1_i64, 2, 3],
+            has_next: true,
+            has_previous: false,
+        };
+        let asked = |edges, ends| Asked {
+            edges,
+            nodes: true,
+            ends,
+            total_count: false,
+        };
+        let made = |edges, ends| {
+            let Cursors(cursors, info) =
+                build(page(), 0, asked(edges, ends), |n| format!("c{n}"), |n| n);
+            (cursors, info.start_cursor, info.end_cursor)
+        };
+        assert_eq!(made(true, true).0, ["c1", "c2", "c3"]);
+        let (cursors, start, end) = made(false, true);
+        assert_eq!(cursors, ["c1", "", "c3"]);
+        assert_eq!((start.as_deref(), end.as_deref()), (Some("c1"), Some("c3")));
+        assert_eq!(made(false, false).0, ["", "", ""]);
     }
 }

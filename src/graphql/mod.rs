@@ -44,6 +44,20 @@ pub fn build_schema(services: Option<Services>, public: bool, limits: &QueryLimi
     schema_builder(services, public, limits).finish()
 }
 
+/// The same schema without async-graphql's validation rules (its nesting
+/// bound still holds), for documents that passed them before: the rules
+/// read only the document, so a text that passed once passes again
+/// ([`gate`]'s cache remembers which did).
+pub fn build_prevalidated_schema(
+    services: Option<Services>,
+    public: bool,
+    limits: &QueryLimits,
+) -> AppSchema {
+    schema_builder(services, public, limits)
+        .validation_mode(async_graphql::ValidationMode::Fast)
+        .finish()
+}
+
 fn schema_builder(
     services: Option<Services>,
     public: bool,

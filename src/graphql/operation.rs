@@ -34,6 +34,10 @@ use crate::metrics::{Metrics, Operation, OperationOutcome, Outcome};
 pub struct Operations {
     /// The schema.
     schema: AppSchema,
+    /// The same schema without async-graphql's validation rules (its limits
+    /// still apply), for documents that validated before on `schema`
+    /// ([`Admitted::validated`]).
+    prevalidated: AppSchema,
     /// What every operation passes first.
     gate: Gate,
     metrics: Arc<Metrics>,
@@ -42,10 +46,18 @@ pub struct Operations {
 }
 
 impl Operations {
-    /// Operations over `schema`, let through `gate`, counted in `metrics`.
-    pub fn new(schema: AppSchema, gate: Gate, metrics: Arc<Metrics>) -> Self {
+    /// Operations over `schema` (and `prevalidated`, the same schema in
+    /// async-graphql's fast validation mode), let through `gate`, counted
+    /// in `metrics`.
+    pub fn new(
+        schema: AppSchema,
+        prevalidated: AppSchema,
+        gate: Gate,
+        metrics: Arc<Metrics>,
+    ) -> Self {
         Self {
             schema,
+            prevalidated,
             gate,
             metrics,
             invalid: Arc::from("invalid"),
@@ -67,17 +79,19 @@ impl Operations {
         admitted: Admitted,
         caller: Option<Principal>,
     ) -> BoxStream<'static, Response> {
-        let (request, mut registration) = admitted.into_parts();
-        let text = registration.is_some().then(|| request.query.clone());
+        let (request, mut validation) = admitted.into_parts();
+        let text = validation.keeps_text().then(|| request.query.clone());
         let data = RequestData::new(caller, Reads::pooled(&db.pool));
+        // Always fully validated: a subscription runs for long, and once.
         let updates = self.schema.execute_stream(request.data(Arc::new(data)));
         let operations = self.clone();
+        let mut first = true;
         updates
             .inspect(move |response| {
-                if let Some(text) = &text {
+                if std::mem::take(&mut first) {
                     operations
                         .gate
-                        .keep_validated(registration.take(), text, response);
+                        .record(&mut validation, text.as_deref(), response);
                 }
             })
             .boxed()
@@ -111,14 +125,20 @@ impl Operations {
         } else {
             db.query_reads()
         };
-        let (request, registration) = admitted.into_parts();
-        let text = registration.is_some().then(|| request.query.clone());
+        // A document that validated before skips the rules that would
+        // only pass it again.
+        let schema = if admitted.validated() {
+            &self.prevalidated
+        } else {
+            &self.schema
+        };
+        let (request, mut validation) = admitted.into_parts();
+        let text = validation.keeps_text().then(|| request.query.clone());
         let data = Arc::new(RequestData::new(caller, reads));
-        let response = self.schema.execute(request.data(data.clone())).await;
+        let response = schema.execute(request.data(data.clone())).await;
         data.reads.finish(response.errors.is_empty()).await;
-        if let Some(text) = text {
-            self.gate.keep_validated(registration, &text, &response);
-        }
+        self.gate
+            .record(&mut validation, text.as_deref(), &response);
         if refused_before_execution(&response) {
             record.label = self.invalid.clone();
         }

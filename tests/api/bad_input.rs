@@ -360,3 +360,23 @@ async fn errors_never_echo_a_huge_input() {
         .unwrap();
     assert_eq!(response.headers()["x-request-id"], "trace-42");
 }
+
+/// A document that validated once skips validation after (it runs on a
+/// schema without the rules): the answers to bad input must not change.
+#[tokio::test]
+async fn a_repeated_document_answers_bad_input_as_it_did_the_first_time() {
+    let app = spawn_app().await;
+    let page = "query($n: Int) { products(first: $n) { totalCount } }";
+    for round in 0..3 {
+        let ok = app.gql(None, page, json!({ "n": 5 })).await;
+        assert_eq!(ok.data()["products"]["totalCount"], 0, "round {round}");
+        for bad in [json!({ "n": "five" }), json!({ "n": 1_i64 << 40 })] {
+            let r = app.gql(None, page, bad.clone()).await;
+            assert_eq!(r.error_code(), "BAD_REQUEST", "round {round}: {}", r.body);
+            assert!(r.body.get("data").is_none(), "a request error: {}", r.body);
+        }
+        // A document that never validated is validated every time.
+        let invalid = app.gql(None, "{ products { nope } }", json!({})).await;
+        assert_eq!(invalid.error_code(), "BAD_REQUEST", "{}", invalid.body);
+    }
+}

@@ -6,11 +6,19 @@
 //! parsed form of the documents that passed the gate, and the next request
 //! with the same text skips the parse and the document-wide checks.
 //!
+//! Validation against the schema is the other cost a repeated document
+//! need not pay twice: async-graphql's rules read only the document (never
+//! the variables' values), so a text that validated once validates again.
+//! A kept document remembers that it did ([`Checked::validated`]), and
+//! runs on the schema that skips those rules from then on
+//! (`graphql::operation`).
+//!
 //! Bounded in entries and in the length of the texts it keeps, least
 //! recently used out first: a client sending ever new documents churns the
 //! cache, but never grows it.
 
 use std::num::NonZeroUsize;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use async_graphql::parser::types::ExecutableDocument;
@@ -25,9 +33,39 @@ const CAPACITY: usize = 512;
 /// texts held stay under `CAPACITY` x 8 KiB.
 const MAX_TEXT_LEN: usize = 8 * 1024;
 
+/// A document that passed the gate.
+#[derive(Debug)]
+pub struct Checked {
+    /// Its parse.
+    pub document: ExecutableDocument,
+    /// Whether it passed async-graphql's validation once (it ran, or
+    /// began to).
+    validated: AtomicBool,
+}
+
+impl Checked {
+    /// A document that has not been validated yet.
+    pub fn new(document: ExecutableDocument) -> Self {
+        Self {
+            document,
+            validated: AtomicBool::new(false),
+        }
+    }
+
+    /// Whether it validated once.
+    pub fn validated(&self) -> bool {
+        self.validated.load(Ordering::Relaxed)
+    }
+
+    /// Records that it validated.
+    pub fn mark_validated(&self) {
+        self.validated.store(true, Ordering::Relaxed);
+    }
+}
+
 /// This instance's parsed documents.
 pub struct Cache {
-    documents: Mutex<LruCache<Box<str>, Arc<ExecutableDocument>>>,
+    documents: Mutex<LruCache<Box<str>, Arc<Checked>>>,
 }
 
 impl Default for Cache {
@@ -42,7 +80,7 @@ impl Default for Cache {
 
 impl Cache {
     /// The document of `text`, if it passed the gate before.
-    pub fn get(&self, text: &str) -> Option<Arc<ExecutableDocument>> {
+    pub fn get(&self, text: &str) -> Option<Arc<Checked>> {
         if text.len() > MAX_TEXT_LEN {
             return None;
         }
@@ -51,7 +89,7 @@ impl Cache {
 
     /// Keeps `document`, the parse of `text`, which passed the gate (unless
     /// the text is too long to keep).
-    pub fn put(&self, text: &str, document: Arc<ExecutableDocument>) {
+    pub fn put(&self, text: &str, document: Arc<Checked>) {
         if text.len() <= MAX_TEXT_LEN {
             sync::lock(&self.documents).put(text.into(), document);
         }
@@ -72,7 +110,7 @@ mod tests {
     #[test]
     fn the_cache_never_grows_past_its_capacity_nor_keeps_long_texts() {
         let cache = Cache::default();
-        let document = Arc::new(parse_query("{ a }").expect("parses"));
+        let document = Arc::new(Checked::new(parse_query("{ a }").expect("parses")));
         for n in 0..CAPACITY + 10 {
             cache.put(&format!("{{ a }} # {n}"), document.clone());
         }

@@ -8,7 +8,8 @@
 //! 2. the variables, then the text, nest no deeper than `QUERY_MAX_NESTING`,
 //!    checked before anything is parsed ([`text`]); the document is then
 //!    parsed, or found parsed ([`cache`]);
-//! 3. the operation to run is selected, once;
+//! 3. the operation to run is selected, once, and the values of its
+//!    variables are held to their declared types ([`variables`]);
 //! 4. one walk over the document, each fragment expanded once ([`walk`]),
 //!    measures its [`Cost`]: fields, nesting, depth, complexity and root
 //!    fields, held to the limits (the complexity with the request's
@@ -28,6 +29,7 @@ mod cache;
 mod lists;
 pub(crate) mod persisted;
 mod text;
+mod variables;
 mod walk;
 
 use std::borrow::Cow;
@@ -41,9 +43,10 @@ use async_graphql::{Request, Response, ServerError};
 
 pub use walk::Cost;
 
-use self::cache::Cache;
+use self::cache::{Cache, Checked};
 use self::lists::Lists;
 use self::persisted::Registration;
+use self::variables::Inputs;
 use self::walk::Walk;
 use super::errors::{coded_error, codes, refused_before_execution};
 use crate::config::{PersistedQueries, QueryLimits};
@@ -60,6 +63,7 @@ fn too_complex(message: String) -> ServerError {
 pub struct Gate {
     limits: QueryLimits,
     lists: Lists,
+    inputs: Inputs,
     cache: Cache,
     persisted: Persisted,
 }
@@ -70,6 +74,8 @@ pub struct Admitted {
     pub request: Request,
     /// What the operation costs.
     pub cost: Cost,
+    /// Its document, and whether it validated before.
+    checked: Arc<Checked>,
     ty: OperationType,
     label: Arc<str>,
     /// A persisted query's text to keep once it has validated (which
@@ -105,9 +111,36 @@ impl Admitted {
         &self.label
     }
 
-    /// The request, and the persisted query to keep once it validated.
-    pub fn into_parts(self) -> (Request, Option<Registration>) {
-        (self.request, self.registration)
+    /// Whether its document validated before (see [`cache`]): it may skip
+    /// async-graphql's validation rules.
+    pub fn validated(&self) -> bool {
+        self.checked.validated()
+    }
+
+    /// The request, what to record once it validated, and the persisted
+    /// query to keep then.
+    pub fn into_parts(self) -> (Request, Validation) {
+        (
+            self.request,
+            Validation {
+                checked: self.checked,
+                registration: self.registration,
+            },
+        )
+    }
+}
+
+/// What to record of an admitted operation once its response shows that
+/// its document validated.
+pub struct Validation {
+    checked: Arc<Checked>,
+    registration: Option<Registration>,
+}
+
+impl Validation {
+    /// Whether a persisted query waits to be kept (then its text is needed).
+    pub fn keeps_text(&self) -> bool {
+        self.registration.is_some()
     }
 }
 
@@ -116,9 +149,11 @@ impl Gate {
     /// documents of `persisted`. Fails on a schema list whose bound the
     /// measure does not know ([`Lists::of`]).
     pub fn new(sdl: &str, limits: &QueryLimits, persisted: Persisted) -> Result<Self, String> {
+        let schema = async_graphql::parser::parse_schema(sdl).map_err(|e| e.to_string())?;
         Ok(Self {
             limits: limits.clone(),
-            lists: Lists::of(sdl)?,
+            lists: Lists::of(&schema)?,
+            inputs: Inputs::of(&schema),
             cache: Cache::default(),
             persisted,
         })
@@ -135,15 +170,18 @@ impl Gate {
         let registration = self.persisted.resolve(&mut request)?;
         let limits = &self.limits;
         text::check_variables(&request.variables, limits.max_nesting)?;
-        let (document, fresh) = match self.cache.get(&request.query) {
-            Some(document) => (document, false),
+        let (checked, fresh) = match self.cache.get(&request.query) {
+            Some(checked) => (checked, false),
             None => {
                 text::check_nesting(&request.query, limits.max_nesting)?;
-                (Arc::new(parse_query(&request.query)?), true)
+                let document = parse_query(&request.query)?;
+                (Arc::new(Checked::new(document)), true)
             }
         };
-        let (name, operation) = select(&document, request.operation_name.as_deref())?;
-        let mut walk = Walk::new(&document, &self.lists, limits, &request.variables);
+        let document = &checked.document;
+        let (name, operation) = select(document, request.operation_name.as_deref())?;
+        self.inputs.check(operation, &request.variables)?;
+        let mut walk = Walk::new(document, &self.lists, limits, &request.variables);
         let cost = walk.operation(operation)?;
         if fresh {
             walk.document(operation, cost)?;
@@ -152,29 +190,28 @@ impl Gate {
         let ty = operation.ty;
         let label: Arc<str> = label(name, operation).into();
         if fresh {
-            self.cache.put(&request.query, document.clone());
+            self.cache.put(&request.query, checked.clone());
         }
-        request.set_parsed_query(ExecutableDocument::clone(&document));
+        request.set_parsed_query(document.clone());
         Ok(Admitted {
             request,
             cost,
+            checked,
             ty,
             label,
             registration,
         })
     }
 
-    /// Keeps the persisted query of `registration` (whose text is `text`)
-    /// once `response` shows its document validated (it ran, or began to).
-    pub fn keep_validated(
-        &self,
-        registration: Option<Registration>,
-        text: &str,
-        response: &Response,
-    ) {
-        if let Some(registration) = registration
-            && !refused_before_execution(response)
-        {
+    /// Records what `response` shows of `validation`'s document: once it
+    /// validated (it ran, or began to), it may skip validation from then
+    /// on, and its persisted query (whose text is `text`) is kept.
+    pub fn record(&self, validation: &mut Validation, text: Option<&str>, response: &Response) {
+        if refused_before_execution(response) {
+            return;
+        }
+        validation.checked.mark_validated();
+        if let (Some(registration), Some(text)) = (validation.registration.take(), text) {
             self.persisted.register(registration, text);
         }
     }
