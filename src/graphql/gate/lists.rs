@@ -9,7 +9,7 @@
 //! [`Lists::of`] refuses a schema with a list of objects that has no bound,
 //! so a new list cannot be forgotten.
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 
 use async_graphql::Name;
 use async_graphql::parser::types::{

@@ -12,7 +12,7 @@
 //! to 32 bits, as the spec says), so no request passes here that it would
 //! refuse.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 
 use async_graphql::parser::types::{
     BaseType, OperationDefinition, ServiceDocument, Type, TypeKind, TypeSystemDefinition,

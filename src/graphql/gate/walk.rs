@@ -9,7 +9,7 @@
 //! fragment that spreads itself, selections nested too deep through
 //! fragments) before the document reaches it.
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 
 use async_graphql::parser::types::{
     ExecutableDocument, Field, OperationDefinition, Selection, SelectionSet,
