@@ -11,8 +11,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::events::{STREAM, pay_all, pending_orders};
+use crate::helpers::nats::NatsCluster;
 use crate::helpers::{Options, TestApp, spawn_app_with};
-use crate::nats_server::NatsCluster;
 
 /// Orders paid in each burst.
 const ORDERS: usize = 300;
@@ -74,7 +74,7 @@ async fn burst_through(outage: Outage) {
     };
     let strike = async {
         // Strike mid-burst: once a fifth of the events are in the stream.
-        crate::nats_server::wait_for(&js, STREAM, (ORDERS / 5) as u64, Duration::from_secs(60))
+        crate::helpers::nats::wait_for(&js, STREAM, (ORDERS / 5) as u64, Duration::from_secs(60))
             .await;
         let killed: Vec<usize> = match outage {
             Outage::ConnectedNode => vec![

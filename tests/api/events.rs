@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 use async_graphql::futures_util::{StreamExt, stream};
 use serde_json::{Value, json};
 
+use crate::helpers::nats::NatsServer;
 use crate::helpers::{Options, TestApp, buyers, spawn_app_with};
-use crate::nats_server::NatsServer;
 
 pub(crate) const STREAM: &str = "ORDERS";
 pub(crate) const WAIT: Duration = Duration::from_secs(30);

@@ -10,10 +10,10 @@ use std::time::{Duration, Instant};
 use async_graphql::futures_util::{StreamExt, stream};
 use serde_json::{Value, json};
 
+use crate::helpers::tcp_proxy::TcpProxy;
 use crate::helpers::{
     Options, PAY_ORDER, TestApp, buyers, postgres_base_url, spawn_app, spawn_app_with,
 };
-use crate::tcp_proxy::TcpProxy;
 
 /// Where the machine's PostgreSQL listens (`host:port` of the test URL).
 fn postgres_addr() -> String {

@@ -10,8 +10,8 @@ use std::time::Duration;
 use async_graphql::futures_util::future::join_all;
 use serde_json::{Value, json};
 
+use crate::helpers::nats::NatsServer;
 use crate::helpers::{Gql, Options, TestApp, buyers, spawn_app, spawn_app_with};
-use crate::nats_server::NatsServer;
 
 const REFUND: &str = "mutation($i: RefundOrderInput!) { refundOrder(input: $i) {
     order { id status paidAt refundedAt payableAmount } userErrors { code field message } } }";

@@ -19,6 +19,7 @@ use commerce::metrics::Metrics;
 use serde_json::{Value, json};
 use sqlx::PgPool;
 
+use crate::helpers::net::free_port;
 use crate::helpers::{Options, TestApp, spawn_app_with};
 
 /// The nested read of the benchmark suite, and more of each order.
@@ -41,13 +42,6 @@ struct LocalReplica {
     primary_port: u16,
     replica_port: u16,
     as_postgres: bool,
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port()
 }
 
 impl LocalReplica {

@@ -12,8 +12,8 @@ use serde_json::json;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::Message;
 
+use crate::helpers::ws::{Received, Ws};
 use crate::helpers::{Options, TestApp, spawn_app_with};
-use crate::ws::{Received, Ws};
 
 fn with_env(env: &[(&'static str, &str)]) -> Options {
     Options {

@@ -10,9 +10,9 @@ use async_graphql::futures_util::{StreamExt, stream};
 use serde_json::json;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
+use crate::helpers::nats::NatsServer;
+use crate::helpers::ws::Ws;
 use crate::helpers::{Options, TestApp, spawn_app_with};
-use crate::nats_server::NatsServer;
-use crate::ws::Ws;
 
 const ORDER_UPDATED: &str =
     "subscription($id: ID!) { orderUpdated(orderId: $id) { id status paidAt } }";

@@ -10,21 +10,27 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
-use crate::helpers::TestApp;
+use super::app::TestApp;
 
 /// What the server sent.
 #[derive(Debug)]
 pub enum Received {
+    /// A protocol message (pings and keep-alives are skipped).
     Json(Value),
+    /// A close frame's code and reason (1005 without a frame, 1006 when
+    /// the connection ended without one).
     Closed(u16, String),
 }
 
 /// A GraphQL WebSocket client.
 pub struct Ws {
+    /// The socket, for what the helpers below do not cover.
     pub socket: WebSocketStream<MaybeTlsStream<TcpStream>>,
 }
 
 impl Ws {
+    /// A socket upgraded with `protocol` (`graphql-transport-ws` or the
+    /// legacy `graphql-ws`), not yet initialised.
     pub async fn open(app: &TestApp, protocol: &str) -> Self {
         let url = format!("{}/graphql", app.address.replacen("http", "ws", 1));
         let mut request = url.into_client_request().unwrap();
@@ -75,6 +81,7 @@ impl Ws {
         }
     }
 
+    /// Sends `message` as a text frame.
     pub async fn send(&mut self, message: Value) {
         self.socket
             .send(Message::Text(message.to_string().into()))
@@ -82,6 +89,7 @@ impl Ws {
             .expect("sent");
     }
 
+    /// Starts operation `id` (graphql-transport-ws `subscribe`).
     pub async fn subscribe(&mut self, id: &str, query: &str, variables: Value) {
         self.send(json!({ "type": "subscribe", "id": id, "payload": { "query": query, "variables": variables } }))
             .await;
@@ -112,6 +120,7 @@ impl Ws {
         }
     }
 
+    /// The next message, failing the test if the socket closed instead.
     pub async fn json(&mut self) -> Value {
         match self.recv().await {
             Received::Json(v) => v,
@@ -119,6 +128,8 @@ impl Ws {
         }
     }
 
+    /// The code the server closed with, failing the test if a message
+    /// came instead; a protocol close (4xxx) must say why.
     pub async fn closed_with(&mut self) -> u16 {
         match self.recv().await {
             Received::Closed(code, reason) => {

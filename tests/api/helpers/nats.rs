@@ -14,13 +14,7 @@ use async_nats::jetstream;
 use async_nats::jetstream::consumer::{DeliverPolicy, pull::OrderedConfig};
 use serde_json::Value;
 
-/// A free TCP port on the loopback interface.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port()
-}
+use super::net::free_port;
 
 /// A nats-server process run by the test.
 pub struct NatsServer {
