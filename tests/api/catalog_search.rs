@@ -369,7 +369,7 @@ fn base64_of(text: &str) -> String {
 
 /// The text of the app's listing statement: read from the committed
 /// `.sqlx/` data, so that this is the very statement the server prepares.
-pub fn listing_statement(order_by: &str) -> String {
+fn listing_statement(order_by: &str) -> String {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/.sqlx");
     for entry in std::fs::read_dir(dir).unwrap() {
         let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();

@@ -3,13 +3,13 @@
 //! orders and payments over two app instances on one database.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
 use std::time::Duration;
 
 use async_graphql::futures_util::future::join_all;
 use serde_json::{Value, json};
 
-use crate::helpers::{Options, TestApp, buyers, spawn_app, spawn_app_with};
+use crate::helpers::races::two_instances;
+use crate::helpers::{TestApp, buyers, spawn_app};
 
 const UPDATE: &str = "mutation($i: UpdateProductInput!) { updateProduct(input: $i) {
     product { id name description price stock archivedAt } userErrors { code field message } } }";
@@ -331,17 +331,6 @@ async fn an_archived_product_leaves_the_catalog_but_not_its_orders_and_carts() {
         archived_at
     );
     app.assert_invariants().await;
-}
-
-/// Two instances of the app sharing one fresh database.
-async fn two_instances() -> (Arc<TestApp>, Arc<TestApp>) {
-    let first = spawn_app().await;
-    let second = spawn_app_with(Options {
-        database: Some(first.db_name.clone()),
-        ..Default::default()
-    })
-    .await;
-    (Arc::new(first), Arc::new(second))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

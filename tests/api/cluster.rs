@@ -10,8 +10,8 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::events::{STREAM, pay_all, pending_orders};
 use crate::helpers::nats::NatsCluster;
+use crate::helpers::outbox::{STREAM, pay_all, pending_orders, unpublished};
 use crate::helpers::{Options, TestApp, spawn_app_with};
 
 /// Orders paid in each burst.
@@ -32,11 +32,6 @@ enum Outage {
     StreamLeader,
     /// The stream's leader and one more node: the stream loses its quorum.
     TwoNodes,
-}
-
-async fn unpublished(app: &TestApp) -> i64 {
-    app.count("SELECT count(*) FROM outbox WHERE published_at IS NULL")
-        .await
 }
 
 /// Pays `ORDERS` orders through the API while `outage` strikes, restarts

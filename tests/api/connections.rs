@@ -8,19 +8,8 @@ use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::helpers::{Options, TestApp, spawn_app_with};
-
-fn with_env(env: &[(&'static str, &str)]) -> Options {
-    Options {
-        env: env.iter().map(|(k, v)| (*k, (*v).to_owned())).collect(),
-        ..Default::default()
-    }
-}
-
-async fn connect(app: &TestApp) -> TcpStream {
-    let address = app.address.trim_start_matches("http://");
-    TcpStream::connect(address).await.expect("connects")
-}
+use crate::helpers::net::{connect, connect_from};
+use crate::helpers::{Options, spawn_app_with};
 
 /// Reads until the server closes the connection (or resets it); how long
 /// that took. Whatever the server sent before closing is skipped.
@@ -38,7 +27,7 @@ async fn closed_within(stream: &mut TcpStream, limit: Duration) -> Duration {
 
 #[tokio::test]
 async fn slow_headers_are_cut_off_and_sockets_are_capped() {
-    let app = spawn_app_with(with_env(&[
+    let app = spawn_app_with(Options::with_env(&[
         ("HTTP_HEADER_TIMEOUT_MS", "300"),
         ("HTTP_MAX_CONNECTIONS", "20"),
     ]))
@@ -75,7 +64,7 @@ async fn slow_headers_are_cut_off_and_sockets_are_capped() {
 
 #[tokio::test]
 async fn an_idle_kept_alive_connection_is_closed() {
-    let app = spawn_app_with(with_env(&[("HTTP_HEADER_TIMEOUT_MS", "300")])).await;
+    let app = spawn_app_with(Options::with_env(&[("HTTP_HEADER_TIMEOUT_MS", "300")])).await;
     let mut stream = connect(&app).await;
     stream
         .write_all(b"GET /healthz HTTP/1.1\r\nHost: shop\r\n\r\n")
@@ -90,7 +79,7 @@ async fn an_idle_kept_alive_connection_is_closed() {
 
 #[tokio::test]
 async fn a_trickling_body_is_cut_off() {
-    let app = spawn_app_with(with_env(&[("HTTP_BODY_TIMEOUT_MS", "300")])).await;
+    let app = spawn_app_with(Options::with_env(&[("HTTP_BODY_TIMEOUT_MS", "300")])).await;
     let mut stream = connect(&app).await;
     stream
         .write_all(
@@ -116,7 +105,7 @@ async fn a_trickling_body_is_cut_off() {
 
 #[tokio::test]
 async fn a_client_that_never_reads_its_responses_is_cut_off() {
-    let app = spawn_app_with(with_env(&[("HTTP_WRITE_TIMEOUT_MS", "300")])).await;
+    let app = spawn_app_with(Options::with_env(&[("HTTP_WRITE_TIMEOUT_MS", "300")])).await;
     let name = "n".repeat(190);
     for i in 0..100 {
         app.create_product(&format!("{name}{i}"), 1, 1).await;
@@ -154,7 +143,7 @@ async fn a_client_that_never_reads_its_responses_is_cut_off() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutdown_does_not_wait_past_its_grace_period() {
-    let mut app = spawn_app_with(with_env(&[("SHUTDOWN_GRACE_MS", "300")])).await;
+    let mut app = spawn_app_with(Options::with_env(&[("SHUTDOWN_GRACE_MS", "300")])).await;
     app.create_product("Clock", 4_000, 2).await;
     // A request held up by a lock while the server shuts down.
     let mut blocker = app.pool.begin().await.unwrap();
@@ -197,21 +186,9 @@ async fn shutdown_does_not_wait_past_its_grace_period() {
     drop((app, pool));
 }
 
-/// A connection from `source` (any 127.x.y.z address reaches the app on
-/// loopback), so that tests can play several clients.
-async fn connect_from(app: &TestApp, source: &str) -> TcpStream {
-    let socket = tokio::net::TcpSocket::new_v4().unwrap();
-    socket.bind(format!("{source}:0").parse().unwrap()).unwrap();
-    let address = app.address.trim_start_matches("http://");
-    socket
-        .connect(address.parse().unwrap())
-        .await
-        .expect("connects")
-}
-
 #[tokio::test]
 async fn a_connection_that_sends_nothing_is_closed_by_the_header_timeout() {
-    let app = spawn_app_with(with_env(&[("HTTP_HEADER_TIMEOUT_MS", "300")])).await;
+    let app = spawn_app_with(Options::with_env(&[("HTTP_HEADER_TIMEOUT_MS", "300")])).await;
     // Not one byte: the deadline runs from the connection's first moment.
     let mut silent = connect(&app).await;
     closed_within(&mut silent, Duration::from_secs(20)).await;
@@ -219,7 +196,7 @@ async fn a_connection_that_sends_nothing_is_closed_by_the_header_timeout() {
 
 #[tokio::test]
 async fn a_request_timeout_closes_its_connection() {
-    let app = spawn_app_with(with_env(&[("HTTP_BODY_TIMEOUT_MS", "300")])).await;
+    let app = spawn_app_with(Options::with_env(&[("HTTP_BODY_TIMEOUT_MS", "300")])).await;
     let mut stream = connect(&app).await;
     stream
         .write_all(
@@ -254,7 +231,7 @@ async fn a_request_timeout_closes_its_connection() {
 
 #[tokio::test]
 async fn one_client_address_cannot_hold_every_connection() {
-    let app = spawn_app_with(with_env(&[
+    let app = spawn_app_with(Options::with_env(&[
         ("HTTP_HEADER_TIMEOUT_MS", "30000"),
         ("HTTP_MAX_CONNECTIONS", "20"),
         ("HTTP_MAX_CONNECTIONS_PER_CLIENT", "5"),

@@ -7,14 +7,14 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use async_graphql::futures_util::{StreamExt, stream};
 use serde_json::{Value, json};
 
+use crate::helpers::event_schema::violations_of;
 use crate::helpers::nats::NatsServer;
-use crate::helpers::{Options, TestApp, buyers, spawn_app_with};
+use crate::helpers::outbox::{STREAM, pay_all, pending_orders, unpublished, wait_until_published};
+use crate::helpers::{Options, TestApp, spawn_app_with};
 
-pub(crate) const STREAM: &str = "ORDERS";
-pub(crate) const WAIT: Duration = Duration::from_secs(30);
+const WAIT: Duration = Duration::from_secs(30);
 
 async fn app_on(nats: &NatsServer, database: Option<String>) -> Arc<TestApp> {
     Arc::new(
@@ -25,53 +25,6 @@ async fn app_on(nats: &NatsServer, database: Option<String>) -> Arc<TestApp> {
         })
         .await,
     )
-}
-
-/// Has `count` users each order one unit of one product, at `concurrency`;
-/// returns (user, order) pairs ready to pay.
-pub(crate) async fn pending_orders(
-    app: &Arc<TestApp>,
-    count: usize,
-    prefix: &str,
-) -> Vec<(String, String)> {
-    let product = app.create_product("Notebook", 1_250, 1_000_000).await;
-    buyers(app, &product, count, prefix, 1_000_000, 2).await
-}
-
-/// Pays every order (spread over `apps` in turn) at concurrency 50 and
-/// checks that each payment succeeded.
-pub(crate) async fn pay_all(apps: &[Arc<TestApp>], orders: &[(String, String)]) {
-    let payments = orders.iter().enumerate().map(|(i, (user, order))| {
-        let app = apps[i % apps.len()].clone();
-        async move {
-            let r = app.pay(user, order, None).await;
-            assert_eq!(
-                r.data()["payOrder"]["order"]["status"],
-                "PAID",
-                "{}",
-                r.body
-            );
-        }
-    });
-    stream::iter(payments)
-        .buffer_unordered(50)
-        .collect::<Vec<()>>()
-        .await;
-}
-
-/// Waits until no outbox row is left unpublished.
-pub(crate) async fn wait_until_published(app: &TestApp) {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        let left = app
-            .count("SELECT count(*) FROM outbox WHERE published_at IS NULL")
-            .await;
-        if left == 0 {
-            return;
-        }
-        assert!(Instant::now() < deadline, "{left} events still unpublished");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 /// Checks that the stream holds exactly one message per outbox row, each
@@ -171,9 +124,7 @@ async fn payments_go_on_while_nats_is_down_and_their_events_follow() {
 
     nats.stop();
     pay_all(std::slice::from_ref(&app), &orders[10..]).await;
-    let backlog = app
-        .count("SELECT count(*) FROM outbox WHERE published_at IS NULL")
-        .await;
+    let backlog = unpublished(&app).await;
     assert_eq!(backlog, 20, "the events wait in the outbox");
     let metrics = app.get("/metrics").await.text().await.unwrap();
     assert!(
@@ -223,12 +174,7 @@ async fn an_event_published_but_not_stamped_is_dropped_as_a_duplicate() {
             .await
             .unwrap();
     }
-    assert_eq!(
-        payments
-            .count("SELECT count(*) FROM outbox WHERE published_at IS NULL")
-            .await,
-        6
-    );
+    assert_eq!(unpublished(&payments).await, 6);
 
     // A relay starts on the same database and publishes all six.
     let relay = app_on(&nats, Some(payments.db_name.clone())).await;
@@ -330,95 +276,6 @@ fn schema_violations(event: &Value) -> Vec<String> {
     )
 }
 
-/// What in `event` breaks the JSON Schema `schema`. A small validator for
-/// the keywords the event schemas use (type, const, enum, required,
-/// properties, additionalProperties, items, minItems, minimum, the money
-/// pattern, local $ref), so that the schemas and the events cannot drift.
-pub fn violations_of(schema: &str, event: &Value) -> Vec<String> {
-    let schema: Value = serde_json::from_str(schema).unwrap();
-    let mut problems = Vec::new();
-    check(&schema, &schema, event, "$", &mut problems);
-    problems
-}
-
-fn check(root: &Value, schema: &Value, value: &Value, at: &str, problems: &mut Vec<String>) {
-    if let Some(reference) = schema["$ref"].as_str() {
-        let name = reference.trim_start_matches("#/$defs/");
-        return check(root, &root["$defs"][name], value, at, problems);
-    }
-    let type_ok = |t: &str| match t {
-        "object" => value.is_object(),
-        "array" => value.is_array(),
-        "string" => value.is_string(),
-        "integer" => value.is_i64() || value.is_u64(),
-        "null" => value.is_null(),
-        other => panic!("schema type {other} not handled"),
-    };
-    let types: Vec<&str> = match &schema["type"] {
-        Value::String(t) => vec![t.as_str()],
-        Value::Array(ts) => ts.iter().filter_map(Value::as_str).collect(),
-        _ => vec![],
-    };
-    if !types.is_empty() && !types.iter().any(|t| type_ok(t)) {
-        problems.push(format!("{at}: not {types:?}"));
-        return;
-    }
-    if let Some(expected) = schema.get("const")
-        && value != expected
-    {
-        problems.push(format!("{at}: not {expected}"));
-    }
-    if let Some(options) = schema["enum"].as_array()
-        && !options.contains(value)
-    {
-        problems.push(format!("{at}: not one of {options:?}"));
-    }
-    if schema["pattern"] == "^[0-9]+$" {
-        let digits = value.as_str().unwrap_or_default();
-        if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-            problems.push(format!("{at}: not digits"));
-        }
-    }
-    if let (Some(min), Some(n)) = (schema["minimum"].as_i64(), value.as_i64())
-        && n < min
-    {
-        problems.push(format!("{at}: below {min}"));
-    }
-    if let Some(object) = value.as_object() {
-        for name in schema["required"].as_array().into_iter().flatten() {
-            let name = name.as_str().unwrap();
-            if !object.contains_key(name) {
-                problems.push(format!("{at}.{name}: missing"));
-            }
-        }
-        for (name, field) in object {
-            match schema["properties"].get(name) {
-                Some(sub) => check(root, sub, field, &format!("{at}.{name}"), problems),
-                None if schema["additionalProperties"] == false => {
-                    problems.push(format!("{at}.{name}: not in the schema"));
-                }
-                None => {}
-            }
-        }
-    }
-    if let Some(items) = value.as_array() {
-        if let Some(min) = schema["minItems"].as_u64()
-            && (items.len() as u64) < min
-        {
-            problems.push(format!("{at}: fewer than {min} items"));
-        }
-        for (i, item) in items.iter().enumerate() {
-            check(
-                root,
-                &schema["items"],
-                item,
-                &format!("{at}[{i}]"),
-                problems,
-            );
-        }
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn published_events_past_retention_keep_only_their_record() {
     let nats = NatsServer::start().await;
@@ -517,11 +374,7 @@ async fn an_unreachable_nats_never_stops_the_server_or_a_payment() {
     );
     let orders = pending_orders(&app, 3, "offline").await;
     pay_all(std::slice::from_ref(&app), &orders).await;
-    assert_eq!(
-        app.count("SELECT count(*) FROM outbox WHERE published_at IS NULL")
-            .await,
-        3
-    );
+    assert_eq!(unpublished(&app).await, 3);
     assert_eq!(app.get("/readyz").await.status(), 200);
 }
 

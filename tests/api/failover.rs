@@ -21,9 +21,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use async_graphql::futures_util::{StreamExt, stream};
-use serde_json::{Value, json};
+use serde_json::json;
 use tokio::sync::Mutex;
 
+use crate::helpers::races::outcome_of_response;
 use crate::helpers::{Options, PAY_ORDER, TestApp, buyers, postgres_base_url, spawn_app_with};
 
 const ISSUE_COUPON: &str = "mutation($i: IssueCouponInput!) { issueCoupon(input: $i) {
@@ -44,31 +45,6 @@ struct Attempt {
     task: usize,
     sent: Instant,
     outcome: String,
-}
-
-/// "ok", a userError code, a top-level `extensions.code`, `http <status>`
-/// for a status other than 200, or `lost` when no answer came at all.
-async fn outcome(sent: Result<reqwest::Response, reqwest::Error>, mutation: &str) -> String {
-    let response = match sent {
-        Ok(response) => response,
-        Err(_) => return "lost".into(),
-    };
-    if response.status() != 200 {
-        return format!("http {}", response.status().as_u16());
-    }
-    let Ok(body) = response.json::<Value>().await else {
-        return "lost".into();
-    };
-    if let Some(error) = body["errors"].get(0) {
-        return error["extensions"]["code"]
-            .as_str()
-            .unwrap_or("<no code>")
-            .to_owned();
-    }
-    match body["data"][mutation]["userErrors"][0]["code"].as_str() {
-        Some(code) => code.to_owned(),
-        None => "ok".into(),
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -146,7 +122,7 @@ async fn a_primary_crash_mid_rush_loses_no_confirmed_payment_and_the_server_reco
                     .timeout(Duration::from_secs(30))
                     .send()
                     .await;
-                let outcome = outcome(answer, mutation).await;
+                let outcome = outcome_of_response(answer, mutation).await;
                 let retry = outcome == "SERVICE_UNAVAILABLE" && Instant::now() < deadline;
                 if mutation == "payOrder" && !retry {
                     paid.fetch_add(1, Ordering::SeqCst);

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use async_graphql::futures_util::{StreamExt, stream};
 use serde_json::{Value, json};
 
+use crate::helpers::races::outcome_of_response;
 use crate::helpers::tcp_proxy::TcpProxy;
 use crate::helpers::{
     Options, PAY_ORDER, TestApp, buyers, postgres_base_url, spawn_app, spawn_app_with,
@@ -124,20 +125,6 @@ impl Drop for Process {
     }
 }
 
-/// "ok", a userError code, a top-level code, or "lost" when no answer came.
-fn payment_outcome(body: Result<Value, reqwest::Error>) -> String {
-    let Ok(body) = body else {
-        return "lost".into();
-    };
-    if let Some(code) = body["errors"][0]["extensions"]["code"].as_str() {
-        return code.to_owned();
-    }
-    match body["data"]["payOrder"]["userErrors"][0]["code"].as_str() {
-        Some(code) => code.to_owned(),
-        None => "ok".into(),
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn an_instance_killed_mid_rush_leaves_every_invariant_intact() {
     const STOCK: i32 = 150;
@@ -161,10 +148,7 @@ async fn an_instance_killed_mid_rush_leaves_every_invariant_intact() {
         let body = json!({ "query": PAY_ORDER, "variables": { "i": { "orderId": order } } });
         async move {
             let sent = client.post(url).bearer_auth(token).json(&body).send().await;
-            let outcome = match sent {
-                Ok(response) => payment_outcome(response.json().await),
-                Err(_) => "lost".into(),
-            };
+            let outcome = outcome_of_response(sent, "payOrder").await;
             answered.fetch_add(1, Ordering::SeqCst);
             (i, outcome)
         }

@@ -8,14 +8,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+use crate::helpers::metrics::series;
 use crate::helpers::{postgres_base_url, spawn_app};
-
-/// The value of the series `line_start` (a metric name with its labels).
-fn series(metrics: &str, line_start: &str) -> Option<f64> {
-    metrics
-        .lines()
-        .find_map(|l| l.strip_prefix(line_start)?.trim().parse().ok())
-}
 
 #[tokio::test]
 async fn each_operation_is_counted_and_timed_under_its_name() {

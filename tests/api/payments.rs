@@ -486,16 +486,10 @@ async fn until<F: std::future::Future<Output = bool>>(condition: impl Fn() -> F)
     }
 }
 
-/// How many payments wait for the next batch (`/metrics`).
+/// How many payments wait for the next batch (`/metrics`), -1 while
+/// `/metrics` shows none.
 async fn payments_waiting(app: &TestApp) -> i64 {
-    let metrics = app.get("/metrics").await.text().await.unwrap();
-    metrics
-        .lines()
-        .find_map(|l| {
-            l.strip_prefix("payment_queue_waiting ")?
-                .trim()
-                .parse()
-                .ok()
-        })
-        .unwrap_or(-1)
+    app.metric("payment_queue_waiting ")
+        .await
+        .map_or(-1, |waiting| waiting as i64)
 }

@@ -4,44 +4,14 @@
 //! settle), then the invariants checked in SQL.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use async_graphql::futures_util::future::join_all;
 use serde_json::json;
 
-use crate::helpers::{Gql, Options, TestApp, spawn_app, spawn_app_with};
+use crate::helpers::races::{outcome, tally, two_instances};
 
 const CANCEL: &str = "mutation($i: CancelOrderInput!) { cancelOrder(input: $i) {
     order { status } userErrors { code } } }";
-
-/// Two instances of the app sharing one fresh database.
-async fn two_instances() -> (Arc<TestApp>, Arc<TestApp>) {
-    let first = spawn_app().await;
-    let second = spawn_app_with(Options {
-        database: Some(first.db_name.clone()),
-        ..Default::default()
-    })
-    .await;
-    (Arc::new(first), Arc::new(second))
-}
-
-/// The outcome of a mutation: "ok", or its userError codes.
-fn outcome(r: &Gql, mutation: &str) -> String {
-    let codes = r.user_error_codes(mutation);
-    if codes.is_empty() {
-        "ok".into()
-    } else {
-        codes.join(",")
-    }
-}
-
-fn tally(outcomes: &[String]) -> HashMap<&str, usize> {
-    let mut tally = HashMap::new();
-    for o in outcomes {
-        *tally.entry(o.as_str()).or_default() += 1;
-    }
-    tally
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_hundred_buyers_race_for_fifty_units() {
@@ -309,7 +279,11 @@ async fn a_contended_rush_logs_no_warning() {
         )
     })
     .await;
-    assert_eq!(tally.get("ok"), Some(&30), "{tally:?}");
+    assert_eq!(
+        tally,
+        HashMap::from([("ok".into(), 30), ("PRODUCT_OUT_OF_STOCK".into(), 70)]),
+        "no other outcome"
+    );
     println!(
         "a contended rush: {retries} serialization retries, {} WARN lines",
         warnings.len()

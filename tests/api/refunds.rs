@@ -4,13 +4,14 @@
 //! order-refunded event on its own subject of the `ORDERS` stream.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::time::Duration;
 
 use async_graphql::futures_util::future::join_all;
 use serde_json::{Value, json};
 
+use crate::helpers::event_schema::violations_of;
 use crate::helpers::nats::NatsServer;
+use crate::helpers::races::{outcome, tally, two_instances};
 use crate::helpers::{Gql, Options, TestApp, buyers, spawn_app, spawn_app_with};
 
 const REFUND: &str = "mutation($i: RefundOrderInput!) { refundOrder(input: $i) {
@@ -27,25 +28,6 @@ async fn refund(app: &TestApp, order: &str, reason: Option<&str>) -> Gql {
         json!({ "i": { "orderId": order, "reason": reason } }),
     )
     .await
-}
-
-/// The outcome of a mutation: "ok", or its userError codes.
-fn outcome(r: &Gql, mutation: &str) -> String {
-    let codes = r.user_error_codes(mutation);
-    if codes.is_empty() {
-        assert!(r.body["errors"].is_null(), "{}", r.body);
-        "ok".into()
-    } else {
-        codes.join(",")
-    }
-}
-
-fn tally(outcomes: &[String]) -> HashMap<&str, usize> {
-    let mut tally = HashMap::new();
-    for o in outcomes {
-        *tally.entry(o.as_str()).or_default() += 1;
-    }
-    tally
 }
 
 async fn stock(app: &TestApp, product: &str) -> i32 {
@@ -397,7 +379,7 @@ async fn a_refunded_coupon_is_available_again_while_its_campaign_runs() {
     .unwrap();
     assert_eq!(payload["data"]["coupon"]["userCouponId"], late.as_str());
     assert_eq!(payload["data"]["refundedAmount"], "1000");
-    let problems = crate::events::violations_of(
+    let problems = violations_of(
         include_str!("../../docs/events/order-refunded.schema.json"),
         &payload,
     );
@@ -464,17 +446,6 @@ async fn the_database_refuses_a_refund_that_is_not_whole() {
         "a second REFUND row"
     );
     app.assert_invariants().await;
-}
-
-/// Two instances of the app sharing one fresh database.
-async fn two_instances() -> (Arc<TestApp>, Arc<TestApp>) {
-    let first = spawn_app().await;
-    let second = spawn_app_with(Options {
-        database: Some(first.db_name.clone()),
-        ..Default::default()
-    })
-    .await;
-    (Arc::new(first), Arc::new(second))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -654,7 +625,7 @@ async fn a_refund_is_one_message_on_the_refunded_subject_of_an_older_stream() {
         by_subject.insert(message.subject.to_string(), event);
     }
     let event = &by_subject["orders.refunded"];
-    let problems = crate::events::violations_of(
+    let problems = violations_of(
         include_str!("../../docs/events/order-refunded.schema.json"),
         event,
     );

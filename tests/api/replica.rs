@@ -235,17 +235,10 @@ fn reads(app: &TestApp, target: &str) -> u64 {
         .counter("db_query_reads_total", &[("target", target)])
 }
 
-/// The value of an unlabelled gauge in `/metrics`.
-async fn gauge(app: &TestApp, name: &str) -> Option<f64> {
-    let text = app.get("/metrics").await.text().await.expect("metrics");
-    text.lines()
-        .find_map(|l| l.strip_prefix(&format!("{name} "))?.parse().ok())
-}
-
-/// Polls `gauge` until it reads `value`.
+/// Polls the gauge `name` until it reads `value`.
 async fn await_gauge(app: &TestApp, name: &str, value: f64) {
     let deadline = Instant::now() + Duration::from_secs(15);
-    while gauge(app, name).await != Some(value) {
+    while app.metric(name).await != Some(value) {
         assert!(Instant::now() < deadline, "{name} never became {value}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -325,7 +318,7 @@ async fn queries_read_from_the_replica_and_fall_back_to_the_primary_while_it_is_
     await_gauge(&app, "db_replica_up", 1.0).await;
     await_gauge(&app, "db_replica_lag_bytes", 0.0).await;
     await_gauge(&app, "db_replica_in_use", 1.0).await;
-    let lag_seconds = gauge(&app, "db_replica_lag_seconds").await;
+    let lag_seconds = app.metric("db_replica_lag_seconds").await;
     println!("replica caught up: lag 0 bytes, {lag_seconds:?} s");
     assert_eq!(lag_seconds, Some(0.0));
     let before = reads(&app, "replica");
@@ -391,8 +384,8 @@ async fn queries_read_from_the_replica_and_fall_back_to_the_primary_while_it_is_
         "both on the replica"
     );
     await_gauge(&app, "db_replica_in_use", 0.0).await;
-    let behind = gauge(&app, "db_replica_lag_seconds").await.unwrap_or(0.0);
-    let behind_bytes = gauge(&app, "db_replica_lag_bytes").await.unwrap_or(0.0);
+    let behind = app.metric("db_replica_lag_seconds").await.unwrap_or(0.0);
+    let behind_bytes = app.metric("db_replica_lag_bytes").await.unwrap_or(0.0);
     println!("replay paused: lag {behind} s, {behind_bytes} bytes; queries read from the primary");
     assert!(behind_bytes > 0.0);
     assert!(behind > 0.5, "{behind}");

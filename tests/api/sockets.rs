@@ -15,13 +15,6 @@ use tokio_tungstenite::tungstenite::protocol::Message;
 use crate::helpers::ws::{Received, Ws};
 use crate::helpers::{Options, TestApp, spawn_app_with};
 
-fn with_env(env: &[(&'static str, &str)]) -> Options {
-    Options {
-        env: env.iter().map(|(k, v)| (*k, (*v).to_owned())).collect(),
-        ..Default::default()
-    }
-}
-
 /// A socket acknowledged for `token`, whose client reads as little as the
 /// kernel allows: a receive buffer of a few kilobytes.
 async fn tight_socket(app: &TestApp, token: &str) -> Ws {
@@ -48,7 +41,7 @@ async fn tight_socket(app: &TestApp, token: &str) -> Ws {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_socket_that_never_reads_starves_nobody_and_is_closed() {
-    let app = spawn_app_with(with_env(&[
+    let app = spawn_app_with(Options::with_env(&[
         ("DATABASE_MAX_CONNECTIONS", "4"),
         ("WS_WRITE_TIMEOUT_MS", "1000"),
     ]))
@@ -104,7 +97,7 @@ async fn a_socket_that_never_reads_starves_nobody_and_is_closed() {
 
 #[tokio::test]
 async fn an_answer_over_a_socket_meets_the_response_cap() {
-    let app = spawn_app_with(with_env(&[("RESPONSE_MAX_BYTES", "2000")])).await;
+    let app = spawn_app_with(Options::with_env(&[("RESPONSE_MAX_BYTES", "2000")])).await;
     for i in 0..50 {
         app.create_product(&format!("A long enough product name {i}"), 100, 1)
             .await;
@@ -124,7 +117,7 @@ async fn an_answer_over_a_socket_meets_the_response_cap() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_request_timeout_holds_over_a_socket() {
-    let app = spawn_app_with(with_env(&[
+    let app = spawn_app_with(Options::with_env(&[
         ("REQUEST_TIMEOUT_MS", "300"),
         ("DATABASE_STATEMENT_TIMEOUT_MS", "60000"),
     ]))
@@ -147,7 +140,7 @@ async fn the_request_timeout_holds_over_a_socket() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_mutation_field_over_a_socket_draws_a_token() {
-    let app = spawn_app_with(with_env(&[
+    let app = spawn_app_with(Options::with_env(&[
         ("RATE_LIMIT_PER_SECOND", "1"),
         ("RATE_LIMIT_BURST", "100"),
     ]))
@@ -186,7 +179,7 @@ async fn each_mutation_field_over_a_socket_draws_a_token() {
 
 #[tokio::test]
 async fn an_oversized_message_closes_with_1009() {
-    let app = spawn_app_with(with_env(&[("WS_MAX_MESSAGE_BYTES", "1000")])).await;
+    let app = spawn_app_with(Options::with_env(&[("WS_MAX_MESSAGE_BYTES", "1000")])).await;
     let mut ws = Ws::ready(&app, &app.token("ann")).await;
     ws.subscribe(
         "1",
@@ -217,7 +210,7 @@ async fn a_subscription_selects_exactly_one_root_field() {
 
 #[tokio::test]
 async fn no_user_holds_every_socket() {
-    let app = spawn_app_with(with_env(&[
+    let app = spawn_app_with(Options::with_env(&[
         ("WS_MAX_CONNECTIONS", "20"),
         ("WS_MAX_CONNECTIONS_PER_USER", "3"),
     ]))
@@ -252,7 +245,7 @@ async fn no_user_holds_every_socket() {
 
 #[tokio::test]
 async fn no_client_address_holds_every_socket() {
-    let app = spawn_app_with(with_env(&[
+    let app = spawn_app_with(Options::with_env(&[
         ("WS_MAX_CONNECTIONS", "20"),
         ("WS_MAX_CONNECTIONS_PER_CLIENT", "3"),
     ]))

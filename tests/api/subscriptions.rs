@@ -27,8 +27,7 @@ async fn app(
     spawn_app_with(Options {
         nats,
         database,
-        env: env.iter().map(|(k, v)| (*k, (*v).to_owned())).collect(),
-        ..Default::default()
+        ..Options::with_env(env)
     })
     .await
 }

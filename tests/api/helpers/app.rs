@@ -57,6 +57,16 @@ pub struct Options {
     pub env: Vec<(&'static str, String)>,
 }
 
+impl Options {
+    /// The defaults, with these environment variables set (or overridden).
+    pub fn with_env(env: &[(&'static str, &str)]) -> Self {
+        Self {
+            env: env.iter().map(|(k, v)| (*k, (*v).to_owned())).collect(),
+            ..Default::default()
+        }
+    }
+}
+
 /// Spawns the app on a fresh database.
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(Options::default()).await

@@ -1,17 +1,24 @@
 //! The test harness, one concern a file: the app under test ([`app`]) on
-//! its own database ([`database`]), GraphQL answers ([`gql`]), setting up a
-//! shop ([`shop`]), what the app logs ([`logs`]), NATS servers and clusters
-//! ([`nats`]), a WebSocket client ([`ws`]), a TCP proxy that plays a
-//! database outage ([`tcp_proxy`]) and free ports ([`net`]). Test modules
-//! import from here; they keep only their tests and the helpers private to
-//! them.
+//! its own database ([`database`]); its answers ([`gql`], [`http`]), its
+//! `/metrics` ([`metrics`]) and its logs ([`logs`]); setting up a shop
+//! ([`shop`]); requests that race, over two instances ([`races`]); the
+//! outbox relay ([`outbox`]), NATS servers and clusters ([`nats`]) and the
+//! event schemas ([`event_schema`]); a WebSocket client ([`ws`]), raw TCP
+//! ([`net`]) and a TCP proxy that plays a database outage ([`tcp_proxy`]).
+//! Test modules import from here; they keep only their tests and the
+//! helpers private to them.
 
 pub mod app;
 pub mod database;
+pub mod event_schema;
 pub mod gql;
+pub mod http;
 pub mod logs;
+pub mod metrics;
 pub mod nats;
 pub mod net;
+pub mod outbox;
+pub mod races;
 pub mod shop;
 pub mod tcp_proxy;
 pub mod ws;

@@ -11,6 +11,7 @@ use tokio_tungstenite::tungstenite::protocol::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use super::app::TestApp;
+use super::net::connect_from;
 
 /// What the server sent.
 #[derive(Debug)]
@@ -54,10 +55,8 @@ impl Ws {
         app: &TestApp,
         source: &str,
     ) -> Result<Self, tokio_tungstenite::tungstenite::Error> {
-        let socket = tokio::net::TcpSocket::new_v4().unwrap();
-        socket.bind(format!("{source}:0").parse().unwrap()).unwrap();
+        let stream = connect_from(app, source).await;
         let address = app.address.trim_start_matches("http://");
-        let stream = socket.connect(address.parse().unwrap()).await.unwrap();
         let mut request = format!("ws://{address}/graphql")
             .into_client_request()
             .unwrap();
