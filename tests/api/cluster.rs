@@ -10,7 +10,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::helpers::nats::NatsCluster;
+use crate::helpers::nats::{JetStream, NatsCluster};
 use crate::helpers::outbox::{STREAM, pay_all, pending_orders, unpublished};
 use crate::helpers::{Options, TestApp, spawn_app_with};
 
@@ -69,8 +69,7 @@ async fn burst_through(outage: Outage) {
     };
     let strike = async {
         // Strike mid-burst: once a fifth of the events are in the stream.
-        crate::helpers::nats::wait_for(&js, STREAM, (ORDERS / 5) as u64, Duration::from_secs(60))
-            .await;
+        cluster.wait_for(STREAM, (ORDERS / 5) as u64).await;
         let killed: Vec<usize> = match outage {
             Outage::ConnectedNode => vec![
                 cluster
@@ -82,7 +81,7 @@ async fn burst_through(outage: Outage) {
             Outage::TwoNodes => vec![leader, (leader + 1) % 3],
         };
         for &i in &killed {
-            cluster.kill(i);
+            cluster.node(i).stop();
         }
         let killed_at = Instant::now();
         let backlog_at_kill = unpublished(&app).await;
@@ -96,7 +95,7 @@ async fn burst_through(outage: Outage) {
         .await
         .unwrap();
         for &i in &killed {
-            cluster.restart(i).await;
+            cluster.node(i).restart().await;
         }
         cluster.wait_until_ready().await;
         let restarted_at = Instant::now();

@@ -10,11 +10,11 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use crate::helpers::event_schema::violations_of;
-use crate::helpers::nats::NatsServer;
+use crate::helpers::nats::{JetStream, NatsServer};
 use crate::helpers::outbox::{STREAM, pay_all, pending_orders, unpublished, wait_until_published};
+use crate::helpers::process::Spawned;
+use crate::helpers::wait::{eventually, wait_until};
 use crate::helpers::{Options, TestApp, spawn_app_with};
-
-const WAIT: Duration = Duration::from_secs(30);
 
 async fn app_on(nats: &NatsServer, database: Option<String>) -> Arc<TestApp> {
     Arc::new(
@@ -72,7 +72,7 @@ async fn every_payment_is_one_message_with_its_order_data() {
     );
     pay_all(std::slice::from_ref(&app), &orders).await;
 
-    nats.wait_for(STREAM, 20, WAIT).await;
+    nats.wait_for(STREAM, 20).await;
     wait_until_published(&app).await;
     let events = assert_each_event_once(&app, &nats).await;
     assert_eq!(events.len(), 20);
@@ -120,7 +120,7 @@ async fn payments_go_on_while_nats_is_down_and_their_events_follow() {
     let app = app_on(&nats, None).await;
     let orders = pending_orders(&app, 30, "patient").await;
     pay_all(std::slice::from_ref(&app), &orders[..10]).await;
-    nats.wait_for(STREAM, 10, WAIT).await;
+    nats.wait_for(STREAM, 10).await;
 
     nats.stop();
     pay_all(std::slice::from_ref(&app), &orders[10..]).await;
@@ -133,7 +133,7 @@ async fn payments_go_on_while_nats_is_down_and_their_events_follow() {
     );
 
     nats.restart().await;
-    nats.wait_for(STREAM, 30, WAIT).await;
+    nats.wait_for(STREAM, 30).await;
     wait_until_published(&app).await;
     assert_eq!(assert_each_event_once(&app, &nats).await.len(), 30);
     assert!(published(&app, "outbox_publish_failures_total") >= 1);
@@ -196,7 +196,7 @@ async fn two_relays_on_one_database_publish_each_event_once() {
     let orders = pending_orders(&first, 150, "shared").await;
     pay_all(&[first.clone(), second.clone()], &orders).await;
 
-    nats.wait_for(STREAM, 150, WAIT).await;
+    nats.wait_for(STREAM, 150).await;
     wait_until_published(&first).await;
     assert_eq!(assert_each_event_once(&first, &nats).await.len(), 150);
     let sent: Vec<u64> = [&first, &second]
@@ -225,7 +225,7 @@ async fn a_burst_of_a_thousand_payments_drains() {
     let paid = started.elapsed();
     wait_until_published(&app).await;
     let drained = started.elapsed();
-    nats.wait_for(STREAM, 1_000, WAIT).await;
+    nats.wait_for(STREAM, 1_000).await;
     assert_eq!(assert_each_event_once(&app, &nats).await.len(), 1_000);
     println!(
         "1,000 payments in {:.2} s ({:.0}/s); every event published {:.2} s after the burst began, {:.0} ms after the last payment",
@@ -298,16 +298,14 @@ async fn published_events_past_retention_keep_only_their_record() {
         })
         .await,
     );
-    nats.wait_for(STREAM, 3, WAIT).await;
-    let deadline = Instant::now() + WAIT;
-    while relay
-        .count("SELECT count(*) FROM outbox WHERE payload IS NOT NULL")
-        .await
-        > 0
-    {
-        assert!(Instant::now() < deadline, "never compacted");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    nats.wait_for(STREAM, 3).await;
+    wait_until("the published events to be compacted", async || {
+        relay
+            .count("SELECT count(*) FROM outbox WHERE payload IS NOT NULL")
+            .await
+            == 0
+    })
+    .await;
     assert_eq!(
         relay
             .count("SELECT count(*) FROM outbox WHERE published_at IS NOT NULL")
@@ -320,7 +318,6 @@ async fn published_events_past_retention_keep_only_their_record() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn events_tail_prints_each_event_as_it_arrives() {
-    use std::io::{BufRead, BufReader};
     use std::process::{Command, Stdio};
 
     let nats = NatsServer::start().await;
@@ -328,32 +325,28 @@ async fn events_tail_prints_each_event_as_it_arrives() {
     let orders = pending_orders(&app, 2, "watched").await;
     // The relay has created the stream once it has run a round.
     pay_all(std::slice::from_ref(&app), &orders[..1]).await;
-    nats.wait_for(STREAM, 1, WAIT).await;
+    nats.wait_for(STREAM, 1).await;
 
-    let mut tail = Command::new(env!("CARGO_BIN_EXE_commerce"))
-        .args(["events", "tail"])
-        .env("NATS_URL", nats.url())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the binary runs");
-    let (lines_tx, lines) = std::sync::mpsc::channel();
-    let stdout = tail.stdout.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let _ = lines_tx.send(line);
-        }
-    });
+    let mut tail = Spawned::spawn(
+        Command::new(env!("CARGO_BIN_EXE_commerce"))
+            .args(["events", "tail"])
+            .env("NATS_URL", nats.url())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped()),
+    );
+    let mut lines = Spawned::lines(tail.child.stdout.take().unwrap());
+    let mut said = Spawned::lines(tail.child.stderr.take().unwrap());
     // Ready once it says it is waiting.
-    let mut stderr = BufReader::new(tail.stderr.take().unwrap());
-    let mut banner = String::new();
-    stderr.read_line(&mut banner).unwrap();
+    let banner = eventually("the tail's first words", said.recv())
+        .await
+        .unwrap_or_default();
     assert!(banner.contains("waiting for events"), "{banner}");
 
     pay_all(std::slice::from_ref(&app), &orders[1..]).await;
-    let line = lines.recv_timeout(WAIT).expect("an event line");
-    let _ = tail.kill();
-    let _ = tail.wait();
+    let line = eventually("an event line", lines.recv())
+        .await
+        .expect("an event line");
+    drop(tail);
     let event: Value = serde_json::from_str(&line).expect("one JSON event per line");
     assert_eq!(
         event["data"]["orderId"],
@@ -396,15 +389,14 @@ async fn the_relay_resumes_as_soon_as_nats_is_back_whatever_its_backoff() {
     );
     let orders = pending_orders(&app, 20, "resumed").await;
     pay_all(std::slice::from_ref(&app), &orders[..5]).await;
-    nats.wait_for(STREAM, 5, WAIT).await;
+    nats.wait_for(STREAM, 5).await;
 
     nats.stop();
     pay_all(std::slice::from_ref(&app), &orders[5..]).await;
-    let deadline = Instant::now() + WAIT;
-    while published(&app, "outbox_publish_failures_total") == 0 {
-        assert!(Instant::now() < deadline, "the relay never failed a round");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait_until("the relay to fail a round", async || {
+        published(&app, "outbox_publish_failures_total") > 0
+    })
+    .await;
     // Down for longer than a reconnecting client would wait between two
     // attempts by default (4 s), so its pace matters too.
     tokio::time::sleep(Duration::from_secs(5)).await;
@@ -469,9 +461,9 @@ async fn released_unacknowledged(ack_ms: u64, round_ms: u64) -> (Duration, Strin
 
     // Released: tried once, the reason recorded, and free for any relay
     // to claim (SKIP LOCKED passes over rows a round still holds).
-    let deadline = started + WAIT;
-    let (attempts, errors, free) = loop {
-        let (attempts, errors, free): (i64, Vec<String>, i64) = sqlx::query_as(
+    let (mut attempts, mut errors, mut free) = (0, Vec::new(), 0);
+    wait_until("the round's events to be released", async || {
+        (attempts, errors, free) = sqlx::query_as(
             "SELECT (SELECT COALESCE(min(attempts), 0)::INT8 FROM outbox WHERE published_at IS NULL),
                     (SELECT array_agg(DISTINCT last_error) FROM outbox WHERE last_error IS NOT NULL),
                     (SELECT count(*) FROM (SELECT id FROM outbox WHERE published_at IS NULL
@@ -481,15 +473,9 @@ async fn released_unacknowledged(ack_ms: u64, round_ms: u64) -> (Duration, Strin
         .await
         .map(|(a, e, f): (i64, Option<Vec<String>>, i64)| (a, e.unwrap_or_default(), f))
         .unwrap();
-        if attempts >= 1 && free == 3 {
-            break (attempts, errors, free);
-        }
-        assert!(
-            Instant::now() < deadline,
-            "never released: {attempts} attempts, {free} free"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
+        attempts >= 1 && free == 3
+    })
+    .await;
     let released = started.elapsed();
     assert_eq!((attempts, free), (1, 3));
     assert_eq!(errors.len(), 1, "{errors:?}");

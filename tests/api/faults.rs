@@ -10,10 +10,13 @@ use std::time::{Duration, Instant};
 use async_graphql::futures_util::{StreamExt, stream};
 use serde_json::{Value, json};
 
+use crate::helpers::net::free_port;
+use crate::helpers::process::{Spawned, wait_until_serving};
 use crate::helpers::races::outcome_of_response;
 use crate::helpers::tcp_proxy::TcpProxy;
+use crate::helpers::wait::wait_until;
 use crate::helpers::{
-    Options, PAY_ORDER, TestApp, buyers, postgres_base_url, spawn_app, spawn_app_with,
+    Options, PAY_ORDER, TEST_SECRET, TestApp, buyers, postgres_base_url, spawn_app, spawn_app_with,
 };
 
 /// Where the machine's PostgreSQL listens (`host:port` of the test URL).
@@ -60,11 +63,10 @@ async fn the_server_rides_out_a_database_outage_and_recovers_by_itself() {
     );
 
     proxy.restore().await;
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while app.get("/readyz").await.status() != 200 {
-        assert!(Instant::now() < deadline, "never became ready again");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_until("the server to be ready again", async || {
+        app.get("/readyz").await.status() == 200
+    })
+    .await;
     let r = app
         .gql(None, "{ products { totalCount } }", json!({}))
         .await;
@@ -79,49 +81,32 @@ async fn the_server_rides_out_a_database_outage_and_recovers_by_itself() {
 }
 
 /// A second instance of the app as a real process, on the test app's
-/// database, so that it can be SIGKILLed.
+/// database, so that it can be SIGKILLed or SIGTERMed.
 struct Process {
-    child: std::process::Child,
+    server: Spawned,
     address: String,
 }
 
 impl Process {
     async fn start(app: &TestApp) -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .unwrap()
-            .port();
-        let child = Command::new(env!("CARGO_BIN_EXE_commerce"))
-            .env(
-                "DATABASE_URL",
-                format!("{}/{}", postgres_base_url(), app.db_name),
-            )
-            .env("LISTEN_ADDR", format!("127.0.0.1:{port}"))
-            .env("JWT_SECRET", "test-secret")
-            .env("OUTBOX_RELAY", "false")
-            .env("SEED_DEMO_DATA", "false")
-            .env("RUST_LOG", "error")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("the binary runs");
+        let port = free_port();
+        let server = Spawned::spawn(
+            Command::new(env!("CARGO_BIN_EXE_commerce"))
+                .env(
+                    "DATABASE_URL",
+                    format!("{}/{}", postgres_base_url(), app.db_name),
+                )
+                .env("LISTEN_ADDR", format!("127.0.0.1:{port}"))
+                .env("JWT_SECRET", TEST_SECRET)
+                .env("OUTBOX_RELAY", "false")
+                .env("SEED_DEMO_DATA", "false")
+                .env("RUST_LOG", "error")
+                .stdout(Stdio::null())
+                .stderr(Stdio::null()),
+        );
         let address = format!("http://127.0.0.1:{port}");
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while reqwest::get(format!("{address}/healthz")).await.is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "the second instance did not start"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        Self { child, address }
-    }
-}
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        wait_until_serving(&address).await;
+        Self { server, address }
     }
 }
 
@@ -160,8 +145,8 @@ async fn an_instance_killed_mid_rush_leaves_every_invariant_intact() {
             while answered.load(Ordering::SeqCst) < 5 {
                 tokio::time::sleep(Duration::from_millis(1)).await;
             }
-            let _ = victim.child.kill(); // SIGKILL
-            let _ = victim.child.wait();
+            let _ = victim.server.child.kill(); // SIGKILL
+            let _ = victim.server.child.wait();
         }
     };
     let (outcomes, ()) = tokio::join!(
@@ -291,28 +276,19 @@ async fn sigterm_lets_the_request_in_flight_finish_then_exits() {
                 .await
         }
     });
-    let waiting = "SELECT count(*) FROM pg_stat_activity
-                    WHERE datname = current_database() AND wait_event_type = 'Lock'";
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while app.count(waiting).await == 0 {
-        assert!(
-            Instant::now() < deadline,
-            "the request never reached the lock"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    let pid = server.child.id().to_string();
+    wait_until("the request to wait on the lock", async || {
+        app.queries_waiting_on_a_lock().await > 0
+    })
+    .await;
+    let pid = server.server.child.id().to_string();
     let signalled = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
     assert!(signalled.success());
     // New connections are refused while the request in flight still runs.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while reqwest::get(format!("{}/healthz", server.address))
-        .await
-        .is_ok()
-    {
-        assert!(Instant::now() < deadline, "still accepting after SIGTERM");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    let healthz = format!("{}/healthz", server.address);
+    wait_until("the server to refuse new connections", async || {
+        reqwest::get(&healthz).await.is_err()
+    })
+    .await;
     assert!(!in_flight.is_finished(), "the request in flight still runs");
     blocker.rollback().await.unwrap();
     let body = in_flight
@@ -321,13 +297,6 @@ async fn sigterm_lets_the_request_in_flight_finish_then_exits() {
         .expect("the request in flight was answered");
     assert_eq!(body["data"]["products"]["totalCount"], 1, "{body}");
     let mut server = server;
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let status = loop {
-        if let Some(status) = server.child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(Instant::now() < deadline, "the server did not exit");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let status = server.server.exited().await;
     assert!(status.success(), "a clean exit: {status:?}");
 }

@@ -1,10 +1,11 @@
 //! payOrder: what a payment changes, coupons, and every refusal (each of
 //! which changes nothing).
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{Value, json};
 
+use crate::helpers::wait::wait_until;
 use crate::helpers::{PAY_ORDER, TestApp, spawn_app};
 
 const ADD_TO_CART: &str =
@@ -361,13 +362,17 @@ async fn one_payment_failing_in_the_database_does_not_fail_its_batch() {
     };
     let mut payers = payers.into_iter();
     let mut payments = vec![pay(payers.next().unwrap())];
-    let stuck = "SELECT count(*) FROM pg_stat_activity
-                  WHERE datname = current_database() AND wait_event_type = 'Lock'";
-    until(|| async { app.count(stuck).await == 1 }).await;
+    wait_until("the first payment to wait on the lock", async || {
+        app.queries_waiting_on_a_lock().await == 1
+    })
+    .await;
     for (i, payer) in payers.enumerate() {
         payments.push(pay(payer));
         let queued = i as i64 + 1;
-        until(|| async { payments_waiting(&app).await == queued }).await;
+        wait_until("the payment to queue for the next batch", async || {
+            payments_waiting(&app).await == queued
+        })
+        .await;
     }
     lock.commit().await.unwrap();
     for payment in async_graphql::futures_util::future::join_all(payments).await {
@@ -440,13 +445,10 @@ async fn a_sold_out_product_is_refused_at_once_and_sells_again_after_a_restock()
         .unwrap();
     let stuck = app.pay("cid", &cids, None);
     let refused = async {
-        let waiting = "SELECT count(*) FROM pg_stat_activity
-                       WHERE datname = current_database() AND wait_event_type = 'Lock'";
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while app.count(waiting).await == 0 {
-            assert!(Instant::now() < deadline, "the batch never got stuck");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        wait_until("the batch to wait on the lock", async || {
+            app.queries_waiting_on_a_lock().await > 0
+        })
+        .await;
         let answer = tokio::time::timeout(Duration::from_secs(3), app.pay("bea", &beas, None))
             .await
             .expect("refused without waiting for the stuck batch");
@@ -475,15 +477,6 @@ async fn a_sold_out_product_is_refused_at_once_and_sells_again_after_a_restock()
     assert!(r.user_error_codes("payOrder").is_empty(), "{}", r.body);
     assert_eq!(r.data()["payOrder"]["order"]["status"], "PAID");
     app.assert_invariants().await;
-}
-
-/// Waits until `condition` holds (or fails the test after 10 s).
-async fn until<F: std::future::Future<Output = bool>>(condition: impl Fn() -> F) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !condition().await {
-        assert!(Instant::now() < deadline, "the condition never held");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
 }
 
 /// How many payments wait for the next batch (`/metrics`), -1 while

@@ -6,10 +6,10 @@
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+use crate::helpers::process::Spawned;
 use crate::helpers::{Gql, Options, TestApp, spawn_app, spawn_app_with};
 
 const CATALOG: &str = "query Catalog { products { totalCount } }";
@@ -306,8 +306,8 @@ async fn trusted_documents_only_refuses_every_other_text_admins_included() {
     assert_not_found(&apollo_post(&app, None, &hash_only("Other", &sha256("{ x }"))).await);
 }
 
-#[test]
-fn a_bad_manifest_is_a_configuration_error_naming_the_entry() {
+#[tokio::test]
+async fn a_bad_manifest_is_a_configuration_error_naming_the_entry() {
     let config = |path: &std::path::Path| {
         let path = path.display().to_string();
         commerce::config::Config::from_lookup(|name| {
@@ -331,28 +331,22 @@ fn a_bad_manifest_is_a_configuration_error_naming_the_entry() {
     assert!(config(&manifest(&[CATALOG]).path).is_ok());
 
     // The server refuses to start on it.
-    let mut child = Command::new(env!("CARGO_BIN_EXE_commerce"))
-        .env("TRUSTED_DOCUMENTS", &bad.path)
-        .env("LISTEN_ADDR", "127.0.0.1:0")
-        .env("DATABASE_URL", "postgres://postgres@127.0.0.1:1/never")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("the server started on a bad manifest");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    assert_eq!(status.code(), Some(1));
+    let mut server = Spawned::spawn(
+        Command::new(env!("CARGO_BIN_EXE_commerce"))
+            .env("TRUSTED_DOCUMENTS", &bad.path)
+            .env("LISTEN_ADDR", "127.0.0.1:0")
+            .env("DATABASE_URL", "postgres://postgres@127.0.0.1:1/never")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped()),
+    );
+    let status = server.exited().await;
+    assert_eq!(
+        status.code(),
+        Some(1),
+        "it exits, with a configuration error"
+    );
     let mut stderr = String::new();
-    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    std::io::Read::read_to_string(&mut server.child.stderr.take().unwrap(), &mut stderr).unwrap();
     assert!(
         stderr.contains("configuration error") && stderr.contains(&wrong),
         "{stderr}"

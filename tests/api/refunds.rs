@@ -10,7 +10,8 @@ use async_graphql::futures_util::future::join_all;
 use serde_json::{Value, json};
 
 use crate::helpers::event_schema::violations_of;
-use crate::helpers::nats::NatsServer;
+use crate::helpers::nats::{JetStream, NatsServer};
+use crate::helpers::outbox::STREAM;
 use crate::helpers::races::{outcome, tally, two_instances};
 use crate::helpers::{Gql, Options, TestApp, buyers, spawn_app, spawn_app_with};
 
@@ -598,7 +599,7 @@ async fn a_refund_is_one_message_on_the_refunded_subject_of_an_older_stream() {
     .await;
     let mug = app.create_product("Mug", 1_000, 10).await;
     let order = paid_order(&app, "ann", &mug, 2).await;
-    nats.wait_for("ORDERS", 1, Duration::from_secs(30)).await;
+    nats.wait_for(STREAM, 1).await;
     let mut stream = js.get_stream("ORDERS").await.unwrap();
     let subjects = stream.info().await.unwrap().config.subjects.clone();
     assert_eq!(
@@ -614,7 +615,7 @@ async fn a_refund_is_one_message_on_the_refunded_subject_of_an_older_stream() {
         ),
         "ok"
     );
-    nats.wait_for("ORDERS", 2, Duration::from_secs(30)).await;
+    nats.wait_for(STREAM, 2).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let info = stream.info().await.unwrap().state.clone();
     assert_eq!(info.messages, 2, "one paid, one refunded: nothing else");

@@ -20,6 +20,7 @@ use serde_json::{Value, json};
 use sqlx::PgPool;
 
 use crate::helpers::net::free_port;
+use crate::helpers::wait::{eventually, wait_until};
 use crate::helpers::{Options, TestApp, spawn_app_with};
 
 /// The nested read of the benchmark suite, and more of each order.
@@ -187,20 +188,14 @@ impl LocalReplica {
             .fetch_one(primary)
             .await
             .expect("the primary's position");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            let done: bool =
-                sqlx::query_scalar("SELECT pg_last_wal_replay_lsn() >= $1::TEXT::pg_lsn")
-                    .bind(&written)
-                    .fetch_one(replica)
-                    .await
-                    .expect("the replica's position");
-            if done {
-                return;
-            }
-            assert!(Instant::now() < deadline, "the replica never caught up");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        wait_until("the replica to catch up", async || {
+            sqlx::query_scalar("SELECT pg_last_wal_replay_lsn() >= $1::TEXT::pg_lsn")
+                .bind(&written)
+                .fetch_one(replica)
+                .await
+                .expect("the replica's position")
+        })
+        .await;
     }
 }
 
@@ -237,11 +232,10 @@ fn reads(app: &TestApp, target: &str) -> u64 {
 
 /// Polls the gauge `name` until it reads `value`.
 async fn await_gauge(app: &TestApp, name: &str, value: f64) {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while app.metric(name).await != Some(value) {
-        assert!(Instant::now() < deadline, "{name} never became {value}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_until(&format!("{name} to read {value}"), async || {
+        app.metric(name).await == Some(value)
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -287,14 +281,16 @@ async fn queries_read_from_the_replica_and_fall_back_to_the_primary_while_it_is_
     })
     .await;
     // The replica has the database once it has replayed its creation.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let replica_pool = loop {
-        match PgPool::connect(&format!("{}/{db}", cluster.replica_url())).await {
-            Ok(pool) => break pool,
-            Err(e) => assert!(Instant::now() < deadline, "no database on the replica: {e}"),
+    let replica_pool = eventually("the database on the replica", async {
+        loop {
+            match PgPool::connect(&format!("{}/{db}", cluster.replica_url())).await {
+                Ok(pool) => break pool,
+                Err(e) => eprintln!("no database on the replica yet: {e}"),
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    })
+    .await;
 
     // Orders with lines, some paid: every write goes to the primary.
     let lamp = app.create_product("Lamp", 2_500, 50).await;

@@ -16,6 +16,9 @@ use tokio::sync::oneshot;
 use super::database::{drop_database, postgres_base_url};
 use super::gql::Gql;
 
+/// The `JWT_SECRET` the test apps sign their tokens with.
+pub const TEST_SECRET: &str = "test-secret";
+
 /// A `JWT_SECRET` that production accepts.
 pub const PRODUCTION_SECRET: &str = "a-production-secret-of-32-characters!";
 
@@ -88,7 +91,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     let mut vars: Vec<(&'static str, String)> = vec![
         ("DATABASE_URL", app_database_url),
         ("LISTEN_ADDR", "127.0.0.1:0".into()),
-        ("JWT_SECRET", "test-secret".into()),
+        ("JWT_SECRET", TEST_SECRET.into()),
         ("SEED_DEMO_DATA", options.seed.to_string()),
         ("OUTBOX_RELAY", options.nats.is_some().to_string()),
         ("CHANGES_VIA_NATS", options.nats.is_some().to_string()),

@@ -1,7 +1,10 @@
 //! The machine's PostgreSQL, as the tests use it: where it is, and the
-//! throwaway databases each test creates and drops.
+//! throwaway databases each test creates and drops, and what the app's
+//! connections are doing.
 
 use sqlx::PgPool;
+
+use super::app::TestApp;
 
 /// The PostgreSQL server the tests use (each test creates its own database).
 pub fn postgres_base_url() -> String {
@@ -30,4 +33,26 @@ pub fn drop_database(name: &str) {
         });
     })
     .join();
+}
+
+/// A database a test lets a program create (the server's own binary):
+/// dropped when this is dropped, even by a failing test.
+pub struct Throwaway(pub String);
+
+impl Drop for Throwaway {
+    fn drop(&mut self) {
+        drop_database(&self.0);
+    }
+}
+
+impl TestApp {
+    /// How many statements on the app's database wait for a lock (held by
+    /// the test, to hold a request up).
+    pub async fn queries_waiting_on_a_lock(&self) -> i64 {
+        self.count(
+            "SELECT count(*) FROM pg_stat_activity
+              WHERE datname = current_database() AND wait_event_type = 'Lock'",
+        )
+        .await
+    }
 }

@@ -1,13 +1,13 @@
 //! Throwaway `nats-server`s with JetStream on free ports, owned by one
 //! test: a single server ([`NatsServer`]) or a 3-node JetStream cluster
-//! ([`NatsCluster`]). A server can be killed (SIGKILL) and restarted (same
-//! ports, same storage) to play an outage; everything is killed and wiped
-//! when dropped.
+//! ([`NatsCluster`]), read alike through [`JetStream`]. A server can be
+//! killed (SIGKILL) and restarted (same ports, same storage) to play an
+//! outage; everything is killed and wiped when dropped. Each server has a
+//! monitoring port, through which a test sees its connections and their
+//! subscriptions.
 
-use std::net::TcpStream;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
 use async_graphql::futures_util::StreamExt;
 use async_nats::jetstream;
@@ -15,12 +15,14 @@ use async_nats::jetstream::consumer::{DeliverPolicy, pull::OrderedConfig};
 use serde_json::Value;
 
 use super::net::free_port;
+use super::wait::{eventually, wait_until};
 
 /// A nats-server process run by the test.
 pub struct NatsServer {
     port: u16,
+    monitor_port: u16,
     dir: PathBuf,
-    /// Arguments beyond the client port, JetStream and the storage.
+    /// Arguments beyond the ports, JetStream and the storage.
     extra: Vec<String>,
     child: Option<Child>,
 }
@@ -37,6 +39,7 @@ impl NatsServer {
         let dir = std::env::temp_dir().join(format!("nats-test-{}", uuid::Uuid::new_v4().simple()));
         Self {
             port: free_port(),
+            monitor_port: free_port(),
             dir,
             extra,
             child: None,
@@ -61,19 +64,14 @@ impl NatsServer {
         self.child.is_some()
     }
 
-    /// Starts the server again, on the same ports and storage.
+    /// Starts the server again, on the same ports and storage, and waits
+    /// until it accepts connections.
     pub async fn restart(&mut self) {
         self.stop();
         let bin = std::env::var("NATS_SERVER_BIN").unwrap_or_else(|_| "nats-server".into());
         let child = Command::new(&bin)
-            .args([
-                "-a",
-                "127.0.0.1",
-                "-p",
-                &self.port.to_string(),
-                "-js",
-                "-sd",
-            ])
+            .args(["-a", "127.0.0.1", "-p", &self.port.to_string()])
+            .args(["-m", &self.monitor_port.to_string(), "-js", "-sd"])
             .arg(&self.dir)
             .args(&self.extra)
             .stdout(Stdio::null())
@@ -81,26 +79,30 @@ impl NatsServer {
             .spawn()
             .unwrap_or_else(|e| panic!("cannot run {bin}: {e}"));
         self.child = Some(child);
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while TcpStream::connect(("127.0.0.1", self.port)).is_err() {
-            assert!(Instant::now() < deadline, "nats-server did not start");
-            tokio::time::sleep(Duration::from_millis(20)).await;
+        let port = self.port;
+        wait_until("nats-server to accept connections", async || {
+            tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .is_ok()
+        })
+        .await;
+    }
+
+    /// The server's client connections (`/connz` on its monitoring port,
+    /// with their subscriptions); none while it is down.
+    async fn connections(&self) -> Vec<Value> {
+        if !self.is_running() {
+            return Vec::new();
         }
-    }
-
-    /// A JetStream context on this server.
-    pub async fn jetstream(&self) -> jetstream::Context {
-        jetstream_at(&self.url()).await
-    }
-
-    /// Every message of `stream`, in order: its `Nats-Msg-Id` and its JSON.
-    pub async fn messages(&self, stream: &str) -> Vec<(String, Value)> {
-        messages(&self.jetstream().await, stream).await
-    }
-
-    /// Waits until `stream` holds `count` messages (or fails after `limit`).
-    pub async fn wait_for(&self, stream: &str, count: u64, limit: Duration) {
-        wait_for(&self.jetstream().await, stream, count, limit).await
+        let url = format!(
+            "http://127.0.0.1:{}/connz?subs=1&limit=1024",
+            self.monitor_port
+        );
+        let Ok(response) = reqwest::get(url).await else {
+            return Vec::new();
+        };
+        let connz: Value = response.json().await.unwrap_or_default();
+        connz["connections"].as_array().cloned().unwrap_or_default()
     }
 }
 
@@ -111,17 +113,156 @@ impl Drop for NatsServer {
     }
 }
 
-/// A JetStream context through a client connected to `urls` (one URL or a
-/// comma-separated list).
-pub async fn jetstream_at(urls: &str) -> jetstream::Context {
-    let servers: Vec<&str> = urls.split(',').collect();
-    let client = async_nats::connect(servers).await.expect("nats connects");
-    jetstream::new(client)
+/// A 3-node JetStream cluster on free ports: node `i` is server `n<i>`,
+/// with its own client, route and monitoring ports and its own storage.
+pub struct NatsCluster {
+    nodes: Vec<NatsServer>,
+}
+
+impl NatsCluster {
+    /// Starts three nodes and waits until JetStream has a metadata leader
+    /// (streams can be created).
+    pub async fn start() -> Self {
+        let route_ports: Vec<u16> = (0..3).map(|_| free_port()).collect();
+        let cluster = format!("c{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+        let routes = route_ports
+            .iter()
+            .map(|p| format!("nats://127.0.0.1:{p}"))
+            .collect::<Vec<_>>()
+            .join(",");
+        let mut nodes: Vec<NatsServer> = route_ports
+            .iter()
+            .enumerate()
+            .map(|(i, route_port)| {
+                NatsServer::new(vec![
+                    "--server_name".into(),
+                    format!("n{i}"),
+                    "--cluster_name".into(),
+                    cluster.clone(),
+                    "--cluster".into(),
+                    format!("nats://127.0.0.1:{route_port}"),
+                    "--routes".into(),
+                    routes.clone(),
+                ])
+            })
+            .collect();
+        for node in &mut nodes {
+            node.restart().await;
+        }
+        let cluster = Self { nodes };
+        cluster.wait_until_ready().await;
+        cluster
+    }
+
+    /// Node `i`, to kill and restart.
+    pub fn node(&mut self, i: usize) -> &mut NatsServer {
+        &mut self.nodes[i]
+    }
+
+    /// Waits until every running node knows JetStream's metadata leader
+    /// (`/jsz` on its monitoring port): streams can then be created.
+    pub async fn wait_until_ready(&self) {
+        let http = reqwest::Client::new();
+        for node in self.nodes.iter().filter(|n| n.is_running()) {
+            let jsz = format!("http://127.0.0.1:{}/jsz", node.monitor_port);
+            wait_until("the JetStream cluster to have a leader", async || {
+                let jsz: Value = match http.get(&jsz).send().await {
+                    Ok(response) => response.json().await.unwrap_or_default(),
+                    Err(_) => Value::Null,
+                };
+                jsz["meta_cluster"]["leader"]
+                    .as_str()
+                    .is_some_and(|l| !l.is_empty())
+            })
+            .await;
+        }
+    }
+
+    /// The node that holds the client connection named `name`.
+    pub async fn node_serving(&self, name: &str) -> Option<usize> {
+        for (i, node) in self.nodes.iter().enumerate() {
+            if node.connections().await.iter().any(|c| c["name"] == name) {
+                return Some(i);
+            }
+        }
+        None
+    }
+
+    /// The node leading `stream` (`$JS.API.STREAM.INFO.<stream>`'s
+    /// `cluster.leader`), once it has one.
+    pub async fn stream_leader(&self, stream: &str) -> usize {
+        let js = self.jetstream().await;
+        let mut leader = None;
+        wait_until(&format!("{stream} to have a leader"), async || {
+            leader = match js.get_stream(stream).await {
+                Ok(s) => s
+                    .cached_info()
+                    .cluster
+                    .as_ref()
+                    .and_then(|c| c.leader.as_deref())
+                    .and_then(|l| l.strip_prefix('n'))
+                    .and_then(|n| n.parse().ok()),
+                Err(_) => None,
+            };
+            leader.is_some()
+        })
+        .await;
+        leader.expect("a leader")
+    }
+}
+
+/// What the tests read of JetStream, through a client connected to a
+/// single server or to every node of a cluster alike.
+pub trait JetStream {
+    /// The client URLs, comma-separated (as `NATS_URL` takes them).
+    fn urls(&self) -> String;
+
+    /// A JetStream context through a new client.
+    async fn jetstream(&self) -> jetstream::Context {
+        let urls = self.urls();
+        let servers: Vec<&str> = urls.split(',').collect();
+        let client = async_nats::connect(servers).await.expect("nats connects");
+        jetstream::new(client)
+    }
+
+    /// Every message of `stream`, in order: its `Nats-Msg-Id` and its JSON.
+    async fn messages(&self, stream: &str) -> Vec<(String, Value)> {
+        messages(&self.jetstream().await, stream).await
+    }
+
+    /// Waits until `stream` holds at least `count` messages.
+    async fn wait_for(&self, stream: &str, count: u64) {
+        let js = self.jetstream().await;
+        wait_until(&format!("{count} messages in {stream}"), async || {
+            let stored = match js.get_stream(stream).await {
+                Ok(mut s) => s.info().await.map(|i| i.state.messages).unwrap_or(0),
+                Err(_) => 0,
+            };
+            stored >= count
+        })
+        .await;
+    }
+}
+
+impl JetStream for NatsServer {
+    fn urls(&self) -> String {
+        self.url()
+    }
+}
+
+impl JetStream for NatsCluster {
+    fn urls(&self) -> String {
+        self.nodes
+            .iter()
+            .map(NatsServer::url)
+            .collect::<Vec<_>>()
+            .join(",")
+    }
 }
 
 /// Every message of `stream`, in order, read through an ordered consumer:
 /// its `Nats-Msg-Id` and its JSON.
-pub async fn messages(js: &jetstream::Context, stream: &str) -> Vec<(String, Value)> {
+async fn messages(js: &jetstream::Context, stream: &str) -> Vec<(String, Value)> {
     let Ok(mut stream) = js.get_stream(stream).await else {
         return Vec::new();
     };
@@ -131,29 +272,30 @@ pub async fn messages(js: &jetstream::Context, stream: &str) -> Vec<(String, Val
     }
     // A cluster that has just lost or regained nodes may take a moment to
     // place a consumer.
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let consumer = loop {
-        let created = stream
-            .create_consumer(OrderedConfig {
-                deliver_policy: DeliverPolicy::All,
-                ..Default::default()
-            })
-            .await;
-        match created {
-            Ok(consumer) => break consumer,
-            Err(e) if Instant::now() < deadline => {
-                eprintln!("no ordered consumer yet ({e}); retrying");
-                tokio::time::sleep(Duration::from_millis(200)).await;
+    let consumer = eventually("an ordered consumer", async {
+        loop {
+            let created = stream
+                .create_consumer(OrderedConfig {
+                    deliver_policy: DeliverPolicy::All,
+                    ..Default::default()
+                })
+                .await;
+            match created {
+                Ok(consumer) => break consumer,
+                Err(e) => {
+                    eprintln!("no ordered consumer yet ({e}); retrying");
+                    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                }
             }
-            Err(e) => panic!("no ordered consumer: {e}"),
         }
-    };
+    })
+    .await;
     let mut delivered = consumer.messages().await.expect("the consumer delivers");
     let mut messages = Vec::new();
     while (messages.len() as u64) < stored {
-        let message = tokio::time::timeout(Duration::from_secs(10), delivered.next())
+        let what = format!("message {} of {stored}", messages.len() + 1);
+        let message = eventually(&what, delivered.next())
             .await
-            .unwrap_or_else(|_| panic!("{} of {stored} messages read", messages.len()))
             .expect("a message")
             .expect("a message, not an error");
         let id = message
@@ -166,176 +308,4 @@ pub async fn messages(js: &jetstream::Context, stream: &str) -> Vec<(String, Val
         messages.push((id, json));
     }
     messages
-}
-
-/// Waits until `stream` holds `count` messages (or fails after `limit`).
-pub async fn wait_for(js: &jetstream::Context, stream: &str, count: u64, limit: Duration) {
-    let deadline = Instant::now() + limit;
-    loop {
-        let stored = match js.get_stream(stream).await {
-            Ok(mut s) => s.info().await.map(|i| i.state.messages).unwrap_or(0),
-            Err(_) => 0,
-        };
-        if stored >= count {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{stream} holds {stored} of {count} messages after {limit:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-/// A 3-node JetStream cluster on free ports: node `i` is server `n<i>`,
-/// with its own client, route and monitoring ports and its own storage.
-pub struct NatsCluster {
-    nodes: Vec<NatsServer>,
-    monitor_ports: Vec<u16>,
-}
-
-impl NatsCluster {
-    /// Starts three nodes and waits until JetStream has a metadata leader
-    /// (streams can be created).
-    pub async fn start() -> Self {
-        let route_ports: Vec<u16> = (0..3).map(|_| free_port()).collect();
-        let monitor_ports: Vec<u16> = (0..3).map(|_| free_port()).collect();
-        let cluster = format!("c{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
-        let routes = route_ports
-            .iter()
-            .map(|p| format!("nats://127.0.0.1:{p}"))
-            .collect::<Vec<_>>()
-            .join(",");
-        let mut nodes = Vec::new();
-        for i in 0..3 {
-            nodes.push(NatsServer::new(vec![
-                "--server_name".into(),
-                format!("n{i}"),
-                "--cluster_name".into(),
-                cluster.clone(),
-                "--cluster".into(),
-                format!("nats://127.0.0.1:{}", route_ports[i]),
-                "--routes".into(),
-                routes.clone(),
-                "-m".into(),
-                monitor_ports[i].to_string(),
-            ]));
-        }
-        for node in &mut nodes {
-            node.restart().await;
-        }
-        let cluster = Self {
-            nodes,
-            monitor_ports,
-        };
-        cluster.wait_until_ready().await;
-        cluster
-    }
-
-    /// The three client URLs, comma-separated (as `NATS_URL` takes them).
-    pub fn urls(&self) -> String {
-        self.nodes
-            .iter()
-            .map(NatsServer::url)
-            .collect::<Vec<_>>()
-            .join(",")
-    }
-
-    /// Waits until every running node knows JetStream's metadata leader
-    /// (`/jsz` on its monitoring port): streams can then be created.
-    pub async fn wait_until_ready(&self) {
-        let http = reqwest::Client::new();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        for (i, port) in self.monitor_ports.iter().enumerate() {
-            if !self.nodes[i].is_running() {
-                continue;
-            }
-            loop {
-                let jsz: Value = match http
-                    .get(format!("http://127.0.0.1:{port}/jsz"))
-                    .send()
-                    .await
-                {
-                    Ok(response) => response.json().await.unwrap_or_default(),
-                    Err(_) => Value::Null,
-                };
-                if jsz["meta_cluster"]["leader"]
-                    .as_str()
-                    .is_some_and(|l| !l.is_empty())
-                {
-                    break;
-                }
-                assert!(
-                    Instant::now() < deadline,
-                    "the JetStream cluster never formed: {jsz}"
-                );
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-        }
-    }
-
-    /// A JetStream context through a client that knows all three nodes.
-    pub async fn jetstream(&self) -> jetstream::Context {
-        jetstream_at(&self.urls()).await
-    }
-
-    /// Kills node `i` with SIGKILL.
-    pub fn kill(&mut self, i: usize) {
-        self.nodes[i].stop();
-    }
-
-    /// Starts node `i` again on its ports and storage.
-    pub async fn restart(&mut self, i: usize) {
-        self.nodes[i].restart().await;
-    }
-
-    /// The node that holds the client connection named `name` (found
-    /// through each running node's monitoring endpoint `/connz`).
-    pub async fn node_serving(&self, name: &str) -> Option<usize> {
-        let http = reqwest::Client::new();
-        for (i, port) in self.monitor_ports.iter().enumerate() {
-            if !self.nodes[i].is_running() {
-                continue;
-            }
-            let Ok(response) = http
-                .get(format!("http://127.0.0.1:{port}/connz?limit=1024"))
-                .send()
-                .await
-            else {
-                continue;
-            };
-            let connz: Value = response.json().await.unwrap_or_default();
-            let connections = connz["connections"].as_array().cloned().unwrap_or_default();
-            if connections.iter().any(|c| c["name"] == name) {
-                return Some(i);
-            }
-        }
-        None
-    }
-
-    /// The node leading `stream` (`$JS.API.STREAM.INFO.<stream>`'s
-    /// `cluster.leader`), once it has one.
-    pub async fn stream_leader(&self, stream: &str) -> usize {
-        let js = self.jetstream().await;
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Ok(s) = js.get_stream(stream).await
-                && let Some(leader) = s
-                    .cached_info()
-                    .cluster
-                    .as_ref()
-                    .and_then(|c| c.leader.clone())
-                && let Some(i) = leader.strip_prefix('n').and_then(|n| n.parse().ok())
-            {
-                return i;
-            }
-            assert!(Instant::now() < deadline, "{stream} never had a leader");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-
-    /// Every message of `stream`, in order (see [`messages`]).
-    pub async fn messages(&self, stream: &str) -> Vec<(String, Value)> {
-        messages(&self.jetstream().await, stream).await
-    }
 }

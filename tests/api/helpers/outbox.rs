@@ -2,17 +2,15 @@
 //! the hundred, and waiting until every event is published.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use async_graphql::futures_util::{StreamExt, stream};
 
 use super::app::TestApp;
 use super::shop::buyers;
+use super::wait::wait_until;
 
 /// The JetStream stream the events go to (the app's default `NATS_STREAM`).
 pub const STREAM: &str = "ORDERS";
-
-const WAIT: Duration = Duration::from_secs(30);
 
 /// Has `count` users (named `<prefix>-<i>`) each order two units of one
 /// product; returns (user, order) pairs ready to pay.
@@ -48,15 +46,10 @@ pub async fn pay_all(apps: &[Arc<TestApp>], orders: &[(String, String)]) {
 
 /// Waits until no outbox row is left unpublished.
 pub async fn wait_until_published(app: &TestApp) {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        let left = unpublished(app).await;
-        if left == 0 {
-            return;
-        }
-        assert!(Instant::now() < deadline, "{left} events still unpublished");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_until("every event to be published", async || {
+        unpublished(app).await == 0
+    })
+    .await;
 }
 
 /// How many outbox rows are not published yet.

@@ -1,8 +1,6 @@
 //! A GraphQL WebSocket client for the tests (graphql-transport-ws, or the
 //! legacy graphql-ws), reading the server's messages and closes.
 
-use std::time::Duration;
-
 use async_graphql::futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio::net::TcpStream;
@@ -12,6 +10,7 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use super::app::TestApp;
 use super::net::connect_from;
+use super::wait::eventually;
 
 /// What the server sent.
 #[derive(Debug)]
@@ -94,12 +93,10 @@ impl Ws {
             .await;
     }
 
-    /// The next message that is not a ping, within 10 s.
+    /// The next message that is not a ping (or a keep-alive), or the close.
     pub async fn recv(&mut self) -> Received {
         loop {
-            let message = tokio::time::timeout(Duration::from_secs(10), self.socket.next())
-                .await
-                .expect("a message within 10 s");
+            let message = eventually("a message on the socket", self.socket.next()).await;
             match message {
                 Some(Ok(Message::Text(text))) => {
                     let value: Value = serde_json::from_str(&text).unwrap();
