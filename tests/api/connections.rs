@@ -9,12 +9,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use crate::helpers::net::{connect, connect_from};
-use crate::helpers::wait::{eventually, wait_until};
+use crate::helpers::wait::{NEVER_MS, eventually, wait_until};
 use crate::helpers::{Options, TestApp, spawn_app_with};
-
-/// A header timeout (an hour) that no test meets: a connection closed
-/// within a test that sets it was closed for another reason.
-const NEVER_OVERDUE: &str = "3600000";
 
 /// Reads until the server closes the connection (or resets it); what it
 /// sent before closing.
@@ -69,7 +65,7 @@ async fn slow_headers_are_cut_off_and_sockets_are_capped() {
     // Twenty slowloris sockets hold an instance's twenty; their headers are
     // never overdue here, so none of them lets go during the test.
     let capped = spawn_app_with(Options::with_env(&[
-        ("HTTP_HEADER_TIMEOUT_MS", NEVER_OVERDUE),
+        ("HTTP_HEADER_TIMEOUT_MS", NEVER_MS),
         ("HTTP_MAX_CONNECTIONS", "20"),
     ]))
     .await;
@@ -277,7 +273,7 @@ async fn a_request_timeout_closes_its_connection() {
 #[tokio::test]
 async fn one_client_address_cannot_hold_every_connection() {
     let app = spawn_app_with(Options::with_env(&[
-        ("HTTP_HEADER_TIMEOUT_MS", NEVER_OVERDUE),
+        ("HTTP_HEADER_TIMEOUT_MS", NEVER_MS),
         ("HTTP_MAX_CONNECTIONS", "20"),
         ("HTTP_MAX_CONNECTIONS_PER_CLIENT", "5"),
     ]))

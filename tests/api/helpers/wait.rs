@@ -16,6 +16,12 @@ use std::time::Duration;
 /// it (a poll interval or a backoff of an hour).
 pub const HANG_GUARD: Duration = Duration::from_secs(60);
 
+/// A timer setting in milliseconds (an hour) that no test lives to see
+/// fire, far past [`HANG_GUARD`]: a poll interval, a backoff or a timeout
+/// set to it makes its path impossible within the test, so that whatever
+/// happens did so for another reason.
+pub const NEVER_MS: &str = "3600000";
+
 /// How often [`wait_until`] looks again.
 const POLL: Duration = Duration::from_millis(20);
 
