@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use async_graphql::futures_util::{StreamExt, stream};
 use serde_json::{Value, json};
@@ -14,7 +14,7 @@ use crate::helpers::net::free_port;
 use crate::helpers::process::{Spawned, wait_until_serving};
 use crate::helpers::races::outcome_of_response;
 use crate::helpers::tcp_proxy::TcpProxy;
-use crate::helpers::wait::wait_until;
+use crate::helpers::wait::{eventually, wait_until};
 use crate::helpers::{
     Options, PAY_ORDER, TEST_SECRET, TestApp, buyers, postgres_base_url, spawn_app, spawn_app_with,
 };
@@ -43,24 +43,23 @@ async fn the_server_rides_out_a_database_outage_and_recovers_by_itself() {
     assert_eq!(app.get("/readyz").await.status(), 200);
 
     proxy.cut();
-    let started = Instant::now();
-    assert_eq!(app.get("/readyz").await.status(), 503);
-    let r = app
-        .gql(None, "{ products { totalCount } }", json!({}))
-        .await;
-    assert_eq!(r.error_code(), "SERVICE_UNAVAILABLE", "{}", r.body);
-    let r = app.charge("ann", 100).await;
-    assert_eq!(r.error_code(), "SERVICE_UNAVAILABLE", "{}", r.body);
-    assert_eq!(
-        app.get("/healthz").await.status(),
-        200,
-        "alive all the same"
-    );
-    assert!(
-        started.elapsed() < Duration::from_secs(8),
-        "answers come within the timeouts, never a hang: {:?}",
-        started.elapsed()
-    );
+    // Answers come while the database is still away: refusals within the
+    // timeouts, never a hang.
+    eventually("answers while the database is away", async {
+        assert_eq!(app.get("/readyz").await.status(), 503);
+        let r = app
+            .gql(None, "{ products { totalCount } }", json!({}))
+            .await;
+        assert_eq!(r.error_code(), "SERVICE_UNAVAILABLE", "{}", r.body);
+        let r = app.charge("ann", 100).await;
+        assert_eq!(r.error_code(), "SERVICE_UNAVAILABLE", "{}", r.body);
+        assert_eq!(
+            app.get("/healthz").await.status(),
+            200,
+            "alive all the same"
+        );
+    })
+    .await;
 
     proxy.restore().await;
     wait_until("the server to be ready again", async || {
@@ -227,7 +226,6 @@ async fn an_exhausted_server_answers_service_unavailable_and_never_hangs() {
         .execute(&mut *blocker)
         .await
         .unwrap();
-    let started = Instant::now();
     let reads = (0..8).map(|_| {
         let app = app.clone();
         async move {
@@ -236,15 +234,16 @@ async fn an_exhausted_server_answers_service_unavailable_and_never_hangs() {
                 .error_code()
         }
     });
-    let codes = async_graphql::futures_util::future::join_all(reads).await;
-    let waited = started.elapsed();
+    // Answered while the lock is still held: within the timeouts, never
+    // waiting for the lock.
+    let codes = eventually(
+        "answers while the catalog is locked",
+        async_graphql::futures_util::future::join_all(reads),
+    )
+    .await;
     assert!(
         codes.iter().all(|c| c == "SERVICE_UNAVAILABLE"),
         "{codes:?}"
-    );
-    assert!(
-        waited < Duration::from_secs(5),
-        "answered within the timeouts: {waited:?}"
     );
     blocker.rollback().await.unwrap();
     let r = app

@@ -3,15 +3,13 @@
 //! itself, refunds that race (two instances on one database), and the
 //! order-refunded event on its own subject of the `ORDERS` stream.
 
-use std::collections::HashMap;
-use std::time::Duration;
-
 use async_graphql::futures_util::future::join_all;
 use serde_json::{Value, json};
+use std::collections::HashMap;
 
 use crate::helpers::event_schema::violations_of;
 use crate::helpers::nats::{JetStream, NatsServer};
-use crate::helpers::outbox::STREAM;
+use crate::helpers::outbox::{STREAM, wait_until_published};
 use crate::helpers::races::{outcome, tally, two_instances};
 use crate::helpers::{Gql, Options, TestApp, buyers, spawn_app, spawn_app_with};
 
@@ -616,7 +614,9 @@ async fn a_refund_is_one_message_on_the_refunded_subject_of_an_older_stream() {
         "ok"
     );
     nats.wait_for(STREAM, 2).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // The relay has nothing more to publish: two events, both published.
+    wait_until_published(&app).await;
+    assert_eq!(app.count("SELECT count(*) FROM outbox").await, 2);
     let info = stream.info().await.unwrap().state.clone();
     assert_eq!(info.messages, 2, "one paid, one refunded: nothing else");
     let mut by_subject = HashMap::new();

@@ -11,7 +11,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use commerce::db::Db;
 use commerce::error::AppError;
@@ -408,17 +408,18 @@ async fn queries_read_from_the_replica_and_fall_back_to_the_primary_while_it_is_
     // SERVICE_UNAVAILABLE (safe to retry), never anything else.
     replica_pool.close().await;
     cluster.pg_ctl("replica", "stop");
-    let stopped = Instant::now();
     let mut unavailable = 0;
-    let answer: Value = loop {
-        let r = app.as_user("reader", NESTED, json!({})).await;
-        if r.body.get("errors").is_none() {
-            break r.data().clone();
+    let answer: Value = eventually("an answer from the primary", async {
+        loop {
+            let r = app.as_user("reader", NESTED, json!({})).await;
+            if r.body.get("errors").is_none() {
+                break r.data().clone();
+            }
+            assert_eq!(r.error_code(), "SERVICE_UNAVAILABLE", "{}", r.body);
+            unavailable += 1;
         }
-        assert_eq!(r.error_code(), "SERVICE_UNAVAILABLE", "{}", r.body);
-        unavailable += 1;
-        assert!(stopped.elapsed() < Duration::from_secs(10), "no fallback");
-    };
+    })
+    .await;
     await_gauge(&app, "db_replica_up", 0.0).await;
     let primary_before = reads(&app, "primary");
     let again = app.as_user("reader", NESTED, json!({})).await;
@@ -432,25 +433,16 @@ async fn queries_read_from_the_replica_and_fall_back_to_the_primary_while_it_is_
     assert_eq!(again.data(), fresh.data());
     println!(
         "replica stopped: {unavailable} query(ies) answered SERVICE_UNAVAILABLE, then the primary \
-         answered ({:?} after the stop)",
-        stopped.elapsed()
+         answered"
     );
 
     // Back: queries return to the replica by themselves.
     cluster.pg_ctl("replica", "start");
-    let restarted = Instant::now();
     let before = reads(&app, "replica");
-    while reads(&app, "replica") == before {
-        assert!(
-            restarted.elapsed() < Duration::from_secs(15),
-            "queries never returned to the replica"
-        );
+    wait_until("queries to return to the replica", async || {
         let r = app.as_user("reader", NESTED, json!({})).await;
         assert_eq!(r.data(), fresh.data());
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    println!(
-        "replica restarted: queries read from it again after {:?}",
-        restarted.elapsed()
-    );
+        reads(&app, "replica") > before
+    })
+    .await;
 }

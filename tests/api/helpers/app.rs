@@ -19,6 +19,17 @@ use super::gql::Gql;
 /// The `JWT_SECRET` the test apps sign their tokens with.
 pub const TEST_SECRET: &str = "test-secret";
 
+/// A token for `sub`, signed with [`TEST_SECRET`], that expired long ago
+/// (well beyond the verification's leeway).
+pub fn expired_token(sub: &str) -> String {
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::default(),
+        &json!({ "sub": sub, "exp": 1000 }),
+        &jsonwebtoken::EncodingKey::from_secret(TEST_SECRET.as_bytes()),
+    )
+    .expect("a token")
+}
+
 /// A `JWT_SECRET` that production accepts.
 pub const PRODUCTION_SECRET: &str = "a-production-secret-of-32-characters!";
 

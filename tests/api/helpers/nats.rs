@@ -11,7 +11,9 @@ use std::process::{Child, Command, Stdio};
 
 use async_graphql::futures_util::StreamExt;
 use async_nats::jetstream;
+use async_nats::jetstream::ErrorCode;
 use async_nats::jetstream::consumer::{DeliverPolicy, pull::OrderedConfig};
+use async_nats::jetstream::context::{GetStreamError, GetStreamErrorKind};
 use serde_json::Value;
 
 use super::net::free_port;
@@ -104,6 +106,20 @@ impl NatsServer {
         let connz: Value = response.json().await.unwrap_or_default();
         connz["connections"].as_array().cloned().unwrap_or_default()
     }
+
+    /// How many client connections have subscribed to `subject` (exactly
+    /// that subject, wildcards included).
+    pub async fn subscribed(&self, subject: &str) -> usize {
+        self.connections()
+            .await
+            .iter()
+            .filter(|c| {
+                c["subscriptions_list"]
+                    .as_array()
+                    .is_some_and(|subs| subs.iter().any(|s| s == subject))
+            })
+            .count()
+    }
 }
 
 impl Drop for NatsServer {
@@ -188,6 +204,28 @@ impl NatsCluster {
         None
     }
 
+    /// Waits until `stream` has a leader and its other replicas are all
+    /// current (caught up with it): what is read from it then is what the
+    /// cluster holds, whichever node answers.
+    pub async fn wait_until_settled(&self, stream: &str) {
+        let js = self.jetstream().await;
+        let nodes = self.nodes.len();
+        wait_until(&format!("{stream}'s replicas to catch up"), async || {
+            let Ok(mut s) = js.get_stream(stream).await else {
+                return false;
+            };
+            let Ok(info) = s.info().await else {
+                return false;
+            };
+            info.cluster.as_ref().is_some_and(|c| {
+                c.leader.is_some()
+                    && c.replicas.len() + 1 == nodes
+                    && c.replicas.iter().all(|r| r.current && !r.offline)
+            })
+        })
+        .await;
+    }
+
     /// The node leading `stream` (`$JS.API.STREAM.INFO.<stream>`'s
     /// `cluster.leader`), once it has one.
     pub async fn stream_leader(&self, stream: &str) -> usize {
@@ -260,13 +298,37 @@ impl JetStream for NatsCluster {
     }
 }
 
+/// Whether `error` says that the stream does not exist.
+fn is_not_found(error: &GetStreamError) -> bool {
+    matches!(
+        error.kind(),
+        GetStreamErrorKind::JetStream(e) if e.error_code() == ErrorCode::STREAM_NOT_FOUND
+    )
+}
+
 /// Every message of `stream`, in order, read through an ordered consumer:
 /// its `Nats-Msg-Id` and its JSON.
 async fn messages(js: &jetstream::Context, stream: &str) -> Vec<(String, Value)> {
-    let Ok(mut stream) = js.get_stream(stream).await else {
+    // A request may time out while a cluster recovers: asked again. A
+    // stream that does not exist holds nothing.
+    let name = stream;
+    let found = eventually(&format!("{name}'s info"), async {
+        loop {
+            match js.get_stream(name).await {
+                Ok(mut stream) => match stream.info().await {
+                    Ok(info) => break Some((info.state.messages, stream.clone())),
+                    Err(e) => eprintln!("no info of {name} yet ({e}); asking again"),
+                },
+                Err(e) if is_not_found(&e) => break None,
+                Err(e) => eprintln!("no stream {name} yet ({e}); asking again"),
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+    })
+    .await;
+    let Some((stored, stream)) = found else {
         return Vec::new();
     };
-    let stored = stream.info().await.expect("stream info").state.messages;
     if stored == 0 {
         return Vec::new();
     }
