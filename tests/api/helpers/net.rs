@@ -1,17 +1,35 @@
 //! Plain TCP for the tests: free ports for the servers they start, and
 //! connections to the app from any local address.
 
+use std::sync::atomic::{AtomicU32, Ordering};
+
 use tokio::net::TcpStream;
 
 use super::app::TestApp;
 
-/// A free TCP port on the loopback interface (free when asked: a server
-/// started on it a moment later gets it).
+/// The ports [`free_port`] hands out: below the kernel's ephemeral range
+/// (32768 and up), so that no outgoing connection of the machine takes one
+/// between the test choosing it and its server binding it.
+const PORTS: std::ops::Range<u32> = 10_000..30_000;
+
+/// The next port [`free_port`] tries (0 until the first call).
+static NEXT_PORT: AtomicU32 = AtomicU32::new(0);
+
+/// A free TCP port on the loopback interface, for a server the test
+/// starts on it. Each is handed out once per test process (from a random
+/// start, so that test processes running side by side rarely try the same
+/// ones), and only if nothing listens on it.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port()
+    let start = fastrand::u32(PORTS);
+    let _ = NEXT_PORT.compare_exchange(0, start, Ordering::SeqCst, Ordering::SeqCst);
+    loop {
+        let n = NEXT_PORT.fetch_add(1, Ordering::SeqCst);
+        let port = PORTS.start + (n - PORTS.start) % PORTS.len() as u32;
+        let port = u16::try_from(port).expect("a port");
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
 }
 
 /// A TCP connection to `app`.
