@@ -1,6 +1,7 @@
 //! The app under test: [`spawn_app`] runs the real server in the test's
-//! runtime, on port 0, against a fresh PostgreSQL database of its own
-//! ([`Options`] for anything else), and [`TestApp`] talks to it over HTTP as
+//! runtime, on port 0, against a fresh PostgreSQL database of its own (a
+//! copy of a migrated template: [`super::database::create_migrated`];
+//! [`Options`] for anything else), and [`TestApp`] talks to it over HTTP as
 //! a given user, and to its database in SQL.
 
 use std::sync::Arc;
@@ -13,7 +14,7 @@ use serde_json::{Value, json};
 use sqlx::PgPool;
 use tokio::sync::oneshot;
 
-use super::database::{drop_database, postgres_base_url};
+use super::database::{create_migrated, drop_database, postgres_base_url};
 use super::gql::Gql;
 
 /// The `JWT_SECRET` the test apps sign their tokens with.
@@ -93,6 +94,9 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         .database
         .clone()
         .unwrap_or_else(|| format!("test_{}", uuid::Uuid::new_v4().simple()));
+    if owns_database && options.postgres.is_none() {
+        create_migrated(&db_name).await;
+    }
     let postgres = options.postgres.clone().unwrap_or_else(postgres_base_url);
     let database_url = format!("{postgres}/{db_name}");
     let app_database_url = match options.database_proxy {
