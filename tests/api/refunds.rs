@@ -3,14 +3,14 @@
 //! itself, refunds that race (two instances on one database), and the
 //! order-refunded event on its own subject of the `ORDERS` stream.
 
-use async_graphql::futures_util::future::join_all;
-use serde_json::{Value, json};
 use std::collections::HashMap;
+
+use serde_json::{Value, json};
 
 use crate::helpers::event_schema::violations_of;
 use crate::helpers::nats::{JetStream, NatsServer};
 use crate::helpers::outbox::{STREAM, wait_until_published};
-use crate::helpers::races::{outcome, tally, two_instances};
+use crate::helpers::races::{joined, outcome, tally, two_instances};
 use crate::helpers::{Gql, Options, TestApp, buyers, spawn_app, spawn_app_with};
 
 const REFUND: &str = "mutation($i: RefundOrderInput!) { refundOrder(input: $i) {
@@ -457,11 +457,7 @@ async fn ten_refunds_of_one_order_refund_it_once() {
         let order = order.clone();
         tokio::spawn(async move { outcome(&refund(&app, &order, None).await, "refundOrder") })
     });
-    let outcomes: Vec<String> = join_all(refunds)
-        .await
-        .into_iter()
-        .map(Result::unwrap)
-        .collect();
+    let outcomes: Vec<String> = joined(refunds).await;
     let tally = tally(&outcomes);
     assert_eq!(tally.get("ok"), Some(&1), "{tally:?}");
     assert_eq!(tally.get("ORDER_ALREADY_REFUNDED"), Some(&9), "{tally:?}");
@@ -492,11 +488,7 @@ async fn a_refund_racing_payments_of_its_order_never_charges_twice() {
             let (user, order) = (user.clone(), order.clone());
             tokio::spawn(async move { outcome(&app.pay(&user, &order, None).await, "payOrder") })
         });
-        let paid: Vec<String> = join_all(payments)
-            .await
-            .into_iter()
-            .map(Result::unwrap)
-            .collect();
+        let paid: Vec<String> = joined(payments).await;
         assert_eq!(refund.await.unwrap(), "ok");
         assert!(paid.iter().all(|p| p == "ORDER_ALREADY_PAID"), "{paid:?}");
         assert_eq!(a.balance_and_ledger(&user).await, (100_000, 100_000));
@@ -540,8 +532,8 @@ async fn refunds_of_many_orders_of_a_hot_product_restore_its_stock_exactly() {
         let (app, user, order) = (a.clone(), user.clone(), order.clone());
         tokio::spawn(async move { outcome(&app.pay(&user, &order, None).await, "payOrder") })
     });
-    for paid in join_all(payments).await {
-        assert_eq!(paid.unwrap(), "ok");
+    for paid in joined(payments).await {
+        assert_eq!(paid, "ok");
     }
     assert_eq!(stock(&a, &mug).await, 0);
     // Two of every three refunded, split across the instances.
@@ -554,11 +546,7 @@ async fn refunds_of_many_orders_of_a_hot_product_restore_its_stock_exactly() {
             let order = order.clone();
             tokio::spawn(async move { outcome(&refund(&app, &order, None).await, "refundOrder") })
         });
-    let outcomes: Vec<String> = join_all(refunds)
-        .await
-        .into_iter()
-        .map(Result::unwrap)
-        .collect();
+    let outcomes: Vec<String> = joined(refunds).await;
     assert_eq!(
         tally(&outcomes).get("ok"),
         Some(&100),

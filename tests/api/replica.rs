@@ -244,42 +244,27 @@ async fn queries_read_from_the_replica_and_fall_back_to_the_primary_while_it_is_
         return;
     };
     let db = format!("test_{}", uuid::Uuid::new_v4().simple());
-    let app = spawn_app_with(Options {
+    let read_url = format!("{}/{db}", cluster.replica_url());
+    let on_primary = |env: &[(&'static str, &str)]| Options {
         postgres: Some(cluster.primary_url()),
         database: Some(db.clone()),
-        env: vec![
-            (
-                "DATABASE_READ_URL",
-                format!("{}/{db}", cluster.replica_url()),
-            ),
-            ("DATABASE_READ_LAG_SAMPLE_MS", "100".into()),
-            ("DATABASE_READ_MAX_LAG_MS", "500".into()),
-        ],
-        ..Default::default()
-    })
+        ..Options::with_env(env)
+    };
+    let app = spawn_app_with(on_primary(&[
+        ("DATABASE_READ_URL", &read_url),
+        ("DATABASE_READ_LAG_SAMPLE_MS", "100"),
+        ("DATABASE_READ_MAX_LAG_MS", "500"),
+    ]))
     .await;
     // The same replica with no lag limit: it serves queries however far
     // behind it is.
-    let unbounded = spawn_app_with(Options {
-        postgres: Some(cluster.primary_url()),
-        database: Some(db.clone()),
-        env: vec![
-            (
-                "DATABASE_READ_URL",
-                format!("{}/{db}", cluster.replica_url()),
-            ),
-            ("DATABASE_READ_LAG_SAMPLE_MS", "100".into()),
-        ],
-        ..Default::default()
-    })
+    let unbounded = spawn_app_with(on_primary(&[
+        ("DATABASE_READ_URL", &read_url),
+        ("DATABASE_READ_LAG_SAMPLE_MS", "100"),
+    ]))
     .await;
     // The same database read from the primary alone: the reference answer.
-    let reference = spawn_app_with(Options {
-        postgres: Some(cluster.primary_url()),
-        database: Some(db.clone()),
-        ..Default::default()
-    })
-    .await;
+    let reference = spawn_app_with(on_primary(&[])).await;
     // The replica has the database once it has replayed its creation.
     let replica_pool = eventually("the database on the replica", async {
         loop {

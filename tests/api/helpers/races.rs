@@ -6,7 +6,9 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use async_graphql::futures_util::future::join_all;
 use serde_json::Value;
+use tokio::task::JoinHandle;
 
 use super::app::{Options, TestApp, spawn_app, spawn_app_with};
 use super::gql::Gql;
@@ -59,6 +61,15 @@ pub async fn outcome_of_response(
         Ok(body) => outcome(&Gql { status, body }, mutation),
         Err(_) => "lost".into(),
     }
+}
+
+/// The output of every task, failing the test if one panicked.
+pub async fn joined<T>(tasks: impl IntoIterator<Item = JoinHandle<T>>) -> Vec<T> {
+    join_all(tasks)
+        .await
+        .into_iter()
+        .map(|task| task.expect("the task ran to its end"))
+        .collect()
 }
 
 /// How many times each outcome came.
