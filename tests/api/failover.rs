@@ -164,17 +164,21 @@ async fn a_primary_crash_mid_rush_loses_no_confirmed_payment_and_the_server_reco
                 String::from_utf8_lossy(&output.stderr)
             );
             // When the cluster had a new primary (Patroni's own view).
-            loop {
-                let now = Command::new(CLUSTER)
-                    .args(["primary", &cluster])
-                    .output()
-                    .expect("the cluster script runs");
-                let primary = String::from_utf8_lossy(&now.stdout).trim().to_owned();
-                if !primary.is_empty() && primary != victim {
-                    return (victim, primary, Instant::now());
+            let promoted = eventually("a new primary", async {
+                loop {
+                    let now = Command::new(CLUSTER)
+                        .args(["primary", &cluster])
+                        .output()
+                        .expect("the cluster script runs");
+                    let primary = String::from_utf8_lossy(&now.stdout).trim().to_owned();
+                    if !primary.is_empty() && primary != victim {
+                        return primary;
+                    }
+                    tokio::time::sleep(Duration::from_millis(100)).await;
                 }
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
+            })
+            .await;
+            (victim, promoted, Instant::now())
         }
     };
     let started = Instant::now();

@@ -225,6 +225,7 @@ impl TestApp {
             .expect("request sent")
     }
 
+    /// Fails the test if any cross-table invariant is broken.
     pub async fn assert_invariants(&self) {
         let violations = commerce::domain::audit::check(&self.pool)
             .await
