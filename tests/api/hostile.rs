@@ -95,7 +95,7 @@ fn fragment_web(levels: usize, fan_out: usize) -> String {
 }
 
 #[tokio::test]
-async fn fragment_webs_are_refused_before_running() {
+async fn fragment_webs_are_refused_at_once() {
     let app = spawn_app().await;
     let doubling = fragment_web(25, 2);
     assert!(doubling.len() < 1_100, "the issue's 984-byte document");
