@@ -2,6 +2,7 @@
 
 use serde_json::json;
 
+use crate::helpers::app::expired_token;
 use crate::helpers::spawn_app;
 
 const VIEWER: &str = "{ viewer { id subject balance } }";
@@ -62,15 +63,7 @@ async fn bad_tokens_are_unauthenticated_with_401() {
     let other_key = commerce::auth::Authenticator::new("not the server's secret")
         .issue("mallory", true, 60)
         .unwrap();
-    let expired = {
-        use jsonwebtoken::{EncodingKey, Header, encode};
-        encode(
-            &Header::default(),
-            &json!({"sub": "a", "exp": 1000}),
-            &EncodingKey::from_secret(b"test-secret"),
-        )
-        .unwrap()
-    };
+    let expired = expired_token("a");
     for token in [other_key.as_str(), expired.as_str(), "not-a-jwt", "a.b.c"] {
         let r = app
             .gql(Some(token), "{ products { totalCount } }", json!({}))

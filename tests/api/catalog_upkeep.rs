@@ -3,13 +3,12 @@
 //! orders and payments over two app instances on one database.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
-use std::time::Duration;
 
-use async_graphql::futures_util::future::join_all;
 use serde_json::{Value, json};
 
-use crate::helpers::{Options, TestApp, buyers, spawn_app, spawn_app_with};
+use crate::helpers::races::{joined, two_instances};
+use crate::helpers::wait::wait_until;
+use crate::helpers::{TestApp, buyers, spawn_app};
 
 const UPDATE: &str = "mutation($i: UpdateProductInput!) { updateProduct(input: $i) {
     product { id name description price stock archivedAt } userErrors { code field message } } }";
@@ -333,17 +332,6 @@ async fn an_archived_product_leaves_the_catalog_but_not_its_orders_and_carts() {
     app.assert_invariants().await;
 }
 
-/// Two instances of the app sharing one fresh database.
-async fn two_instances() -> (Arc<TestApp>, Arc<TestApp>) {
-    let first = spawn_app().await;
-    let second = spawn_app_with(Options {
-        database: Some(first.db_name.clone()),
-        ..Default::default()
-    })
-    .await;
-    (Arc::new(first), Arc::new(second))
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn archiving_while_a_hundred_payments_are_in_flight_is_all_or_nothing_for_each() {
     let (a, b) = two_instances().await;
@@ -362,24 +350,17 @@ async fn archiving_while_a_hundred_payments_are_in_flight_is_all_or_nothing_for_
     });
     let payments: Vec<_> = payments.collect();
     // Archive once some have been paid, while the others are in flight.
-    for _ in 0..2_500 {
-        if a.count("SELECT count(*) FROM orders WHERE status = 'PAID'")
+    wait_until("ten payments to go through", async || {
+        a.count("SELECT count(*) FROM orders WHERE status = 'PAID'")
             .await
             >= 10
-        {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(2)).await;
-    }
+    })
+    .await;
     let r = b
         .as_admin(ARCHIVE, json!({"i": {"productId": product}}))
         .await;
     assert_eq!(r.user_error_codes("archiveProduct"), Vec::<String>::new());
-    let outcomes: HashMap<String, String> = join_all(payments)
-        .await
-        .into_iter()
-        .map(Result::unwrap)
-        .collect();
+    let outcomes: HashMap<String, String> = joined(payments).await.into_iter().collect();
     let paid: HashSet<&String> = outcomes
         .iter()
         .filter(|(_, o)| o.is_empty())
@@ -467,10 +448,7 @@ async fn orders_created_while_the_price_changes_get_the_old_or_the_new_price() {
             .await;
         assert_eq!(r.user_error_codes("updateProduct"), Vec::<String>::new());
     }
-    join_all(orders)
-        .await
-        .into_iter()
-        .for_each(|o| drop(o.unwrap()));
+    joined(orders).await;
     let after = a.create_order("late", &[(&product, 1)]).await;
 
     let lines: Vec<(i64, i64, i64, i64)> = sqlx::query_as(

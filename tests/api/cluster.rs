@@ -2,26 +2,23 @@
 //! replicas), with nodes killed by SIGKILL in the middle of a burst of
 //! payments: the node the relay is connected to, the stream's leader, and
 //! two of the three at once. Each time, once the cluster is whole again,
-//! the stream holds exactly one message per paid order, the outbox is
-//! empty, and it emptied within a few seconds of the recovery (printed:
-//! `cargo test --test api cluster -- --nocapture`).
+//! the outbox empties and the stream holds exactly one message per paid
+//! order. (How soon the outbox empties is a figure, not a claim of these
+//! tests; that the relay resumes on a recovery rather than after its
+//! backoff is `events::the_relay_resumes_as_soon_as_nats_is_back_whatever_its_backoff`.)
 
 use std::collections::HashSet;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use crate::events::{STREAM, pay_all, pending_orders};
+use crate::helpers::nats::{JetStream, NatsCluster};
+use crate::helpers::outbox::{STREAM, pay_all, pending_orders, unpublished, wait_until_published};
 use crate::helpers::{Options, TestApp, spawn_app_with};
-use crate::nats_server::NatsCluster;
 
 /// Orders paid in each burst.
 const ORDERS: usize = 300;
-/// How long the killed nodes stay down.
+/// How long the killed nodes stay down (the scenario, not a bound).
 const OUTAGE: Duration = Duration::from_secs(3);
-/// The generous bound on the drain after the recovery (the stream led
-/// again and the burst over). It takes well under a second; before the
-/// relay noticed recoveries, its backoff (up to 30 s) could take longer.
-const DRAIN_BOUND: Duration = Duration::from_secs(15);
 
 /// Which nodes a test kills.
 #[derive(Debug, Clone, Copy)]
@@ -32,11 +29,6 @@ enum Outage {
     StreamLeader,
     /// The stream's leader and one more node: the stream loses its quorum.
     TwoNodes,
-}
-
-async fn unpublished(app: &TestApp) -> i64 {
-    app.count("SELECT count(*) FROM outbox WHERE published_at IS NULL")
-        .await
 }
 
 /// Pays `ORDERS` orders through the API while `outage` strikes, restarts
@@ -68,14 +60,10 @@ async fn burst_through(outage: Outage) {
         .num_replicas;
     assert_eq!(replicas, 3, "NATS_STREAM_REPLICAS made an R3 stream");
 
-    let payments = async {
-        pay_all(std::slice::from_ref(&app), &orders).await;
-        Instant::now()
-    };
+    let payments = pay_all(std::slice::from_ref(&app), &orders);
     let strike = async {
         // Strike mid-burst: once a fifth of the events are in the stream.
-        crate::nats_server::wait_for(&js, STREAM, (ORDERS / 5) as u64, Duration::from_secs(60))
-            .await;
+        cluster.wait_for(STREAM, (ORDERS / 5) as u64).await;
         let killed: Vec<usize> = match outage {
             Outage::ConnectedNode => vec![
                 cluster
@@ -87,9 +75,8 @@ async fn burst_through(outage: Outage) {
             Outage::TwoNodes => vec![leader, (leader + 1) % 3],
         };
         for &i in &killed {
-            cluster.kill(i);
+            cluster.node(i).stop();
         }
-        let killed_at = Instant::now();
         let backlog_at_kill = unpublished(&app).await;
         // While the nodes are down, the relay says what happened.
         tokio::time::sleep(OUTAGE).await;
@@ -101,56 +88,26 @@ async fn burst_through(outage: Outage) {
         .await
         .unwrap();
         for &i in &killed {
-            cluster.restart(i).await;
+            cluster.node(i).restart().await;
         }
         cluster.wait_until_ready().await;
-        let restarted_at = Instant::now();
-        // When the stream has a leader again (it may have had one all along,
-        // or have elected one before the restart).
+        // The stream has a leader again (it may have had one all along, or
+        // have elected one before the restart).
         cluster.stream_leader(STREAM).await;
-        let led_at = Instant::now();
-        (
-            killed,
-            killed_at,
-            restarted_at,
-            led_at,
-            backlog_at_kill,
-            errors,
-        )
+        (killed, backlog_at_kill, errors)
     };
     // Payments go on through the outage: NATS is never on their path.
-    let (paid_at, (killed, killed_at, restarted_at, led_at, backlog_at_kill, errors)) =
-        tokio::join!(payments, strike);
-
-    // Recovered when the nodes are back, the stream is led and the burst
-    // is over.
-    let recovered_at = led_at.max(paid_at);
-    let deadline = recovered_at + Duration::from_secs(60);
-    while unpublished(&app).await > 0 {
-        assert!(
-            Instant::now() < deadline,
-            "{} events unpublished a minute after the recovery",
-            unpublished(&app).await
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    let drained = recovered_at.elapsed();
-    let since_kill = |t: Instant| (t - killed_at).as_secs_f64();
+    let ((), (killed, backlog_at_kill, errors)) = tokio::join!(payments, strike);
     println!(
-        "cluster, {outage:?}: nodes {killed:?} killed with {backlog_at_kill} events unpublished, \
-         restarted and the cluster ready {:.1} s later, the stream led {:.1} s after the kill, \
-         the last payment {:.1} s after it; backlog drained {:.2} s after that recovery \
-         ({:.2} s after the kill); relay errors during the outage: {errors:?}",
-        since_kill(restarted_at),
-        since_kill(led_at),
-        since_kill(paid_at),
-        drained.as_secs_f64(),
-        since_kill(Instant::now()),
+        "cluster, {outage:?}: nodes {killed:?} killed with {backlog_at_kill} events \
+         unpublished; relay errors during the outage: {errors:?}"
     );
-    assert!(
-        drained < DRAIN_BOUND,
-        "the backlog took {drained:?} to drain after the recovery"
-    );
+
+    // The nodes are back, the stream is led and the burst is over: the
+    // relay publishes the backlog.
+    wait_until_published(&app).await;
+    // The cluster is whole again: the restarted nodes have caught up.
+    cluster.wait_until_settled(STREAM).await;
 
     // Exactly one message per paid order, each under its own event id.
     let messages = cluster.messages(STREAM).await;

@@ -13,6 +13,7 @@ use std::io::{Read, Write};
 
 use serde_json::{Value, json};
 
+use crate::helpers::http::header;
 use crate::helpers::{TestApp, spawn_app};
 
 const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
@@ -29,16 +30,8 @@ struct Reply {
 
 impl Reply {
     async fn from(response: reqwest::Response) -> Self {
-        let header = |name: &str| {
-            response
-                .headers()
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or_default()
-                .to_owned()
-        };
-        let content_type = header("content-type");
-        let vary = header("vary");
+        let content_type = header(&response, "content-type");
+        let vary = header(&response, "vary");
         let status = response.status().as_u16();
         let text = response.text().await.expect("a body");
         let body = serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text}"));

@@ -8,7 +8,8 @@ use std::sync::Arc;
 use async_graphql::futures_util::{StreamExt, stream};
 use serde_json::{Value, json};
 
-use crate::helpers::{Gql, Options, TestApp, spawn_app, spawn_app_with};
+use crate::helpers::races::{outcome, tally, two_instances};
+use crate::helpers::{Gql, TestApp, spawn_app};
 
 const CREATE_COUPON: &str = "mutation($i: CreateCouponInput!) { createCoupon(input: $i) {
     coupon { id name discountType discountValue totalQuantity issuedQuantity remainingQuantity validFrom validUntil }
@@ -42,18 +43,15 @@ async fn issue(app: &TestApp, sub: &str, coupon: &str) -> Gql {
         .await
 }
 
-/// "ok", or the userError codes; anything else (a top-level error) is
-/// reported as such, so that a tally shows every outcome.
-fn outcome(r: &Gql) -> String {
-    if r.body["errors"].is_array() {
-        return format!("error {}", r.body["errors"]);
+/// The outcome of an `issueCoupon` ([`outcome`]), "ok" only with the
+/// coupon issued.
+fn issue_outcome(r: &Gql) -> String {
+    let outcome = outcome(r, "issueCoupon");
+    if outcome == "ok" {
+        let coupon = &r.data()["issueCoupon"]["userCoupon"]["id"];
+        assert!(coupon.is_string(), "{}", r.body);
     }
-    let codes = r.user_error_codes("issueCoupon");
-    if codes.is_empty() && r.data()["issueCoupon"]["userCoupon"]["id"].is_string() {
-        "ok".into()
-    } else {
-        codes.join(",")
-    }
+    outcome
 }
 
 /// Issues a coupon of `coupon` to each of `subs` at `concurrency`, spread
@@ -67,17 +65,16 @@ async fn rush(
     let requests = subs.into_iter().enumerate().map(|(i, sub)| {
         let app = apps[i % apps.len()].clone();
         let coupon = coupon.to_owned();
-        async move { outcome(&issue(&app, &sub, &coupon).await) }
+        async move { issue_outcome(&issue(&app, &sub, &coupon).await) }
     });
     let outcomes: Vec<String> = stream::iter(requests)
         .buffer_unordered(concurrency)
         .collect()
         .await;
-    let mut tally = HashMap::new();
-    for o in outcomes {
-        *tally.entry(o).or_default() += 1;
-    }
-    tally
+    tally(&outcomes)
+        .into_iter()
+        .map(|(o, n)| (o.to_owned(), n))
+        .collect()
 }
 
 /// Checks that the campaign issued exactly `expected` coupons: its counter,
@@ -256,7 +253,7 @@ async fn issuing_follows_the_rules_in_order() {
     let coupon = create_coupon(&app, campaign_input(2)).await;
 
     let r = issue(&app, "ann", &coupon).await;
-    assert_eq!(outcome(&r), "ok");
+    assert_eq!(issue_outcome(&r), "ok");
     let issued = &r.data()["issueCoupon"]["userCoupon"];
     assert_eq!(issued["status"], "AVAILABLE");
     assert!(issued["usedAt"].is_null());
@@ -264,22 +261,22 @@ async fn issuing_follows_the_rules_in_order() {
     assert_eq!(issued["coupon"]["issuedQuantity"], 1);
 
     let again = issue(&app, "ann", &coupon).await;
-    assert_eq!(outcome(&again), "COUPON_ALREADY_ISSUED");
+    assert_eq!(issue_outcome(&again), "COUPON_ALREADY_ISSUED");
     assert_eq!(again.user_error_fields("issueCoupon"), ["input.couponId"]);
-    assert_eq!(outcome(&issue(&app, "bob", &coupon).await), "ok");
+    assert_eq!(issue_outcome(&issue(&app, "bob", &coupon).await), "ok");
     assert_eq!(
-        outcome(&issue(&app, "cat", &coupon).await),
+        issue_outcome(&issue(&app, "cat", &coupon).await),
         "COUPON_OUT_OF_STOCK"
     );
     // Sold out, the holders still hear that they hold one; twice, so that
     // the answer from the instance's sold-out memory is checked too.
     for _ in 0..2 {
         assert_eq!(
-            outcome(&issue(&app, "bob", &coupon).await),
+            issue_outcome(&issue(&app, "bob", &coupon).await),
             "COUPON_ALREADY_ISSUED"
         );
         assert_eq!(
-            outcome(&issue(&app, "dan", &coupon).await),
+            issue_outcome(&issue(&app, "dan", &coupon).await),
             "COUPON_OUT_OF_STOCK"
         );
     }
@@ -292,7 +289,7 @@ async fn issuing_follows_the_rules_in_order() {
     let later = app.create_campaign("PERCENTAGE", 10, 5, (1, None)).await;
     for id in [ended, later] {
         let r = issue(&app, "ann", &commerce::global_id::encode("Coupon", id)).await;
-        assert_eq!(outcome(&r), "COUPON_NOT_USABLE");
+        assert_eq!(issue_outcome(&r), "COUPON_NOT_USABLE");
         assert_eq!(r.user_error_fields("issueCoupon"), ["input.couponId"]);
     }
 
@@ -309,7 +306,7 @@ async fn issuing_follows_the_rules_in_order() {
     ];
     for (id, code) in cases {
         let r = issue(&app, "ann", &id).await;
-        assert_eq!(outcome(&r), code, "{id:?}");
+        assert_eq!(issue_outcome(&r), code, "{id:?}");
         assert_eq!(r.user_error_fields("issueCoupon"), ["input.couponId"]);
     }
     let r = app
@@ -439,14 +436,7 @@ async fn one_user_asking_fifty_times_at_once_gets_one_coupon() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_instances_sharing_a_database_still_issue_exactly_a_hundred() {
-    let first = Arc::new(spawn_app().await);
-    let second = Arc::new(
-        spawn_app_with(Options {
-            database: Some(first.db_name.clone()),
-            ..Default::default()
-        })
-        .await,
-    );
+    let (first, second) = two_instances().await;
     let coupon = create_coupon(&first, campaign_input(100)).await;
     // Every user asks twice, once on each instance, so that the instances
     // also race for the same user.

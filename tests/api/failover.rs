@@ -21,9 +21,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use async_graphql::futures_util::{StreamExt, stream};
-use serde_json::{Value, json};
+use serde_json::json;
 use tokio::sync::Mutex;
 
+use crate::helpers::races::outcome_of_response;
+use crate::helpers::wait::eventually;
 use crate::helpers::{Options, PAY_ORDER, TestApp, buyers, postgres_base_url, spawn_app_with};
 
 const ISSUE_COUPON: &str = "mutation($i: IssueCouponInput!) { issueCoupon(input: $i) {
@@ -44,31 +46,6 @@ struct Attempt {
     task: usize,
     sent: Instant,
     outcome: String,
-}
-
-/// "ok", a userError code, a top-level `extensions.code`, `http <status>`
-/// for a status other than 200, or `lost` when no answer came at all.
-async fn outcome(sent: Result<reqwest::Response, reqwest::Error>, mutation: &str) -> String {
-    let response = match sent {
-        Ok(response) => response,
-        Err(_) => return "lost".into(),
-    };
-    if response.status() != 200 {
-        return format!("http {}", response.status().as_u16());
-    }
-    let Ok(body) = response.json::<Value>().await else {
-        return "lost".into();
-    };
-    if let Some(error) = body["errors"].get(0) {
-        return error["extensions"]["code"]
-            .as_str()
-            .unwrap_or("<no code>")
-            .to_owned();
-    }
-    match body["data"][mutation]["userErrors"][0]["code"].as_str() {
-        Some(code) => code.to_owned(),
-        None => "ok".into(),
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -135,32 +112,35 @@ async fn a_primary_crash_mid_rush_loses_no_confirmed_payment_and_the_server_reco
                 ),
             };
             // A client that retries what SERVICE_UNAVAILABLE says is safe
-            // to retry, until it gets a definite answer.
-            let deadline = Instant::now() + Duration::from_secs(60);
-            loop {
-                let sent = Instant::now();
-                let answer = client
-                    .post(&url)
-                    .bearer_auth(&token)
-                    .json(&body)
-                    .timeout(Duration::from_secs(30))
-                    .send()
-                    .await;
-                let outcome = outcome(answer, mutation).await;
-                let retry = outcome == "SERVICE_UNAVAILABLE" && Instant::now() < deadline;
-                if mutation == "payOrder" && !retry {
-                    paid.fetch_add(1, Ordering::SeqCst);
+            // to retry, until it gets a definite answer (a request that
+            // never ends, or retries that never do, fail the hang guard).
+            let definite = format!("a definite answer to {mutation} #{index}");
+            eventually(&definite, async {
+                loop {
+                    let sent = Instant::now();
+                    let answer = client
+                        .post(&url)
+                        .bearer_auth(&token)
+                        .json(&body)
+                        .send()
+                        .await;
+                    let outcome = outcome_of_response(answer, mutation).await;
+                    let retry = outcome == "SERVICE_UNAVAILABLE";
+                    if mutation == "payOrder" && !retry {
+                        paid.fetch_add(1, Ordering::SeqCst);
+                    }
+                    attempts.lock().await.push(Attempt {
+                        task: index,
+                        sent,
+                        outcome,
+                    });
+                    if !retry {
+                        break;
+                    }
+                    tokio::time::sleep(Duration::from_millis(100)).await;
                 }
-                attempts.lock().await.push(Attempt {
-                    task: index,
-                    sent,
-                    outcome,
-                });
-                if !retry {
-                    break;
-                }
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
+            })
+            .await;
             // Paced a little, so that the rush is still on when the
             // primary dies (64 clients at once keep commits in flight).
             tokio::time::sleep(Duration::from_millis(1)).await;
@@ -184,17 +164,21 @@ async fn a_primary_crash_mid_rush_loses_no_confirmed_payment_and_the_server_reco
                 String::from_utf8_lossy(&output.stderr)
             );
             // When the cluster had a new primary (Patroni's own view).
-            loop {
-                let now = Command::new(CLUSTER)
-                    .args(["primary", &cluster])
-                    .output()
-                    .expect("the cluster script runs");
-                let primary = String::from_utf8_lossy(&now.stdout).trim().to_owned();
-                if !primary.is_empty() && primary != victim {
-                    return (victim, primary, Instant::now());
+            let promoted = eventually("a new primary", async {
+                loop {
+                    let now = Command::new(CLUSTER)
+                        .args(["primary", &cluster])
+                        .output()
+                        .expect("the cluster script runs");
+                    let primary = String::from_utf8_lossy(&now.stdout).trim().to_owned();
+                    if !primary.is_empty() && primary != victim {
+                        return primary;
+                    }
+                    tokio::time::sleep(Duration::from_millis(100)).await;
                 }
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
+            })
+            .await;
+            (victim, promoted, Instant::now())
         }
     };
     let started = Instant::now();
@@ -247,7 +231,7 @@ async fn a_primary_crash_mid_rush_loses_no_confirmed_payment_and_the_server_reco
         .filter(|a| matches!(tasks[a.task], Task::Pay { .. }))
         .map(|a| a.sent)
         .min()
-        .expect("a payment succeeded after the kill");
+        .expect("a payment succeeded after the kill: the server recovered by itself");
     let unavailable_after = attempts
         .iter()
         .filter(|a| a.outcome == "SERVICE_UNAVAILABLE")
@@ -261,10 +245,6 @@ async fn a_primary_crash_mid_rush_loses_no_confirmed_payment_and_the_server_reco
         promoted_at - killed_at,
         recovered.saturating_duration_since(promoted_at),
         unavailable_after.saturating_duration_since(killed_at),
-    );
-    assert!(
-        recovered.saturating_duration_since(promoted_at) < Duration::from_secs(5),
-        "the server recovered within seconds of the new primary"
     );
 
     // Every task ended with a definite answer.

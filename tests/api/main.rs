@@ -1,6 +1,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a failing test panics by design
 //! Integration tests: the real server over HTTP, a real PostgreSQL (a fresh
-//! database per test) and, for events, a real NATS.
+//! database per test, copied from a migrated template) and, for events, a
+//! real NATS. The harness is `helpers/`, one concern a file; tests wait for
+//! conditions, never on the clock (`helpers/wait.rs`).
 
 mod auth;
 mod bad_input;
@@ -24,7 +26,6 @@ mod faults;
 mod helpers;
 mod hostile;
 mod http;
-mod nats_server;
 mod observability;
 mod order_queries;
 mod orders;
@@ -41,5 +42,3 @@ mod schema;
 mod sockets;
 mod startup;
 mod subscriptions;
-mod tcp_proxy;
-mod ws;

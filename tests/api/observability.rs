@@ -2,20 +2,16 @@
 //! request id on every response, and JSON logs in production that carry the
 //! request id and the operation name.
 
-use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::helpers::{postgres_base_url, spawn_app};
-
-/// The value of the series `line_start` (a metric name with its labels).
-fn series(metrics: &str, line_start: &str) -> Option<f64> {
-    metrics
-        .lines()
-        .find_map(|l| l.strip_prefix(line_start)?.trim().parse().ok())
-}
+use crate::helpers::database::Throwaway;
+use crate::helpers::metrics::series;
+use crate::helpers::net::free_port;
+use crate::helpers::process::{Spawned, wait_until_serving};
+use crate::helpers::wait::eventually;
+use crate::helpers::{PRODUCTION_SECRET, postgres_base_url, spawn_app};
 
 #[tokio::test]
 async fn each_operation_is_counted_and_timed_under_its_name() {
@@ -102,45 +98,26 @@ async fn every_response_carries_a_request_id() {
 
 #[tokio::test]
 async fn production_logs_are_json_with_the_request_id_and_operation() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .unwrap()
-        .port();
-    let database = format!("logs_{}", uuid::Uuid::new_v4().simple());
-    let mut server = Command::new(env!("CARGO_BIN_EXE_commerce"))
-        .env("APP_ENV", "production")
-        .env("JWT_SECRET", "a-production-secret-of-32-characters!")
-        .env(
-            "DATABASE_URL",
-            format!("{}/{database}", postgres_base_url()),
-        )
-        .env("LISTEN_ADDR", format!("127.0.0.1:{port}"))
-        .env("OUTBOX_RELAY", "false")
-        .env("RUST_LOG", "info,tower_http=debug")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the binary runs");
-    let (tx, lines) = std::sync::mpsc::channel::<String>();
-    for pipe in [
-        Box::new(server.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
-        Box::new(server.stderr.take().unwrap()),
-    ] {
-        let tx = tx.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(pipe).lines().map_while(Result::ok) {
-                let _ = tx.send(line);
-            }
-        });
-    }
-    let client = reqwest::Client::new();
+    let port = free_port();
+    let database = Throwaway(format!("logs_{}", uuid::Uuid::new_v4().simple()));
+    let mut server = Spawned::spawn(
+        Command::new(env!("CARGO_BIN_EXE_commerce"))
+            .env("APP_ENV", "production")
+            .env("JWT_SECRET", PRODUCTION_SECRET)
+            .env(
+                "DATABASE_URL",
+                format!("{}/{}", postgres_base_url(), database.0),
+            )
+            .env("LISTEN_ADDR", format!("127.0.0.1:{port}"))
+            .env("OUTBOX_RELAY", "false")
+            .env("RUST_LOG", "info,tower_http=debug")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped()),
+    );
+    let mut lines = server.output_lines();
     let url = format!("http://127.0.0.1:{port}");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while client.get(format!("{url}/healthz")).send().await.is_err() {
-        assert!(Instant::now() < deadline, "the server did not start");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    client
+    wait_until_serving(&url).await;
+    reqwest::Client::new()
         .post(format!("{url}/graphql"))
         .header("x-request-id", "req-abc-123")
         .json(&json!({ "query": "query Probe { products { totalCount } }" }))
@@ -148,30 +125,22 @@ async fn production_logs_are_json_with_the_request_id_and_operation() {
         .await
         .unwrap();
 
-    let mut found = None;
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while found.is_none() && Instant::now() < deadline {
-        let Ok(line) = lines.recv_timeout(Duration::from_millis(200)) else {
-            continue;
-        };
-        let parsed: Value = serde_json::from_str(&line)
-            .unwrap_or_else(|_| panic!("a log line that is not JSON: {line}"));
-        // The line written when the response is done, after the operation
-        // became known.
-        if parsed["span"]["request_id"] == "req-abc-123"
-            && parsed["fields"]["message"] == "finished processing request"
-        {
-            found = Some(parsed);
+    let found = eventually("the request's last log line", async {
+        while let Some(line) = lines.recv().await {
+            let parsed: Value = serde_json::from_str(&line)
+                .unwrap_or_else(|_| panic!("a log line that is not JSON: {line}"));
+            // The line written when the response is done, after the
+            // operation became known.
+            if parsed["span"]["request_id"] == "req-abc-123"
+                && parsed["fields"]["message"] == "finished processing request"
+            {
+                return Some(parsed);
+            }
         }
-    }
-    let _ = server.kill();
-    let _ = server.wait();
-    let pool = sqlx::PgPool::connect(&format!("{}/postgres", postgres_base_url()))
-        .await
-        .unwrap();
-    let drop = format!("DROP DATABASE IF EXISTS \"{database}\" WITH (FORCE)");
-    let _ = sqlx::query(sqlx::AssertSqlSafe(drop)).execute(&pool).await;
-
+        None
+    })
+    .await;
+    drop((server, database));
     let line = found.expect("a log line of the request");
     assert_eq!(line["span"]["operation"], "Probe", "{line}");
     assert_eq!(line["span"]["path"], "/graphql");

@@ -1,10 +1,9 @@
 //! payOrder: what a payment changes, coupons, and every refusal (each of
 //! which changes nothing).
 
-use std::time::{Duration, Instant};
-
 use serde_json::{Value, json};
 
+use crate::helpers::wait::{eventually, wait_until};
 use crate::helpers::{PAY_ORDER, TestApp, spawn_app};
 
 const ADD_TO_CART: &str =
@@ -361,13 +360,17 @@ async fn one_payment_failing_in_the_database_does_not_fail_its_batch() {
     };
     let mut payers = payers.into_iter();
     let mut payments = vec![pay(payers.next().unwrap())];
-    let stuck = "SELECT count(*) FROM pg_stat_activity
-                  WHERE datname = current_database() AND wait_event_type = 'Lock'";
-    until(|| async { app.count(stuck).await == 1 }).await;
+    wait_until("the first payment to wait on the lock", async || {
+        app.queries_waiting_on_a_lock().await == 1
+    })
+    .await;
     for (i, payer) in payers.enumerate() {
         payments.push(pay(payer));
         let queued = i as i64 + 1;
-        until(|| async { payments_waiting(&app).await == queued }).await;
+        wait_until("the payment to queue for the next batch", async || {
+            payments_waiting(&app).await == queued
+        })
+        .await;
     }
     lock.commit().await.unwrap();
     for payment in async_graphql::futures_util::future::join_all(payments).await {
@@ -440,16 +443,16 @@ async fn a_sold_out_product_is_refused_at_once_and_sells_again_after_a_restock()
         .unwrap();
     let stuck = app.pay("cid", &cids, None);
     let refused = async {
-        let waiting = "SELECT count(*) FROM pg_stat_activity
-                       WHERE datname = current_database() AND wait_event_type = 'Lock'";
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while app.count(waiting).await == 0 {
-            assert!(Instant::now() < deadline, "the batch never got stuck");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        let answer = tokio::time::timeout(Duration::from_secs(3), app.pay("bea", &beas, None))
-            .await
-            .expect("refused without waiting for the stuck batch");
+        wait_until("the batch to wait on the lock", async || {
+            app.queries_waiting_on_a_lock().await > 0
+        })
+        .await;
+        let answer = eventually("Bea's refusal", app.pay("bea", &beas, None)).await;
+        // Refused while the batch still waits for the row: not behind it.
+        assert!(
+            app.queries_waiting_on_a_lock().await > 0,
+            "the batch is still stuck"
+        );
         lock.rollback().await.unwrap();
         answer
     };
@@ -477,25 +480,10 @@ async fn a_sold_out_product_is_refused_at_once_and_sells_again_after_a_restock()
     app.assert_invariants().await;
 }
 
-/// Waits until `condition` holds (or fails the test after 10 s).
-async fn until<F: std::future::Future<Output = bool>>(condition: impl Fn() -> F) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !condition().await {
-        assert!(Instant::now() < deadline, "the condition never held");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-}
-
-/// How many payments wait for the next batch (`/metrics`).
+/// How many payments wait for the next batch (`/metrics`), -1 while
+/// `/metrics` shows none.
 async fn payments_waiting(app: &TestApp) -> i64 {
-    let metrics = app.get("/metrics").await.text().await.unwrap();
-    metrics
-        .lines()
-        .find_map(|l| {
-            l.strip_prefix("payment_queue_waiting ")?
-                .trim()
-                .parse()
-                .ok()
-        })
-        .unwrap_or(-1)
+    app.metric("payment_queue_waiting ")
+        .await
+        .map_or(-1, |waiting| waiting as i64)
 }

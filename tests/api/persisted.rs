@@ -6,10 +6,10 @@
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+use crate::helpers::process::Spawned;
 use crate::helpers::{Gql, Options, TestApp, spawn_app, spawn_app_with};
 
 const CATALOG: &str = "query Catalog { products { totalCount } }";
@@ -306,36 +306,26 @@ async fn trusted_documents_only_refuses_every_other_text_admins_included() {
     assert_not_found(&apollo_post(&app, None, &hash_only("Other", &sha256("{ x }"))).await);
 }
 
-#[test]
-fn the_server_refuses_to_start_on_a_bad_manifest_naming_the_entry() {
+#[tokio::test]
+async fn the_server_refuses_to_start_on_a_bad_manifest_naming_the_entry() {
     let wrong = sha256("{ viewer { id } }");
     let mut entries = serde_json::Map::new();
     entries.insert(sha256(CATALOG), json!(CATALOG));
     entries.insert(wrong.clone(), json!(CATALOG));
     let bad = write_manifest(&Value::Object(entries).to_string());
     // Before it touches the database (this one is unreachable).
-    let mut child = Command::new(env!("CARGO_BIN_EXE_commerce"))
-        .env("TRUSTED_DOCUMENTS", &bad.path)
-        .env("LISTEN_ADDR", "127.0.0.1:0")
-        .env("DATABASE_URL", "postgres://postgres@127.0.0.1:1/never")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("the server started on a bad manifest");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    assert_eq!(status.code(), Some(1));
+    let mut server = Spawned::spawn(
+        Command::new(env!("CARGO_BIN_EXE_commerce"))
+            .env("TRUSTED_DOCUMENTS", &bad.path)
+            .env("LISTEN_ADDR", "127.0.0.1:0")
+            .env("DATABASE_URL", "postgres://postgres@127.0.0.1:1/never")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null()),
+    );
+    let status = server.exited().await;
+    assert_eq!(status.code(), Some(1), "it exits");
     let mut log = String::new();
-    std::io::Read::read_to_string(&mut child.stdout.take().unwrap(), &mut log).unwrap();
+    std::io::Read::read_to_string(&mut server.child.stdout.take().unwrap(), &mut log).unwrap();
     assert!(
         log.contains("startup failed") && log.contains("TRUSTED_DOCUMENTS") && log.contains(&wrong),
         "{log}"

@@ -5,6 +5,7 @@
 
 use serde_json::json;
 
+use crate::helpers::http::header;
 use crate::helpers::{Options, TestApp, spawn_app, spawn_app_with};
 
 /// The vendored files the page loads, with their media types.
@@ -26,15 +27,6 @@ const ASSETS: &[(&str, &str)] = &[
         "text/css; charset=utf-8",
     ),
 ];
-
-fn header(response: &reqwest::Response, name: &str) -> String {
-    response
-        .headers()
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned()
-}
 
 /// The Authorization header value the page holds under `key` ("user" or
 /// "admin"), from the JSON object inlined in its script.

@@ -6,70 +6,35 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use async_graphql::futures_util::future::join_all;
 use serde_json::json;
 
-use crate::helpers::{Gql, Options, TestApp, spawn_app, spawn_app_with};
+use crate::helpers::races::{joined, outcome, tally, two_instances};
+use crate::helpers::{TestApp, buyers};
 
 const CANCEL: &str = "mutation($i: CancelOrderInput!) { cancelOrder(input: $i) {
     order { status } userErrors { code } } }";
 
-/// Two instances of the app sharing one fresh database.
-async fn two_instances() -> (Arc<TestApp>, Arc<TestApp>) {
-    let first = spawn_app().await;
-    let second = spawn_app_with(Options {
-        database: Some(first.db_name.clone()),
-        ..Default::default()
-    })
-    .await;
-    (Arc::new(first), Arc::new(second))
-}
-
-/// The outcome of a mutation: "ok", or its userError codes.
-fn outcome(r: &Gql, mutation: &str) -> String {
-    let codes = r.user_error_codes(mutation);
-    if codes.is_empty() {
-        "ok".into()
-    } else {
-        codes.join(",")
-    }
-}
-
-fn tally(outcomes: &[String]) -> HashMap<&str, usize> {
-    let mut tally = HashMap::new();
-    for o in outcomes {
-        *tally.entry(o.as_str()).or_default() += 1;
-    }
-    tally
+/// Each (buyer, order) paid at once, every other one on the second
+/// instance; the outcomes, in the same order.
+async fn pay_on_both(
+    a: &Arc<TestApp>,
+    b: &Arc<TestApp>,
+    setups: &[(String, String)],
+) -> Vec<String> {
+    let payments = setups.iter().enumerate().map(|(i, (buyer, order))| {
+        let app = if i % 2 == 0 { a.clone() } else { b.clone() };
+        let (buyer, order) = (buyer.clone(), order.clone());
+        tokio::spawn(async move { outcome(&app.pay(&buyer, &order, None).await, "payOrder") })
+    });
+    joined(payments).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_hundred_buyers_race_for_fifty_units() {
     let (a, b) = two_instances().await;
     let product = a.create_product("Limited tumbler", 4_500, 50).await;
-    let buyers: Vec<String> = (0..200).map(|i| format!("buyer-{i}")).collect();
-    let orders: Vec<String> = join_all(buyers.iter().map(|buyer| {
-        let (a, buyer, product) = (a.clone(), buyer.clone(), product.clone());
-        async move {
-            a.charge(&buyer, 10_000).await;
-            a.create_order(&buyer, &[(&product, 1)]).await
-        }
-    }))
-    .await;
-    let payments = buyers
-        .iter()
-        .zip(&orders)
-        .enumerate()
-        .map(|(i, (buyer, order))| {
-            let app = if i % 2 == 0 { a.clone() } else { b.clone() };
-            let (buyer, order) = (buyer.clone(), order.clone());
-            tokio::spawn(async move { outcome(&app.pay(&buyer, &order, None).await, "payOrder") })
-        });
-    let outcomes: Vec<String> = join_all(payments)
-        .await
-        .into_iter()
-        .map(Result::unwrap)
-        .collect();
+    let setups = buyers(&a, &product, 200, "buyer", 10_000, 1).await;
+    let outcomes = pay_on_both(&a, &b, &setups).await;
     let tally = tally(&outcomes);
     assert_eq!(tally.get("ok"), Some(&50), "{tally:?}");
     assert_eq!(tally.get("PRODUCT_OUT_OF_STOCK"), Some(&150), "{tally:?}");
@@ -84,7 +49,7 @@ async fn two_hundred_buyers_race_for_fifty_units() {
             .await,
         50
     );
-    for (buyer, outcome) in buyers.iter().zip(&outcomes) {
+    for ((buyer, _), outcome) in setups.iter().zip(&outcomes) {
         let expected = if outcome == "ok" {
             10_000 - 4_500
         } else {
@@ -110,11 +75,7 @@ async fn thirty_payments_of_one_order_charge_it_once() {
         let order = order.clone();
         tokio::spawn(async move { outcome(&app.pay("alice", &order, None).await, "payOrder") })
     });
-    let outcomes: Vec<String> = join_all(attempts)
-        .await
-        .into_iter()
-        .map(Result::unwrap)
-        .collect();
+    let outcomes: Vec<String> = joined(attempts).await;
     let tally = tally(&outcomes);
     assert_eq!(tally.get("ok"), Some(&1), "{tally:?}");
     assert_eq!(tally.get("ORDER_ALREADY_PAID"), Some(&29), "{tally:?}");
@@ -152,8 +113,7 @@ async fn a_payment_and_a_cancel_of_one_order_never_both_win() {
         })
     });
     let mut paid = 0;
-    for race in join_all(races).await {
-        let (pay, cancel) = race.unwrap();
+    for (pay, cancel) in joined(races).await {
         match (pay.as_str(), cancel.as_str()) {
             ("ok", "ORDER_ALREADY_PAID") => paid += 1,
             ("ORDER_CANCELLED", "ok") => {}
@@ -201,8 +161,7 @@ async fn two_payments_racing_for_the_last_of_a_balance_never_overdraw_it() {
             (user, outcome(&x, "payOrder"), outcome(&y, "payOrder"))
         })
     });
-    for race in join_all(races).await {
-        let (user, x, y) = race.unwrap();
+    for (user, x, y) in joined(races).await {
         let mut outcomes = [x, y];
         outcomes.sort();
         assert_eq!(outcomes, ["INSUFFICIENT_BALANCE", "ok"], "{user}");
@@ -237,8 +196,7 @@ async fn one_coupon_offered_to_two_racing_payments_is_used_once() {
             (user, outcome(&x, "payOrder"), outcome(&y, "payOrder"))
         })
     });
-    for race in join_all(races).await {
-        let (user, x, y) = race.unwrap();
+    for (user, x, y) in joined(races).await {
         let mut outcomes = [x, y];
         outcomes.sort();
         assert_eq!(outcomes, ["COUPON_NOT_USABLE", "ok"], "{user}");
@@ -268,28 +226,14 @@ async fn a_contended_rush_logs_no_warning() {
     let ((tally, retries), warnings) = crate::helpers::warnings(async {
         let (a, b) = two_instances().await;
         let product = a.create_product("Quiet tumbler", 4_500, 30).await;
-        let buyers: Vec<String> = (0..100).map(|i| format!("quiet-{i}")).collect();
-        let mut orders = Vec::new();
-        for buyer in &buyers {
-            a.charge(buyer, 10_000).await;
-            orders.push(a.create_order(buyer, &[(&product, 1)]).await);
+        let mut setups = Vec::new();
+        for i in 0..100 {
+            let buyer = format!("quiet-{i}");
+            a.charge(&buyer, 10_000).await;
+            let order = a.create_order(&buyer, &[(&product, 1)]).await;
+            setups.push((buyer, order));
         }
-        let payments = buyers
-            .iter()
-            .zip(&orders)
-            .enumerate()
-            .map(|(i, (buyer, order))| {
-                let app = if i % 2 == 0 { a.clone() } else { b.clone() };
-                let (buyer, order) = (buyer.clone(), order.clone());
-                tokio::spawn(
-                    async move { outcome(&app.pay(&buyer, &order, None).await, "payOrder") },
-                )
-            });
-        let outcomes: Vec<String> = join_all(payments)
-            .await
-            .into_iter()
-            .map(Result::unwrap)
-            .collect();
+        let outcomes = pay_on_both(&a, &b, &setups).await;
         a.assert_invariants().await;
         let mut retries = 0;
         for app in [&a, &b] {
@@ -309,7 +253,11 @@ async fn a_contended_rush_logs_no_warning() {
         )
     })
     .await;
-    assert_eq!(tally.get("ok"), Some(&30), "{tally:?}");
+    assert_eq!(
+        tally,
+        HashMap::from([("ok".into(), 30), ("PRODUCT_OUT_OF_STOCK".into(), 70)]),
+        "no other outcome"
+    );
     println!(
         "a contended rush: {retries} serialization retries, {} WARN lines",
         warnings.len()

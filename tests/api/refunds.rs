@@ -4,14 +4,14 @@
 //! order-refunded event on its own subject of the `ORDERS` stream.
 
 use std::collections::HashMap;
-use std::sync::Arc;
-use std::time::Duration;
 
-use async_graphql::futures_util::future::join_all;
 use serde_json::{Value, json};
 
+use crate::helpers::event_schema::violations_of;
+use crate::helpers::nats::{JetStream, NatsServer};
+use crate::helpers::outbox::{STREAM, wait_until_published};
+use crate::helpers::races::{joined, outcome, tally, two_instances};
 use crate::helpers::{Gql, Options, TestApp, buyers, spawn_app, spawn_app_with};
-use crate::nats_server::NatsServer;
 
 const REFUND: &str = "mutation($i: RefundOrderInput!) { refundOrder(input: $i) {
     order { id status paidAt refundedAt payableAmount } userErrors { code field message } } }";
@@ -27,25 +27,6 @@ async fn refund(app: &TestApp, order: &str, reason: Option<&str>) -> Gql {
         json!({ "i": { "orderId": order, "reason": reason } }),
     )
     .await
-}
-
-/// The outcome of a mutation: "ok", or its userError codes.
-fn outcome(r: &Gql, mutation: &str) -> String {
-    let codes = r.user_error_codes(mutation);
-    if codes.is_empty() {
-        assert!(r.body["errors"].is_null(), "{}", r.body);
-        "ok".into()
-    } else {
-        codes.join(",")
-    }
-}
-
-fn tally(outcomes: &[String]) -> HashMap<&str, usize> {
-    let mut tally = HashMap::new();
-    for o in outcomes {
-        *tally.entry(o.as_str()).or_default() += 1;
-    }
-    tally
 }
 
 async fn stock(app: &TestApp, product: &str) -> i32 {
@@ -397,7 +378,7 @@ async fn a_refunded_coupon_is_available_again_while_its_campaign_runs() {
     .unwrap();
     assert_eq!(payload["data"]["coupon"]["userCouponId"], late.as_str());
     assert_eq!(payload["data"]["refundedAmount"], "1000");
-    let problems = crate::events::violations_of(
+    let problems = violations_of(
         include_str!("../../docs/events/order-refunded.schema.json"),
         &payload,
     );
@@ -466,17 +447,6 @@ async fn the_database_refuses_a_refund_that_is_not_whole() {
     app.assert_invariants().await;
 }
 
-/// Two instances of the app sharing one fresh database.
-async fn two_instances() -> (Arc<TestApp>, Arc<TestApp>) {
-    let first = spawn_app().await;
-    let second = spawn_app_with(Options {
-        database: Some(first.db_name.clone()),
-        ..Default::default()
-    })
-    .await;
-    (Arc::new(first), Arc::new(second))
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn ten_refunds_of_one_order_refund_it_once() {
     let (a, b) = two_instances().await;
@@ -487,11 +457,7 @@ async fn ten_refunds_of_one_order_refund_it_once() {
         let order = order.clone();
         tokio::spawn(async move { outcome(&refund(&app, &order, None).await, "refundOrder") })
     });
-    let outcomes: Vec<String> = join_all(refunds)
-        .await
-        .into_iter()
-        .map(Result::unwrap)
-        .collect();
+    let outcomes: Vec<String> = joined(refunds).await;
     let tally = tally(&outcomes);
     assert_eq!(tally.get("ok"), Some(&1), "{tally:?}");
     assert_eq!(tally.get("ORDER_ALREADY_REFUNDED"), Some(&9), "{tally:?}");
@@ -522,11 +488,7 @@ async fn a_refund_racing_payments_of_its_order_never_charges_twice() {
             let (user, order) = (user.clone(), order.clone());
             tokio::spawn(async move { outcome(&app.pay(&user, &order, None).await, "payOrder") })
         });
-        let paid: Vec<String> = join_all(payments)
-            .await
-            .into_iter()
-            .map(Result::unwrap)
-            .collect();
+        let paid: Vec<String> = joined(payments).await;
         assert_eq!(refund.await.unwrap(), "ok");
         assert!(paid.iter().all(|p| p == "ORDER_ALREADY_PAID"), "{paid:?}");
         assert_eq!(a.balance_and_ledger(&user).await, (100_000, 100_000));
@@ -570,8 +532,8 @@ async fn refunds_of_many_orders_of_a_hot_product_restore_its_stock_exactly() {
         let (app, user, order) = (a.clone(), user.clone(), order.clone());
         tokio::spawn(async move { outcome(&app.pay(&user, &order, None).await, "payOrder") })
     });
-    for paid in join_all(payments).await {
-        assert_eq!(paid.unwrap(), "ok");
+    for paid in joined(payments).await {
+        assert_eq!(paid, "ok");
     }
     assert_eq!(stock(&a, &mug).await, 0);
     // Two of every three refunded, split across the instances.
@@ -584,11 +546,7 @@ async fn refunds_of_many_orders_of_a_hot_product_restore_its_stock_exactly() {
             let order = order.clone();
             tokio::spawn(async move { outcome(&refund(&app, &order, None).await, "refundOrder") })
         });
-    let outcomes: Vec<String> = join_all(refunds)
-        .await
-        .into_iter()
-        .map(Result::unwrap)
-        .collect();
+    let outcomes: Vec<String> = joined(refunds).await;
     assert_eq!(
         tally(&outcomes).get("ok"),
         Some(&100),
@@ -627,7 +585,7 @@ async fn a_refund_is_one_message_on_the_refunded_subject_of_an_older_stream() {
     .await;
     let mug = app.create_product("Mug", 1_000, 10).await;
     let order = paid_order(&app, "ann", &mug, 2).await;
-    nats.wait_for("ORDERS", 1, Duration::from_secs(30)).await;
+    nats.wait_for(STREAM, 1).await;
     let mut stream = js.get_stream("ORDERS").await.unwrap();
     let subjects = stream.info().await.unwrap().config.subjects.clone();
     assert_eq!(
@@ -643,8 +601,10 @@ async fn a_refund_is_one_message_on_the_refunded_subject_of_an_older_stream() {
         ),
         "ok"
     );
-    nats.wait_for("ORDERS", 2, Duration::from_secs(30)).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    nats.wait_for(STREAM, 2).await;
+    // The relay has nothing more to publish: two events, both published.
+    wait_until_published(&app).await;
+    assert_eq!(app.count("SELECT count(*) FROM outbox").await, 2);
     let info = stream.info().await.unwrap().state.clone();
     assert_eq!(info.messages, 2, "one paid, one refunded: nothing else");
     let mut by_subject = HashMap::new();
@@ -654,7 +614,7 @@ async fn a_refund_is_one_message_on_the_refunded_subject_of_an_older_stream() {
         by_subject.insert(message.subject.to_string(), event);
     }
     let event = &by_subject["orders.refunded"];
-    let problems = crate::events::violations_of(
+    let problems = violations_of(
         include_str!("../../docs/events/order-refunded.schema.json"),
         event,
     );

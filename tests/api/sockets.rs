@@ -5,21 +5,20 @@
 //! closes with 1009, a subscription selects exactly one root field, and
 //! no caller holds every socket.
 
-use std::time::Duration;
+use std::collections::HashSet;
 
 use async_graphql::futures_util::SinkExt;
 use serde_json::json;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::Message;
 
+use crate::helpers::wait::wait_until;
+use crate::helpers::ws::{Received, Ws};
 use crate::helpers::{Options, TestApp, spawn_app_with};
-use crate::ws::{Received, Ws};
 
-fn with_env(env: &[(&'static str, &str)]) -> Options {
-    Options {
-        env: env.iter().map(|(k, v)| (*k, (*v).to_owned())).collect(),
-        ..Default::default()
-    }
+/// The value of the gauge `name` (a metric of sockets) as the app counts it.
+fn gauge(app: &TestApp, name: &str) -> u64 {
+    app.state.metrics().counter(name, &[])
 }
 
 /// A socket acknowledged for `token`, whose client reads as little as the
@@ -48,7 +47,7 @@ async fn tight_socket(app: &TestApp, token: &str) -> Ws {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_socket_that_never_reads_starves_nobody_and_is_closed() {
-    let app = spawn_app_with(with_env(&[
+    let app = spawn_app_with(Options::with_env(&[
         ("DATABASE_MAX_CONNECTIONS", "4"),
         ("WS_WRITE_TIMEOUT_MS", "1000"),
     ]))
@@ -78,8 +77,12 @@ async fn a_socket_that_never_reads_starves_nobody_and_is_closed() {
             .await
             .unwrap();
     }
-    // While the socket sits unread, the pool serves everyone else.
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // While the socket sits unread (its operations running, or already
+    // given up on with it), the pool serves everyone else.
+    wait_until("mallory's operations to run", async || {
+        gauge(&app, "ws_subscriptions") > 0 || gauge(&app, "ws_connections") == 0
+    })
+    .await;
     for _ in 0..10 {
         let r = app
             .gql(None, "{ products(first: 1) { totalCount } }", json!({}))
@@ -87,9 +90,12 @@ async fn a_socket_that_never_reads_starves_nobody_and_is_closed() {
         assert_eq!(r.data()["products"]["totalCount"], 100, "{}", r.body);
     }
     // Still unread past the write deadline: the server gives up on the
-    // socket. What the kernel buffered arrives, then the end (rather than
-    // the forty answers the client asked for).
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    // socket (it is no longer open). What the kernel buffered arrives, then
+    // the end (rather than the forty answers the client asked for).
+    wait_until("the server to give up on the socket", async || {
+        gauge(&app, "ws_connections") == 0
+    })
+    .await;
     let mut answers = 0;
     loop {
         match mallory.recv().await {
@@ -104,7 +110,7 @@ async fn a_socket_that_never_reads_starves_nobody_and_is_closed() {
 
 #[tokio::test]
 async fn an_answer_over_a_socket_meets_the_response_cap() {
-    let app = spawn_app_with(with_env(&[("RESPONSE_MAX_BYTES", "2000")])).await;
+    let app = spawn_app_with(Options::with_env(&[("RESPONSE_MAX_BYTES", "2000")])).await;
     for i in 0..50 {
         app.create_product(&format!("A long enough product name {i}"), 100, 1)
             .await;
@@ -124,7 +130,7 @@ async fn an_answer_over_a_socket_meets_the_response_cap() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_request_timeout_holds_over_a_socket() {
-    let app = spawn_app_with(with_env(&[
+    let app = spawn_app_with(Options::with_env(&[
         ("REQUEST_TIMEOUT_MS", "300"),
         ("DATABASE_STATEMENT_TIMEOUT_MS", "60000"),
     ]))
@@ -147,7 +153,7 @@ async fn the_request_timeout_holds_over_a_socket() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_mutation_field_over_a_socket_draws_a_token() {
-    let app = spawn_app_with(with_env(&[
+    let app = spawn_app_with(Options::with_env(&[
         ("RATE_LIMIT_PER_SECOND", "1"),
         ("RATE_LIMIT_BURST", "100"),
     ]))
@@ -162,18 +168,27 @@ async fn each_mutation_field_over_a_socket_draws_a_token() {
     for id in 0..20 {
         ws.subscribe(&id.to_string(), &mutation, json!({})).await;
     }
-    let mut limited = 0;
-    for _ in 0..20 {
+    // Each operation ends refused, or with its result then its completion;
+    // the operations run at once, so their messages interleave.
+    let (mut answered, mut ended, mut limited) = (HashSet::new(), HashSet::new(), 0);
+    while ended.len() < 20 {
         let message = ws.json().await;
-        if message["type"] == "error" {
-            assert_eq!(
-                message["payload"][0]["extensions"]["code"], "RATE_LIMITED",
-                "{message}"
-            );
-            limited += 1;
-        } else {
-            assert_eq!(message["type"], "next", "{message}");
-            assert_eq!(ws.json().await["type"], "complete");
+        let id = message["id"].as_str().unwrap_or_default().to_owned();
+        match message["type"].as_str() {
+            Some("error") => {
+                assert_eq!(
+                    message["payload"][0]["extensions"]["code"], "RATE_LIMITED",
+                    "{message}"
+                );
+                assert!(!answered.contains(&id), "refused after a result: {message}");
+                limited += 1;
+            }
+            Some("next") => assert!(answered.insert(id.clone()), "one result: {message}"),
+            Some("complete") => assert!(answered.contains(&id), "a result first: {message}"),
+            _ => panic!("{message}"),
+        }
+        if message["type"] != "next" {
+            assert!(ended.insert(id), "ended once: {message}");
         }
     }
     let (balance, _) = app.balance_and_ledger("ann").await;
@@ -186,7 +201,7 @@ async fn each_mutation_field_over_a_socket_draws_a_token() {
 
 #[tokio::test]
 async fn an_oversized_message_closes_with_1009() {
-    let app = spawn_app_with(with_env(&[("WS_MAX_MESSAGE_BYTES", "1000")])).await;
+    let app = spawn_app_with(Options::with_env(&[("WS_MAX_MESSAGE_BYTES", "1000")])).await;
     let mut ws = Ws::ready(&app, &app.token("ann")).await;
     ws.subscribe(
         "1",
@@ -217,7 +232,7 @@ async fn a_subscription_selects_exactly_one_root_field() {
 
 #[tokio::test]
 async fn no_user_holds_every_socket() {
-    let app = spawn_app_with(with_env(&[
+    let app = spawn_app_with(Options::with_env(&[
         ("WS_MAX_CONNECTIONS", "20"),
         ("WS_MAX_CONNECTIONS_PER_USER", "3"),
     ]))
@@ -237,22 +252,22 @@ async fn no_user_holds_every_socket() {
     Ws::ready(&app, &app.token("bob")).await;
     drop(held.pop());
     let mut again = None;
-    for _ in 0..50 {
+    wait_until("a freed slot to be ann's again", async || {
         let mut ws = Ws::open(&app, "graphql-transport-ws").await;
         ws.send(json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {token}") } }))
             .await;
         if let Received::Json(ack) = ws.recv().await {
             again = Some(ack);
-            break;
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+        again.is_some()
+    })
+    .await;
     assert_eq!(again.expect("a slot freed")["type"], "connection_ack");
 }
 
 #[tokio::test]
 async fn no_client_address_holds_every_socket() {
-    let app = spawn_app_with(with_env(&[
+    let app = spawn_app_with(Options::with_env(&[
         ("WS_MAX_CONNECTIONS", "20"),
         ("WS_MAX_CONNECTIONS_PER_CLIENT", "3"),
     ]))

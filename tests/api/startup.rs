@@ -3,6 +3,7 @@
 
 use serde_json::json;
 
+use crate::helpers::wait::wait_until;
 use crate::helpers::{Options, spawn_app_with};
 
 #[tokio::test]
@@ -83,10 +84,10 @@ async fn the_pool_opens_its_connections_at_startup() {
         .await
         .unwrap()
     };
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while open().await < 4 && std::time::Instant::now() < deadline {
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    wait_until("the pool to open its connections", async || {
+        open().await >= 4
+    })
+    .await;
     assert_eq!(
         open().await,
         4,

@@ -1,8 +1,6 @@
 //! A GraphQL WebSocket client for the tests (graphql-transport-ws, or the
 //! legacy graphql-ws), reading the server's messages and closes.
 
-use std::time::Duration;
-
 use async_graphql::futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio::net::TcpStream;
@@ -10,21 +8,29 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
-use crate::helpers::TestApp;
+use super::app::TestApp;
+use super::net::connect_from;
+use super::wait::eventually;
 
 /// What the server sent.
 #[derive(Debug)]
 pub enum Received {
+    /// A protocol message (pings and keep-alives are skipped).
     Json(Value),
+    /// A close frame's code and reason (1005 without a frame, 1006 when
+    /// the connection ended without one).
     Closed(u16, String),
 }
 
 /// A GraphQL WebSocket client.
 pub struct Ws {
+    /// The socket, for what the helpers below do not cover.
     pub socket: WebSocketStream<MaybeTlsStream<TcpStream>>,
 }
 
 impl Ws {
+    /// A socket upgraded with `protocol` (`graphql-transport-ws` or the
+    /// legacy `graphql-ws`), not yet initialised.
     pub async fn open(app: &TestApp, protocol: &str) -> Self {
         let url = format!("{}/graphql", app.address.replacen("http", "ws", 1));
         let mut request = url.into_client_request().unwrap();
@@ -48,10 +54,8 @@ impl Ws {
         app: &TestApp,
         source: &str,
     ) -> Result<Self, tokio_tungstenite::tungstenite::Error> {
-        let socket = tokio::net::TcpSocket::new_v4().unwrap();
-        socket.bind(format!("{source}:0").parse().unwrap()).unwrap();
+        let stream = connect_from(app, source).await;
         let address = app.address.trim_start_matches("http://");
-        let stream = socket.connect(address.parse().unwrap()).await.unwrap();
         let mut request = format!("ws://{address}/graphql")
             .into_client_request()
             .unwrap();
@@ -75,6 +79,7 @@ impl Ws {
         }
     }
 
+    /// Sends `message` as a text frame.
     pub async fn send(&mut self, message: Value) {
         self.socket
             .send(Message::Text(message.to_string().into()))
@@ -82,17 +87,16 @@ impl Ws {
             .expect("sent");
     }
 
+    /// Starts operation `id` (graphql-transport-ws `subscribe`).
     pub async fn subscribe(&mut self, id: &str, query: &str, variables: Value) {
         self.send(json!({ "type": "subscribe", "id": id, "payload": { "query": query, "variables": variables } }))
             .await;
     }
 
-    /// The next message that is not a ping, within 10 s.
+    /// The next message that is not a ping (or a keep-alive), or the close.
     pub async fn recv(&mut self) -> Received {
         loop {
-            let message = tokio::time::timeout(Duration::from_secs(10), self.socket.next())
-                .await
-                .expect("a message within 10 s");
+            let message = eventually("a message on the socket", self.socket.next()).await;
             match message {
                 Some(Ok(Message::Text(text))) => {
                     let value: Value = serde_json::from_str(&text).unwrap();
@@ -112,6 +116,7 @@ impl Ws {
         }
     }
 
+    /// The next message, failing the test if the socket closed instead.
     pub async fn json(&mut self) -> Value {
         match self.recv().await {
             Received::Json(v) => v,
@@ -119,6 +124,8 @@ impl Ws {
         }
     }
 
+    /// The code the server closed with, failing the test if a message
+    /// came instead; a protocol close (4xxx) must say why.
     pub async fn closed_with(&mut self) -> u16 {
         match self.recv().await {
             Received::Closed(code, reason) => {

@@ -1,0 +1,78 @@
+//! What the app logs, read by the tests: a process-wide `tracing`
+//! subscriber that counts the SQL statements ([`count_statements`]) and
+//! records the WARN and ERROR lines ([`warnings`]) of the thread that logs
+//! them.
+
+thread_local! {
+    /// The statements counted on this thread (see [`count_statements`]).
+    static STATEMENTS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+    /// The WARN and ERROR events logged on this thread (see [`warnings`]).
+    static WARNINGS: std::cell::RefCell<Vec<String>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Installs, once, the process-wide subscriber that counts statements and
+/// records warnings into counters of the thread that logs them; a
+/// `#[tokio::test]` (current-thread) runs the app on the test's own thread,
+/// so what a test reads is its own alone. (A subscriber scoped to the
+/// thread would be simpler, but `tracing` caches its interest in a callsite
+/// globally, and tests starting and ending such subscribers in parallel
+/// lose events.)
+fn install_recorder() {
+    use std::sync::Once;
+    use tracing_subscriber::layer::SubscriberExt;
+
+    /// Writes an event's fields as `target: message field=value ...`.
+    struct Line(String);
+    impl tracing::field::Visit for Line {
+        fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+            if field.name() == "message" {
+                self.0.push_str(&format!(" {value:?}"));
+            } else {
+                self.0.push_str(&format!(" {}={value:?}", field.name()));
+            }
+        }
+    }
+    struct Recorder;
+    impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Recorder {
+        fn on_event(
+            &self,
+            event: &tracing::Event<'_>,
+            _: tracing_subscriber::layer::Context<'_, S>,
+        ) {
+            let meta = event.metadata();
+            if meta.target() == "sqlx::query" {
+                STATEMENTS.with(|n| n.set(n.get() + 1));
+            }
+            if *meta.level() <= tracing::Level::WARN {
+                let mut line = Line(format!("{} {}:", meta.level(), meta.target()));
+                event.record(&mut line);
+                WARNINGS.with(|w| w.borrow_mut().push(line.0));
+            }
+        }
+    }
+    static INSTALL: Once = Once::new();
+    INSTALL.call_once(|| {
+        let subscriber = tracing_subscriber::registry().with(Recorder);
+        tracing::subscriber::set_global_default(subscriber).expect("no other global subscriber");
+    });
+}
+
+/// Counts the SQL statements the app runs while `work` runs (sqlx reports
+/// every statement it executes as a `tracing` event); run it in a
+/// current-thread test (see [`install_recorder`]).
+pub async fn count_statements<F: std::future::Future>(work: F) -> (F::Output, usize) {
+    install_recorder();
+    STATEMENTS.with(|n| n.set(0));
+    let output = work.await;
+    (output, STATEMENTS.with(std::cell::Cell::get))
+}
+
+/// The WARN and ERROR log lines of the app (and of sqlx) while `work`
+/// runs, each as `LEVEL target: message fields`; run it in a
+/// current-thread test (see [`install_recorder`]).
+pub async fn warnings<F: std::future::Future>(work: F) -> (F::Output, Vec<String>) {
+    install_recorder();
+    WARNINGS.with(|w| w.borrow_mut().clear());
+    let output = work.await;
+    (output, WARNINGS.with(|w| w.take()))
+}
