@@ -221,11 +221,40 @@ fn grouped<V: Clone + Send + Sync + 'static>(
     )
 }
 
-/// A DataLoader on tokio, with async-graphql's batching delay (the fields
-/// of a list ask within it, and make one batch). Its cache is on only when
-/// `cache` (see [`RequestLoader`]).
+/// How many times a batch lets the request's other resolvers run before it
+/// fetches (see [`loader`]).
+const BATCH_YIELDS: usize = 4;
+
+/// A DataLoader that fetches once the resolvers waiting on it have all
+/// asked, without a timer.
+///
+/// async-graphql's default waits 1 ms for a batch to fill: a millisecond
+/// added to every request at every level a loader serves (a `product(id)`,
+/// a cart's products), a third of such a request's time
+/// (docs/benchmarks.md, the mixed scenario). Without the timer, a batch must
+/// still wait for the whole list: async-graphql resolves a list of more than
+/// 30 items through `FuturesUnordered`, which hands control back to the
+/// runtime part-way through, so a batch that ran then would fetch for the
+/// first part only and the rest would make a second query. The batch
+/// yields a few times first, each letting the request poll its next part of
+/// the list (32 items): enough for the largest page (100). A test counts
+/// the statements of a page of 1 and of 50 orders (`tests/api/orders.rs`).
+///
+/// Its cache is on only when `cache` (see [`RequestLoader`]).
 fn loader<L: Send + Sync + 'static>(inner: L, cache: bool) -> RequestLoader<L> {
-    let loader = DataLoader::with_cache(inner, tokio::spawn, HashMapCache::<FastHash>::new());
+    let loader = DataLoader::with_cache(
+        inner,
+        |batch| {
+            tokio::spawn(async move {
+                for _ in 0..BATCH_YIELDS {
+                    tokio::task::yield_now().await;
+                }
+                batch.await
+            })
+        },
+        HashMapCache::<FastHash>::new(),
+    )
+    .delay(std::time::Duration::ZERO);
     loader.enable_all_cache(cache);
     loader
 }

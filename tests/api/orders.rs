@@ -598,3 +598,25 @@ async fn columnar_reads_give_each_order_its_own_lines_in_product_order() {
     assert_eq!(got, [(ids[1], "B", 20, 100), (ids[3], "D", 40, 100)]);
     assert!(product::by_ids(&mut *conn, &[]).await.unwrap().is_empty());
 }
+
+/// A list of more than 30 items is resolved in parts (async-graphql polls
+/// it through `FuturesUnordered`), yet the loads of its items make one
+/// batch: each order's user, for a page of 2 orders and one of 100.
+#[tokio::test]
+async fn a_long_list_of_loads_is_one_batch() {
+    let app = spawn_app().await;
+    let product = app.create_product("Pin", 10, 1_000).await;
+    for i in 0..100 {
+        app.create_order(&format!("buyer-{i}"), &[(&product, 1)])
+            .await;
+    }
+    let query = "query($n: Int) { orders(first: $n) { nodes { id user { subject } } } }";
+    let page = |n: i32| app.as_admin(query, json!({ "n": n }));
+    let (two, for_2) = count_statements(page(2)).await;
+    assert_eq!(two.data()["orders"]["nodes"].as_array().unwrap().len(), 2);
+    let (all, for_100) = count_statements(page(100)).await;
+    let nodes = all.data()["orders"]["nodes"].as_array().unwrap();
+    assert_eq!(nodes.len(), 100);
+    assert!(nodes.iter().all(|n| n["user"]["subject"].is_string()));
+    assert_eq!(for_2, for_100, "one batch for 2 orders and for 100");
+}
