@@ -22,7 +22,8 @@
 //! when they are common. A prepared statement would, after a few runs, be
 //! given a generic plan made without the words, which cannot use the index
 //! for a condition that may be NULL and so reads the table in key order,
-//! testing every row. Listings without a search stay prepared.
+//! testing every row. Listings without a search are statements of their
+//! own ([`browse`]), prepared, which return the page's products at once.
 //!
 //! Each order is a keyset on its sort key and the id: NEWEST and OLDEST on
 //! the id, PRICE_ASC and PRICE_DESC on `(price, id)`, NAME on
@@ -34,9 +35,9 @@
 //! The statements are static, one pair (lowest end first, highest end
 //! first) per sort key: an ascending order reads a page forward from its
 //! lowest end, a descending one from its highest, and a backward page
-//! (`last`/`before`) from the other end, then reverses it. They return the
-//! page's ids only (a scalar statement, the kind sqlx can run unprepared);
-//! the products are then read by id, as the DataLoaders read them.
+//! (`last`/`before`) from the other end, then reverses it. A search's
+//! return the page's ids only (a scalar statement, the kind sqlx can run
+//! unprepared); the products are then read by id.
 
 use std::collections::HashMap;
 
@@ -290,16 +291,16 @@ pub struct ListingRequest {
     pub backward: bool,
 }
 
-/// Fetches the ids of a listing's page in key order (`ASC`) or from the
+/// Fetches the ids of a search's page in key order (`ASC`) or from the
 /// highest key down (`DESC`): `$bounds` keeps the keys between the bounds,
 /// `$asc` and `$desc` sort. Both statements are static and checked at
-/// compile time; a search runs them unprepared (see the module).
+/// compile time, and run unprepared (see the module).
 /// Evaluates to `Result<Vec<i64>, sqlx::Error>`.
 ///
 /// Parameters: `$1` in stock only, `$2` to `$4` the indexed patterns, `$5`
 /// the other patterns, `$6` the limit, then the bounds'.
 macro_rules! listing {
-    ($db:expr, $prepared:expr, $desc_first:expr, $bounds:literal, $asc:literal, $desc:literal, $($arg:expr),+ $(,)?) => {
+    ($db:expr, $desc_first:expr, $bounds:literal, $asc:literal, $desc:literal, $($arg:expr),+ $(,)?) => {
         if $desc_first {
             sqlx::query_scalar!(
                 r#"SELECT id AS "id!" FROM products
@@ -311,7 +312,7 @@ macro_rules! listing {
                    AND "# + $bounds + " ORDER BY " + $desc + " LIMIT $6",
                 $($arg),+
             )
-            .persistent($prepared)
+            .persistent(false)
             .fetch_all($db)
             .await
         } else {
@@ -325,16 +326,50 @@ macro_rules! listing {
                    AND "# + $bounds + " ORDER BY " + $asc + " LIMIT $6",
                 $($arg),+
             )
-            .persistent($prepared)
+            .persistent(false)
             .fetch_all($db)
             .await
         }
     };
 }
 
-/// One page of the catalog: the page's ids by the listing's statement,
-/// then the products by id.
-pub async fn page(conn: &mut PgConnection, req: &ListingRequest) -> AppResult<Page<ProductRecord>> {
+/// Fetches the products of a page of the whole catalog (no search) in key
+/// order (`ASC`) or from the highest key down (`DESC`), as [`listing!`]
+/// does, in one prepared statement. Evaluates to
+/// `Result<Vec<ProductRecord>, sqlx::Error>`.
+///
+/// Parameters: `$1` in stock only, `$2` the limit, then the bounds'.
+macro_rules! browsing {
+    ($db:expr, $desc_first:expr, $bounds:literal, $asc:literal, $desc:literal, $($arg:expr),+ $(,)?) => {
+        if $desc_first {
+            sqlx::query_as!(
+                ProductRecord,
+                "SELECT id, name, description, price, stock, created_at, archived_at FROM products
+                 WHERE archived_at IS NULL AND (NOT $1 OR stock > 0) AND " + $bounds + "
+                 ORDER BY " + $desc + " LIMIT $2",
+                $($arg),+
+            )
+            .fetch_all($db)
+            .await
+        } else {
+            sqlx::query_as!(
+                ProductRecord,
+                "SELECT id, name, description, price, stock, created_at, archived_at FROM products
+                 WHERE archived_at IS NULL AND (NOT $1 OR stock > 0) AND " + $bounds + "
+                 ORDER BY " + $asc + " LIMIT $2",
+                $($arg),+
+            )
+            .fetch_all($db)
+            .await
+        }
+    };
+}
+
+/// Where a page of `req` starts: the bounds on the key, lowest and highest
+/// whatever the order's direction, and whether the statement reads from
+/// the highest key down (a forward page of a descending order, a backward
+/// page of an ascending one).
+fn bounds(req: &ListingRequest) -> AppResult<(Option<&Position>, Option<&Position>, bool)> {
     for bound in [&req.after, &req.before].into_iter().flatten() {
         if !req.order.accepts(bound) {
             return Err(AppError::BadRequest(format!(
@@ -343,17 +378,83 @@ pub async fn page(conn: &mut PgConnection, req: &ListingRequest) -> AppResult<Pa
             )));
         }
     }
-    // The bounds on the key, lowest and highest, whatever the order's direction.
     let (low, high) = if req.order.ascending() {
         (req.after.as_ref(), req.before.as_ref())
     } else {
         (req.before.as_ref(), req.after.as_ref())
     };
-    // Forward pages of ascending orders and backward pages of descending
-    // ones start from the lowest key.
-    let desc_first = req.order.ascending() == req.backward;
+    Ok((low, high, req.order.ascending() == req.backward))
+}
+
+/// One page of the catalog.
+pub async fn page(conn: &mut PgConnection, req: &ListingRequest) -> AppResult<Page<ProductRecord>> {
+    let rows = if req.filter.search.is_empty() {
+        browse(conn, req).await?
+    } else {
+        search(conn, req).await?
+    };
+    Ok(page::finish(
+        rows,
+        req.limit,
+        req.backward,
+        req.after.is_some(),
+        req.before.is_some(),
+    ))
+}
+
+/// The rows of a page of the whole catalog, in one statement.
+async fn browse(conn: &mut PgConnection, req: &ListingRequest) -> AppResult<Vec<ProductRecord>> {
+    let (low, high, desc_first) = bounds(req)?;
+    let (in_stock, limit) = (req.filter.in_stock_only, req.limit + 1);
+    let (low_id, high_id) = (low.map(Position::id), high.map(Position::id));
+    Ok(match req.order {
+        ProductOrder::Newest | ProductOrder::Oldest => browsing!(
+            &mut *conn,
+            desc_first,
+            "($3::BIGINT IS NULL OR id > $3) AND ($4::BIGINT IS NULL OR id < $4)",
+            "id ASC",
+            "id DESC",
+            in_stock,
+            limit,
+            low_id,
+            high_id,
+        ),
+        ProductOrder::PriceAsc | ProductOrder::PriceDesc => browsing!(
+            &mut *conn,
+            desc_first,
+            "($3::BIGINT IS NULL OR (price, id) > ($5::BIGINT, $3))
+             AND ($4::BIGINT IS NULL OR (price, id) < ($6::BIGINT, $4))",
+            "price ASC, id ASC",
+            "price DESC, id DESC",
+            in_stock,
+            limit,
+            low_id,
+            high_id,
+            low.and_then(Position::price),
+            high.and_then(Position::price),
+        ),
+        ProductOrder::Name => browsing!(
+            &mut *conn,
+            desc_first,
+            "($3::BIGINT IS NULL OR (lower(name), id) > (lower($5::TEXT), $3))
+             AND ($4::BIGINT IS NULL OR (lower(name), id) < (lower($6::TEXT), $4))",
+            "lower(name) ASC, id ASC",
+            "lower(name) DESC, id DESC",
+            in_stock,
+            limit,
+            low_id,
+            high_id,
+            low.and_then(Position::name),
+            high.and_then(Position::name),
+        ),
+    }?)
+}
+
+/// The rows of a page of a search: the ids by the listing's statement,
+/// planned for the search's words, then the products by id.
+async fn search(conn: &mut PgConnection, req: &ListingRequest) -> AppResult<Vec<ProductRecord>> {
+    let (low, high, desc_first) = bounds(req)?;
     let search = &req.filter.search;
-    let prepared = search.is_empty();
     let (in_stock, limit) = (req.filter.in_stock_only, req.limit + 1);
     let (first, second, third, others) = (
         search.indexed(0),
@@ -365,7 +466,6 @@ pub async fn page(conn: &mut PgConnection, req: &ListingRequest) -> AppResult<Pa
     let ids = match req.order {
         ProductOrder::Newest | ProductOrder::Oldest => listing!(
             &mut *conn,
-            prepared,
             desc_first,
             "($7::BIGINT IS NULL OR id > $7) AND ($8::BIGINT IS NULL OR id < $8)",
             "id ASC",
@@ -381,7 +481,6 @@ pub async fn page(conn: &mut PgConnection, req: &ListingRequest) -> AppResult<Pa
         ),
         ProductOrder::PriceAsc | ProductOrder::PriceDesc => listing!(
             &mut *conn,
-            prepared,
             desc_first,
             "($7::BIGINT IS NULL OR (price, id) > ($9::BIGINT, $7))
              AND ($8::BIGINT IS NULL OR (price, id) < ($10::BIGINT, $8))",
@@ -400,7 +499,6 @@ pub async fn page(conn: &mut PgConnection, req: &ListingRequest) -> AppResult<Pa
         ),
         ProductOrder::Name => listing!(
             &mut *conn,
-            prepared,
             desc_first,
             "($7::BIGINT IS NULL OR (lower(name), id) > (lower($9::TEXT), $7))
              AND ($8::BIGINT IS NULL OR (lower(name), id) < (lower($10::TEXT), $8))",
@@ -425,14 +523,7 @@ pub async fn page(conn: &mut PgConnection, req: &ListingRequest) -> AppResult<Pa
         .collect();
     // A product is never deleted (orders point at it), so every id is found;
     // the page keeps the statement's order.
-    let rows = ids.iter().filter_map(|id| found.remove(id)).collect();
-    Ok(page::finish(
-        rows,
-        req.limit,
-        req.backward,
-        req.after.is_some(),
-        req.before.is_some(),
-    ))
+    Ok(ids.iter().filter_map(|id| found.remove(id)).collect())
 }
 
 /// How many products the filter keeps (`totalCount`); a search's count is
