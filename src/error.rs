@@ -32,6 +32,8 @@ pub enum ErrorCode {
     OrderNotPaid,
     /// A refund of an order refunded before.
     OrderAlreadyRefunded,
+    /// A payment (or cancel) of an order whose payment window has closed.
+    OrderExpired,
 }
 
 /// The input a business failure is about, in the domain's words. The

@@ -3,9 +3,10 @@
 //! [`Application::build`] creates the database if it is missing, runs the
 //! migrations, seeds the demo data into an empty catalog, and binds the
 //! listener (port 0 picks a free port, which the tests use).
-//! [`Application::run_until`] starts the outbox relay and serves until the
-//! shutdown future resolves; then it stops accepting, lets in-flight
-//! requests finish, lets the relay finish its round, and closes the pool.
+//! [`Application::run_until`] starts the outbox relay and the order sweep
+//! and serves until the shutdown future resolves; then it stops accepting,
+//! lets in-flight requests finish, lets the sweep and the relay finish
+//! their rounds, and closes the pool.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -18,6 +19,7 @@ use crate::auth::Authenticator;
 use crate::config::Config;
 use crate::db::{self, Db, Replica};
 use crate::events::{Changes, Relay};
+use crate::facades::expiry::Sweeper;
 use crate::facades::{Services, demo};
 use crate::graphql;
 use crate::graphql::gate::{Gate, Persisted};
@@ -152,6 +154,7 @@ impl Application {
         } else {
             None
         };
+        let sweeper = Sweeper::start(services.clone());
         let warm_reads = services.db.warm_reads.clone();
         tokio::spawn(warm_reads.clone().sweep_until_closed());
         let replica = services.db.replica.clone();
@@ -171,6 +174,9 @@ impl Application {
         let router = http::router(self.state);
         http::serve(self.listener, router, &limits, metrics, shutdown).await;
         sockets.closed(limits.shutdown_grace).await;
+        if let Some(sweeper) = sweeper {
+            sweeper.stop().await;
+        }
         if let Some(relay) = relay {
             relay.stop().await;
         }

@@ -11,6 +11,7 @@
 //! is shared and noisy: compare ratios from one run, not absolute figures
 //! across runs. Exits non-zero when a target is missed.
 
+mod holds;
 mod load;
 mod mixed;
 mod pgbench;
@@ -89,6 +90,26 @@ async fn main() -> ExitCode {
     }
     if wanted("hot-product refunds") {
         reports.push(print(bench.hot_refunds().await));
+    }
+    if wanted("held drop") || wanted("held payments") || wanted("sweep") {
+        // A server of its own, holding stock.
+        let holding =
+            Server::start_with(&url, &stream, POOL_SIZE, &[("ORDER_HOLD_STOCK", "true")]).await;
+        let bench = Bench {
+            server: &holding,
+            ..bench
+        };
+        if wanted("held drop") || wanted("held payments") {
+            for report in bench.held_drop().await {
+                reports.push(print(report));
+            }
+        }
+        if wanted("sweep") {
+            println!("\n== sweep of expired held orders beside a payment rush");
+            for line in bench.sweep_under_rush().await {
+                println!("{line}");
+            }
+        }
     }
     if wanted("nested read") {
         reports.push(print(bench.nested_read().await));

@@ -172,7 +172,7 @@ pub async fn run(
         for (name, binary) in &builds {
             let db = format!("{database}_mix{round}{}", runs.len());
             let url = format!("{}/{db}", server::postgres());
-            let server = Server::start_binary(binary, &url, stream, pool_size).await;
+            let server = Server::start_binary(binary, &url, stream, pool_size, &[]).await;
             let pool = PgPool::connect(&url).await.expect("the mix's pool");
             let seeded = Seeded::new(&pool).await;
             let mix = one_run(&server, auth, &seeded, &settings, name).await;

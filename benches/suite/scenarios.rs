@@ -143,7 +143,7 @@ impl Bench<'_> {
         self.auth.issue(sub, false, 3_600).expect("a token")
     }
 
-    async fn scalar(&self, sql: &str) -> i64 {
+    pub(crate) async fn scalar(&self, sql: &str) -> i64 {
         sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_owned()))
             .fetch_one(self.pool)
             .await
@@ -165,14 +165,19 @@ impl Bench<'_> {
     }
 
     /// Runs a pgbench baseline on a settled database.
-    async fn baseline(&self, script: &str, amount: Amount, vars: &[(&str, String)]) -> Baseline {
+    pub(crate) async fn baseline(
+        &self,
+        script: &str,
+        amount: Amount,
+        vars: &[(&str, String)],
+    ) -> Baseline {
         self.settle().await;
         pgbench::run(self.database, script, self.pool_size, amount, vars)
     }
 
     /// Runs `work` against the server, measuring retries, give-ups and the
     /// peak RSS around it.
-    async fn measured<F: Future<Output = Run>>(&self, work: F) -> Measured {
+    pub(crate) async fn measured<F: Future<Output = Run>>(&self, work: F) -> Measured {
         let retries = self.server.counter("tx_retries_total").await;
         let giveups = self.server.counter("tx_giveups_total").await;
         self.server.reset_peak_rss();
@@ -357,7 +362,7 @@ impl Bench<'_> {
 
     /// Checks shared by the payment scenarios: the audit of every
     /// cross-table invariant.
-    async fn audit(&self, when: &str) -> (String, bool) {
+    pub(crate) async fn audit(&self, when: &str) -> (String, bool) {
         let violations = commerce::domain::audit::check(self.pool)
             .await
             .expect("the audit runs");

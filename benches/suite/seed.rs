@@ -140,6 +140,60 @@ pub async fn pay_directly(pool: &PgPool, orders: Ids) {
     .expect("seeding payments");
 }
 
+/// Turns `orders` (PENDING, one unit each of `product`) into orders that
+/// hold their units, open for another hour: the product's held stock is
+/// their count, as if createOrder had held them.
+pub async fn hold(pool: &PgPool, orders: Ids, product: Ids) {
+    sqlx::query(
+        "WITH o AS (UPDATE orders SET holds_stock = true, expires_at = now() + interval '1 hour'
+                    WHERE id BETWEEN $1 AND $2 RETURNING id)
+         UPDATE products SET held_stock = held_stock + (SELECT count(*) FROM o)::INT WHERE id = $3",
+    )
+    .bind(orders.first)
+    .bind(orders.last)
+    .bind(product.first)
+    .execute(pool)
+    .await
+    .expect("seeding holds");
+}
+
+/// `count` PENDING orders of `owners` (in turn), each holding one unit of
+/// a product of `products` (in turn), open for another hour: a backlog of
+/// checkouts about to be abandoned.
+pub async fn abandoned_orders(pool: &PgPool, owners: Ids, products: Ids, count: i64) -> Ids {
+    let orders = ids(sqlx::query_as(
+        "WITH o AS (INSERT INTO orders (user_id, total_amount, expires_at, holds_stock)
+                    SELECT $1 + g % ($2 - $1 + 1), 0, now() + interval '1 hour', true
+                    FROM generate_series(0, $5 - 1) g ORDER BY g
+                    RETURNING id),
+              i AS (INSERT INTO order_items (order_id, product_id, quantity, unit_price)
+                    SELECT o.id, p.id, 1, p.price FROM o
+                    JOIN products p ON p.id = $3 + o.id % ($4 - $3 + 1))
+         SELECT min(id), max(id) FROM o",
+    )
+    .bind(owners.first)
+    .bind(owners.last)
+    .bind(products.first)
+    .bind(products.last)
+    .bind(count)
+    .fetch_one(pool)
+    .await
+    .expect("seeding abandoned orders"));
+    fix_totals(pool, orders).await;
+    sqlx::query(
+        "UPDATE products p SET held_stock = h.units
+         FROM (SELECT product_id, sum(quantity)::INT AS units FROM order_items
+               WHERE order_id BETWEEN $1 AND $2 GROUP BY product_id) h
+         WHERE p.id = h.product_id",
+    )
+    .bind(orders.first)
+    .bind(orders.last)
+    .execute(pool)
+    .await
+    .expect("seeding the held units");
+    orders
+}
+
 /// Sets each order's total to the sum of its lines.
 async fn fix_totals(pool: &PgPool, orders: Ids) {
     sqlx::query(

@@ -33,19 +33,30 @@ pub struct Server {
 impl Server {
     /// Starts the server on `database_url` and waits until it is ready.
     pub async fn start(database_url: &str, nats_stream: &str, pool_size: u32) -> Self {
+        Self::start_with(database_url, nats_stream, pool_size, &[]).await
+    }
+
+    /// [`Server::start`] with extra environment variables.
+    pub async fn start_with(
+        database_url: &str,
+        nats_stream: &str,
+        pool_size: u32,
+        env: &[(&str, &str)],
+    ) -> Self {
         // BENCH_SERVER runs another build of the server (an A/B of a change,
         // docs/benchmarks.md) with the same scenarios.
         let binary = std::env::var("BENCH_SERVER")
             .unwrap_or_else(|_| env!("CARGO_BIN_EXE_commerce").to_owned());
-        Self::start_binary(&binary, database_url, nats_stream, pool_size).await
+        Self::start_binary(&binary, database_url, nats_stream, pool_size, env).await
     }
 
-    /// Starts the server built as `binary`.
+    /// Starts the server built as `binary`, with extra environment variables.
     pub async fn start_binary(
         binary: &str,
         database_url: &str,
         nats_stream: &str,
         pool_size: u32,
+        env: &[(&str, &str)],
     ) -> Self {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
@@ -74,6 +85,10 @@ impl Server {
                 "NATS_REFUND_SUBJECT",
                 format!("{}.refunded", nats_stream.to_lowercase()),
             )
+            .env(
+                "NATS_EXPIRED_SUBJECT",
+                format!("{}.expired", nats_stream.to_lowercase()),
+            )
             .env("SEED_DEMO_DATA", "false")
             // The scenarios measure what an instance can serve; a few
             // readers send thousands of requests each, which the per-caller
@@ -83,6 +98,7 @@ impl Server {
             .env("HTTP_MAX_CONNECTIONS_PER_CLIENT", "1024")
             .env("WS_MAX_CONNECTIONS_PER_CLIENT", "10000")
             .env("RUST_LOG", "warn")
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()

@@ -30,8 +30,11 @@ pub struct Nats {
     /// `NATS_SUBJECT`: the subject order-paid events are published on.
     pub subject: String,
     /// `NATS_REFUND_SUBJECT`: the subject order-refunded events are
-    /// published on (the same stream takes both).
+    /// published on (the same stream takes every kind).
     pub refund_subject: String,
+    /// `NATS_EXPIRED_SUBJECT`: the subject order-expired events are
+    /// published on.
+    pub expired_subject: String,
     /// `NATS_DUPLICATE_WINDOW_SECS`: how long JetStream remembers an event
     /// id, dropping a republished duplicate (for a stream it creates).
     pub duplicate_window: Duration,
@@ -56,6 +59,7 @@ impl Nats {
             stream: env.text("NATS_STREAM", "ORDERS"),
             subject: env.text("NATS_SUBJECT", "orders.paid"),
             refund_subject: env.text("NATS_REFUND_SUBJECT", "orders.refunded"),
+            expired_subject: env.text("NATS_EXPIRED_SUBJECT", "orders.expired"),
             duplicate_window: env.secs("NATS_DUPLICATE_WINDOW_SECS", "600")?,
         })
     }

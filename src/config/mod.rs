@@ -1,5 +1,5 @@
 //! Configuration from the environment (and an optional `.env` file), read
-//! by area: the database, NATS and the outbox, subscriptions, HTTP, query
+//! by area: the database, NATS and the outbox, orders, subscriptions, HTTP, query
 //! limits, WebSockets, the rate limit, the search, CORS and persisted
 //! queries, each in a file of its own with its variables and defaults. The
 //! playground and the demo data follow `APP_ENV`.
@@ -13,6 +13,7 @@ mod cors;
 mod database;
 mod events;
 mod http;
+mod orders;
 mod parse;
 mod persisted;
 mod query;
@@ -30,6 +31,7 @@ pub use cors::{AllowedOrigins, Cors};
 pub use database::Database;
 pub use events::{Nats, Outbox};
 pub use http::Http;
+pub use orders::Orders;
 pub use parse::ConfigError;
 pub use persisted::PersistedQueries;
 pub use query::QueryLimits;
@@ -85,6 +87,9 @@ pub struct Config {
     pub nats: Nats,
     /// The outbox relay (`OUTBOX_` variables).
     pub outbox: Outbox,
+    /// Orders' payment window, stock holds and expiry sweep (`ORDER_`
+    /// variables).
+    pub orders: Orders,
     /// How changes reach subscribers (`CHANGES_VIA_NATS`,
     /// `NATS_CHANGES_SUBJECT`, `SUBSCRIPTION_`, `COUPON_UPDATE_INTERVAL_MS`).
     pub subscriptions: Subscriptions,
@@ -117,6 +122,7 @@ impl PartialEq for Config {
             && self.database == other.database
             && self.nats == other.nats
             && self.outbox == other.outbox
+            && self.orders == other.orders
             && self.subscriptions == other.subscriptions
             && self.http == other.http
             && self.query == other.query
@@ -184,6 +190,7 @@ impl Config {
             database: Database::from_env(&env)?,
             nats: Nats::from_env(&env)?,
             outbox: Outbox::from_env(&env)?,
+            orders: Orders::from_env(&env)?,
             subscriptions: Subscriptions::from_env(&env)?,
             http: Http::from_env(&env)?,
             query: QueryLimits::from_env(&env)?,

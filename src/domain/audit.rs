@@ -10,10 +10,12 @@
 //! coupon is released, and balances still equal their ledgers (charges -
 //! payments + refunds).
 //!
-//! Stock is not among them: the database keeps no history of stock levels
-//! (`adjustStock` moves them freely), so "stock = what was there - the
-//! units of paid, not refunded orders" is checked by the tests and the
-//! benchmark, which know what was there.
+//! Held stock is among them (a product holds exactly the units of its
+//! PENDING orders that hold stock), and so are expiries (each EXPIRED order
+//! has its one event). Free stock is not: the database keeps no history of
+//! stock levels (`adjustStock` moves them freely), so "free + held + sold
+//! = what came in" is checked by the tests and the benchmark, which know
+//! what came in.
 
 use sqlx::PgPool;
 use sqlx::postgres::{PgArguments, Postgres};
@@ -26,7 +28,7 @@ use crate::error::AppResult;
 type Breaches = QueryScalar<'static, Postgres, i64, PgArguments>;
 
 /// Each invariant: what it says, and its [`Breaches`].
-fn invariants() -> [(&'static str, Breaches); 9] {
+fn invariants() -> [(&'static str, Breaches); 11] {
     [
         (
             "every balance equals the sum of its ledger",
@@ -91,6 +93,31 @@ fn invariants() -> [(&'static str, Breaches); 9] {
                    WHERE o.id IS NULL OR e.order_id IS NULL
                    LIMIT 10"#,
                 outbox::ORDER_REFUNDED,
+            ),
+        ),
+        (
+            "a product's held stock is exactly the units of its PENDING orders that hold stock",
+            sqlx::query_scalar!(
+                "SELECT p.id FROM products p
+                 LEFT JOIN (SELECT i.product_id, sum(i.quantity) AS held
+                            FROM order_items i JOIN orders o ON o.id = i.order_id
+                            WHERE o.status = 'PENDING' AND o.holds_stock
+                            GROUP BY i.product_id) h ON h.product_id = p.id
+                 WHERE p.held_stock <> COALESCE(h.held, 0)
+                 LIMIT 10"
+            ),
+        ),
+        (
+            "every EXPIRED order has exactly one order-expired event, and every such event its EXPIRED order",
+            sqlx::query_scalar!(
+                r#"SELECT COALESCE(o.id, e.order_id) AS "id!"
+                   FROM (SELECT id FROM orders WHERE status = 'EXPIRED') o
+                   FULL JOIN (SELECT order_id FROM outbox WHERE event_type = $1) e ON e.order_id = o.id
+                   WHERE o.id IS NULL OR e.order_id IS NULL
+                      OR o.id IN (SELECT order_id FROM outbox WHERE event_type = $1
+                                  GROUP BY order_id HAVING count(*) > 1)
+                   LIMIT 10"#,
+                outbox::ORDER_EXPIRED,
             ),
         ),
         (

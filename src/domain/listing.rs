@@ -344,7 +344,7 @@ macro_rules! browsing {
         if $desc_first {
             sqlx::query_as!(
                 ProductRecord,
-                "SELECT id, name, description, price, stock, created_at, archived_at FROM products
+                "SELECT id, name, description, price, stock, held_stock, created_at, archived_at FROM products
                  WHERE archived_at IS NULL AND (NOT $1 OR stock > 0) AND " + $bounds + "
                  ORDER BY " + $desc + " LIMIT $2",
                 $($arg),+
@@ -354,7 +354,7 @@ macro_rules! browsing {
         } else {
             sqlx::query_as!(
                 ProductRecord,
-                "SELECT id, name, description, price, stock, created_at, archived_at FROM products
+                "SELECT id, name, description, price, stock, held_stock, created_at, archived_at FROM products
                  WHERE archived_at IS NULL AND (NOT $1 OR stock > 0) AND " + $bounds + "
                  ORDER BY " + $asc + " LIMIT $2",
                 $($arg),+
@@ -621,6 +621,7 @@ mod tests {
             description: String::new(),
             price: 300,
             stock: 1,
+            held_stock: 0,
             created_at: chrono::Utc::now(),
             archived_at: None,
         };

@@ -23,6 +23,8 @@ use crate::global_id::{self, types};
 pub const ORDER_PAID: &str = "com.commerce.order.paid";
 /// The CloudEvents `type` of an order-refunded event.
 pub const ORDER_REFUNDED: &str = "com.commerce.order.refunded";
+/// The CloudEvents `type` of an order-expired event.
+pub const ORDER_EXPIRED: &str = "com.commerce.order.expired";
 
 /// The kinds of events in the outbox, told apart by their CloudEvents type.
 /// Each goes to a subject of its own, chosen from the configuration when
@@ -33,6 +35,8 @@ pub enum EventKind {
     OrderPaid,
     /// `com.commerce.order.refunded`, on `NATS_REFUND_SUBJECT`.
     OrderRefunded,
+    /// `com.commerce.order.expired`, on `NATS_EXPIRED_SUBJECT`.
+    OrderExpired,
 }
 
 impl EventKind {
@@ -42,6 +46,7 @@ impl EventKind {
         match event_type {
             ORDER_PAID => Some(Self::OrderPaid),
             ORDER_REFUNDED => Some(Self::OrderRefunded),
+            ORDER_EXPIRED => Some(Self::OrderExpired),
             _ => None,
         }
     }
@@ -147,6 +152,21 @@ struct OrderRefundedData {
     created_at: String,
     paid_at: String,
     refunded_at: String,
+}
+
+/// The `data` of an order-expired event.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct OrderExpiredData {
+    order_id: String,
+    status: &'static str,
+    user: UserData,
+    items: Vec<ItemData>,
+    total_amount: Money,
+    held_stock: bool,
+    created_at: String,
+    expires_at: String,
+    expired_at: String,
 }
 
 fn timestamp(t: DateTime<Utc>) -> String {
@@ -291,6 +311,44 @@ impl OrderRefunded<'_> {
             refunded_at: timestamp(refunded_at),
         };
         envelope(ORDER_REFUNDED, order.id, refunded_at, data)
+    }
+}
+
+/// Everything an order-expired event reports.
+pub struct OrderExpired<'a> {
+    /// The order, already EXPIRED.
+    pub order: &'a OrderRecord,
+    /// Its lines, each with its product's name.
+    pub items: &'a [(OrderItemRecord, String)],
+    /// Its owner.
+    pub user: &'a UserRecord,
+    /// When the sweep stored it.
+    pub expired_at: DateTime<Utc>,
+}
+
+impl OrderExpired<'_> {
+    /// The event, with a fresh id.
+    pub fn to_event(&self) -> AppResult<NewEvent> {
+        let order = self.order;
+        // Only an order with a window expires (a CHECK of migration 0008).
+        let Some(expires_at) = order.expires_at else {
+            return Err(AppError::Internal(format!(
+                "expired order {} has no window",
+                order.id
+            )));
+        };
+        let data = OrderExpiredData {
+            order_id: global_id::encode(types::ORDER, order.id),
+            status: order.status.as_str(),
+            user: user_data(self.user),
+            items: items_data(self.items),
+            total_amount: order.total_amount.to_string(),
+            held_stock: order.holds_stock,
+            created_at: timestamp(order.created_at),
+            expires_at: timestamp(expires_at),
+            expired_at: timestamp(self.expired_at),
+        };
+        envelope(ORDER_EXPIRED, order.id, self.expired_at, data)
     }
 }
 

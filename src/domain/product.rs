@@ -27,8 +27,11 @@ pub struct ProductRecord {
     pub description: String,
     /// Price of one unit, in minor units.
     pub price: i64,
-    /// Units available now.
+    /// Units free for new orders now.
     pub stock: i32,
+    /// Units held by PENDING orders (out of `stock` until they are paid,
+    /// cancelled or expired).
+    pub held_stock: i32,
     /// When the product was created.
     pub created_at: DateTime<Utc>,
     /// When an admin archived it (out of the catalog for good).
@@ -162,7 +165,7 @@ pub async fn insert(conn: &mut PgConnection, new: &NewProduct) -> AppResult<Prod
     Ok(sqlx::query_as!(
         ProductRecord,
         "INSERT INTO products (name, description, price, stock) VALUES ($1, $2, $3, $4)
-         RETURNING id, name, description, price, stock, created_at, archived_at",
+         RETURNING id, name, description, price, stock, held_stock, created_at, archived_at",
         new.name.trim(),
         new.description.trim(),
         new.price,
@@ -179,19 +182,21 @@ pub async fn by_ids<'c>(db: impl PgExecutor<'c>, ids: &[i64]) -> AppResult<Vec<P
     let columns = sqlx::query!(
         r#"SELECT array_agg(id) AS "id?", array_agg(name) AS "name?",
                   array_agg(description) AS "description?", array_agg(price) AS "price?",
-                  array_agg(stock) AS "stock?", array_agg(created_at) AS "created_at?",
+                  array_agg(stock) AS "stock?", array_agg(held_stock) AS "held_stock?",
+                  array_agg(created_at) AS "created_at?",
                   array_agg(archived_at) AS "archived_at?: Vec<Option<DateTime<Utc>>>"
            FROM products WHERE id = ANY($1)"#,
         ids,
     )
     .fetch_one(db)
     .await?;
-    let (id, name, description, price, stock, created_at, archived_at) = (
+    let (id, name, description, price, stock, held_stock, created_at, archived_at) = (
         columns.id,
         columns.name,
         columns.description,
         columns.price,
         columns.stock,
+        columns.held_stock,
         columns.created_at,
         columns.archived_at,
     );
@@ -201,6 +206,7 @@ pub async fn by_ids<'c>(db: impl PgExecutor<'c>, ids: &[i64]) -> AppResult<Vec<P
         description,
         price,
         stock,
+        held_stock,
         created_at,
         archived_at
     })?)
@@ -235,7 +241,7 @@ pub async fn update(
          SET name = COALESCE($2, name), description = COALESCE($3, description),
              price = COALESCE($4, price)
          WHERE id = $1
-         RETURNING id, name, description, price, stock, created_at, archived_at",
+         RETURNING id, name, description, price, stock, held_stock, created_at, archived_at",
         id,
         changes.name.as_deref().map(str::trim),
         changes.description.as_deref().map(str::trim),
@@ -254,7 +260,7 @@ pub async fn archive(conn: &mut PgConnection, id: i64) -> AppResult<ProductRecor
         ProductRecord,
         "UPDATE products SET archived_at = now()
          WHERE id = $1 AND archived_at IS NULL
-         RETURNING id, name, description, price, stock, created_at, archived_at",
+         RETURNING id, name, description, price, stock, held_stock, created_at, archived_at",
         id,
     )
     .fetch_optional(&mut *conn)
@@ -350,6 +356,7 @@ mod tests {
             description: String::new(),
             price: 100,
             stock: 1,
+            held_stock: 0,
             created_at: Utc::now(),
             archived_at: None,
         };

@@ -19,7 +19,7 @@ use sqlx::PgConnection;
 use super::balance::{self, Debit};
 use super::order::{self, OrderItemRecord, OrderRecord, OrderStatus};
 use super::product::{self, ProductRecord};
-use super::stock;
+use super::stock::{self, Take};
 use super::user::{self, UserRecord};
 use super::user_coupon::{self, UserCouponRecord};
 use crate::error::{AppError, AppResult, Field, Rejection, Rejections};
@@ -81,13 +81,35 @@ fn by_id<T>(rows: Vec<T>, id: impl Fn(&T) -> i64) -> HashMap<i64, T> {
 }
 
 impl Snapshot {
-    /// Reads the orders, lines, products, payers and coupons of `requests`
-    /// in this transaction: five statements, whatever the batch size.
+    /// Reads the orders, lines, products, payers and coupons of `requests`:
+    /// five statements, whatever the batch size. Nothing is locked: a dry
+    /// run's read, or a check before the batch.
     pub async fn load(conn: &mut PgConnection, requests: &[PaymentRequest]) -> AppResult<Self> {
+        Self::read(conn, requests, false).await
+    }
+
+    /// [`Snapshot::load`] in the payment's transaction, with the orders
+    /// locked first: a payment then takes its locks in the order that
+    /// cancelling and expiring take theirs (the order, then its products),
+    /// so that neither can deadlock with it over an order that holds stock.
+    pub async fn lock(conn: &mut PgConnection, requests: &[PaymentRequest]) -> AppResult<Self> {
+        Self::read(conn, requests, true).await
+    }
+
+    async fn read(
+        conn: &mut PgConnection,
+        requests: &[PaymentRequest],
+        lock: bool,
+    ) -> AppResult<Self> {
         let order_ids: Vec<i64> = requests.iter().map(|r| r.order_id).collect();
         let user_ids: Vec<i64> = requests.iter().map(|r| r.user_id).collect();
         let coupon_ids: Vec<i64> = requests.iter().filter_map(|r| r.user_coupon_id).collect();
-        let orders = by_id(order::by_ids(&mut *conn, &order_ids).await?, |o| o.id);
+        let orders = if lock {
+            order::lock(&mut *conn, &order_ids).await?
+        } else {
+            order::by_ids(&mut *conn, &order_ids).await?
+        };
+        let orders = by_id(orders, |o| o.id);
         let mut items: HashMap<i64, Vec<OrderItemRecord>> = HashMap::new();
         for item in order::items_of(&mut *conn, &order_ids).await? {
             items.entry(item.order_id).or_default().push(item);
@@ -114,17 +136,18 @@ impl Snapshot {
     /// Decides one payment, in the use case's order, reporting every failing
     /// check at once:
     ///
-    /// 1. the order is the caller's (`ORDER_NOT_FOUND`) and PENDING
-    ///    (`ORDER_ALREADY_PAID`, `ORDER_CANCELLED`);
+    /// 1. the order is the caller's (`ORDER_NOT_FOUND`) and PENDING inside
+    ///    its window, as the database read it (`ORDER_ALREADY_PAID`,
+    ///    `ORDER_CANCELLED`, `ORDER_EXPIRED`);
     /// 2. the coupon, if any, is the caller's (`COUPON_NOT_FOUND`), unused
     ///    and valid now (`COUPON_NOT_USABLE`);
     /// 3. every product still exists and is not archived
-    ///    (`PRODUCT_NOT_FOUND`), and its stock covers its line
-    ///    (`PRODUCT_OUT_OF_STOCK`);
+    ///    (`PRODUCT_NOT_FOUND`), and its free stock covers its line
+    ///    (`PRODUCT_OUT_OF_STOCK`), unless the order holds its units;
     /// 4. the balance covers the total less the discount (`INSUFFICIENT_BALANCE`).
     ///
-    /// When all pass, the snapshot moves as the writes will: stock and
-    /// balance go down, the coupon is used and the order is PAID, so the
+    /// When all pass, the snapshot moves as the writes will: stock (free,
+    /// or held for an order that holds it) and balance go down, the coupon is used and the order is PAID, so the
     /// next request of the batch is decided against the new state.
     pub fn decide(&mut self, request: &PaymentRequest, now: DateTime<Utc>) -> AppResult<Settled> {
         let order = self
@@ -133,7 +156,7 @@ impl Snapshot {
             .filter(|o| o.user_id == request.user_id)
             .ok_or_else(order::not_found)?;
         order.check_pending()?;
-        let total = order.total_amount;
+        let (total, holds) = (order.total_amount, order.holds_stock);
         let mut errors = Rejections::new();
 
         let discount = match self.discount(request, total, now) {
@@ -154,6 +177,8 @@ impl Snapshot {
         for item in items {
             match product::orderable(self.products.get(&item.product_id), Field::Order) {
                 Err(gone) => errors.push(gone),
+                // Its units are set aside for it (the audit checks so).
+                Ok(_) if holds => {}
                 Ok(p) => errors.check(stock::check(p.stock, item.quantity, Field::Order).map_err(
                     |mut short| {
                         // The path names the order; the message names the line.
@@ -182,7 +207,11 @@ impl Snapshot {
         let payable = total - discount;
         for item in items {
             if let Some(p) = self.products.get_mut(&item.product_id) {
-                p.stock -= item.quantity;
+                if holds {
+                    p.held_stock -= item.quantity;
+                } else {
+                    p.stock -= item.quantity;
+                }
             }
         }
         if let Some(payer) = self.users.get_mut(&request.user_id) {
@@ -257,15 +286,31 @@ impl Snapshot {
         }
     }
 
-    /// The units to take per product for these payments, each product once.
-    pub fn stock_takes(&self, settled: &[&Settled]) -> Vec<(i64, i32)> {
-        let mut takes: HashMap<i64, i32> = HashMap::new();
-        for line in settled.iter().flat_map(|s| self.lines(s.debit.order_id)) {
-            *takes.entry(line.product_id).or_default() += line.quantity;
+    /// The units to take per product for these payments, each product
+    /// once, from free stock or from the holds of the orders that hold it.
+    pub fn stock_takes(&self, settled: &[&Settled]) -> Vec<Take> {
+        let mut takes: HashMap<i64, Take> = HashMap::new();
+        for s in settled {
+            let holds = self
+                .orders
+                .get(&s.debit.order_id)
+                .is_some_and(|o| o.holds_stock);
+            for line in self.lines(s.debit.order_id) {
+                let take = takes.entry(line.product_id).or_insert(Take {
+                    product_id: line.product_id,
+                    free: 0,
+                    held: 0,
+                });
+                if holds {
+                    take.held += line.quantity;
+                } else {
+                    take.free += line.quantity;
+                }
+            }
         }
-        let mut takes: Vec<(i64, i32)> = takes.into_iter().collect();
+        let mut takes: Vec<Take> = takes.into_values().collect();
         // A fixed order of updates, so two instances' batches cannot deadlock.
-        takes.sort_unstable();
+        takes.sort_unstable_by_key(|t| t.product_id);
         takes
     }
 
@@ -352,6 +397,7 @@ mod tests {
                 description: String::new(),
                 price: 200,
                 stock: 2,
+                held_stock: 0,
                 created_at: now,
                 archived_at: None,
             },
@@ -370,6 +416,8 @@ mod tests {
                     paid_at: None,
                     cancelled_at: None,
                     refunded_at: None,
+                    expires_at: None,
+                    holds_stock: false,
                 },
             );
             s.items.insert(
@@ -505,6 +553,13 @@ mod tests {
         let now = Utc::now();
         let a = s.decide(&pay(ALICE, 100, None), now).unwrap();
         let b = s.decide(&pay(ALICE, 101, None), now).unwrap();
-        assert_eq!(s.stock_takes(&[&a, &b]), [(10, 2)]);
+        assert_eq!(
+            s.stock_takes(&[&a, &b]),
+            [Take {
+                product_id: 10,
+                free: 2,
+                held: 0
+            }]
+        );
     }
 }

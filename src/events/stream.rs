@@ -79,11 +79,13 @@ pub fn context(client: async_nats::Client, config: &Config) -> jetstream::Contex
         .build(client)
 }
 
-/// The subjects the events go to: order-paid, then order-refunded.
+/// The subjects the events go to: order-paid, order-refunded, then
+/// order-expired.
 pub fn subjects(config: &Config) -> Vec<String> {
     vec![
         config.nats.subject.clone(),
         config.nats.refund_subject.clone(),
+        config.nats.expired_subject.clone(),
     ]
 }
 
@@ -92,6 +94,7 @@ pub fn subject_of(config: &Config, kind: EventKind) -> &str {
     match kind {
         EventKind::OrderPaid => &config.nats.subject,
         EventKind::OrderRefunded => &config.nats.refund_subject,
+        EventKind::OrderExpired => &config.nats.expired_subject,
     }
 }
 
@@ -107,7 +110,7 @@ pub fn stream_config(config: &Config) -> jetstream::stream::Config {
         num_replicas: config.nats.stream_replicas,
         duplicate_window: config.nats.duplicate_window,
         description: Some(
-            "Order-paid and order-refunded events (CloudEvents 1.0 JSON), one per payment or refund."
+            "Order-paid, order-refunded and order-expired events (CloudEvents 1.0 JSON), one per payment, refund or expiry."
                 .into(),
         ),
         ..Default::default()

@@ -9,6 +9,7 @@ pub mod cart;
 pub mod catalog;
 pub mod coupon;
 pub mod demo;
+pub mod expiry;
 pub mod identity;
 pub mod order;
 pub mod payment;
@@ -34,6 +35,8 @@ pub struct Services {
     pub public_base_url: Arc<str>,
     /// `sub` -> user id, so most requests skip the user lookup.
     pub users: Arc<identity::UserIdCache>,
+    /// This instance's new orders, settled in batches.
+    pub creates: Arc<order::Creates>,
     /// This instance's payments, settled in batches.
     pub payments: Arc<payment::Payments>,
     /// This instance's refunds, settled in batches.
@@ -54,6 +57,7 @@ impl Services {
         changes: Arc<Changes>,
     ) -> Self {
         Self {
+            creates: Arc::new(order::Creates::new(db.clone(), order::terms(&config))),
             payments: Arc::new(payment::Payments::new(db.clone(), changes.clone())),
             refunds: Arc::new(refund::Refunds::new(db.clone(), changes.clone())),
             coupons: Arc::new(coupon::Issuer::new(db.clone(), changes.clone())),

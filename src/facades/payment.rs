@@ -1,11 +1,13 @@
 //! `payOrder`: the second use case, "user pays for the order".
 //!
-//! In one SERIALIZABLE transaction, retried on conflict: read the order, its
-//! lines, their products, the payer and the coupon; decide (see
+//! In one SERIALIZABLE transaction, retried on conflict: lock and read the
+//! order (its status as of the database's clock: past its window it is
+//! EXPIRED), read its lines, their products, the payer and the coupon; decide (see
 //! [`crate::domain::settlement`]); then take the stock, use the coupon,
 //! debit the balance, record the payment, mark the order PAID, remove the
 //! paid products from the cart, and write the order-paid event to the
-//! outbox. All of it happens or none of it does.
+//! outbox. All of it happens or none of it does. An order that holds its
+//! units turns its hold into the sale; any other takes free stock.
 //!
 //! Payments of one instance go through a [`Batcher`]: the requests that
 //! arrive while a transaction runs are settled together in the next one.
@@ -148,19 +150,20 @@ pub async fn pay_order(
     payments.queue.submit(request).await
 }
 
-/// The caller's order `order_id` and its payment, if it is PAID: what a
-/// retried `payOrder` answers beside `ORDER_ALREADY_PAID`, so that a client
-/// that lost the first answer still gets its payment.
-pub async fn paid(
+/// The caller's order `order_id` as it stands, with its payment if it was
+/// paid: what a refused `payOrder` answers beside `ORDER_ALREADY_PAID` (so
+/// that a client that lost the first answer still gets its payment) or
+/// `ORDER_EXPIRED`.
+pub async fn as_settled(
     services: &Services,
     caller: &Principal,
     order_id: i64,
-) -> AppResult<Option<PaidOrder>> {
+) -> AppResult<(OrderRecord, Option<PaymentRecord>)> {
     let user_id = identity::user_id(services, caller).await?;
     let mut conn = services.db.pool.acquire().await?;
     let order = order::owned(&mut *conn, order_id, user_id).await?;
     let payment = payment::of_orders(&mut *conn, &[order_id]).await?.pop();
-    Ok(payment.map(|payment| PaidOrder { order, payment }))
+    Ok((order, payment))
 }
 
 /// Settles a batch in one transaction (the [`Batcher`] settles the
@@ -187,7 +190,7 @@ async fn pay_in(
     tx: &mut PgConnection,
     requests: &[PaymentRequest],
 ) -> AppResult<(Vec<AppResult<PaidOrder>>, Vec<(i64, i32)>)> {
-    let mut snapshot = Snapshot::load(tx, requests).await?;
+    let mut snapshot = Snapshot::lock(tx, requests).await?;
     let now = Utc::now();
     let decisions: Vec<AppResult<Settled>> =
         requests.iter().map(|r| snapshot.decide(r, now)).collect();

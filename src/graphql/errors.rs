@@ -67,6 +67,8 @@ pub enum ErrorCode {
     OrderNotPaid,
     /// refundOrder on an order refunded before.
     OrderAlreadyRefunded,
+    /// payOrder on an order whose payment window has closed.
+    OrderExpired,
 }
 
 /// A business failure reported in a mutation's payload.

@@ -15,6 +15,7 @@ use super::context::{can_see, services};
 use super::errors::codes;
 use super::types::coupon::Coupon;
 use super::types::order::Order;
+use crate::domain::order::OrderRecord;
 use crate::events::Seen;
 use crate::global_id::{self, types};
 
@@ -35,8 +36,10 @@ fn not_found(what: &str) -> async_graphql::Error {
 #[Subscription(name = "Subscription")]
 impl SubscriptionRoot {
     /// An order of the caller's (any order, for an admin) as it changes:
-    /// its current state first, then each change (paid, cancelled).
-    /// `NOT_FOUND` when there is no such order or it is someone else's.
+    /// its current state first, then each change (paid, cancelled,
+    /// expired, refunded); the stream ends after CANCELLED, EXPIRED or
+    /// REFUNDED. `NOT_FOUND` when there is no such order or it is someone
+    /// else's.
     async fn order_updated(
         &self,
         ctx: &Context<'_>,
@@ -50,7 +53,7 @@ impl SubscriptionRoot {
             Some(order) if Box::pin(can_see(ctx, order.user_id)).await? => order,
             _ => return Err(not_found("order")),
         };
-        Ok(follow(seen, order, Duration::ZERO, |_| false).map(Order))
+        Ok(follow(seen, order, Duration::ZERO, OrderRecord::is_final).map(Order))
     }
 
     /// A coupon campaign as coupons are issued: its current state first,

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use crate::auth::Authenticator;
 use crate::db::Db;
+use crate::error::AppResult;
 use crate::facades::Services;
 use crate::graphql::operation::Operations;
 use crate::metrics::Metrics;
@@ -41,5 +42,11 @@ impl AppState {
     /// The instance's metrics.
     pub fn metrics(&self) -> &Arc<Metrics> {
         &self.metrics
+    }
+
+    /// Runs this instance's expiry sweep now, as its timer does every
+    /// `ORDER_SWEEP_INTERVAL_MS`; returns how many orders it expired.
+    pub async fn sweep_expired_orders(&self) -> AppResult<usize> {
+        crate::facades::expiry::sweep(&self.services).await
     }
 }

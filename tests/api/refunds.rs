@@ -590,8 +590,8 @@ async fn a_refund_is_one_message_on_the_refunded_subject_of_an_older_stream() {
     let subjects = stream.info().await.unwrap().config.subjects.clone();
     assert_eq!(
         subjects,
-        ["orders.paid", "orders.refunded"],
-        "the subject was added"
+        ["orders.paid", "orders.refunded", "orders.expired"],
+        "the subjects were added"
     );
 
     assert_eq!(

@@ -12,6 +12,8 @@ use async_graphql::parser::types::{
 const CONTRACT: &str = include_str!("../../contract/schema.graphql");
 /// The contract once the version 2 issues have landed.
 const CONTRACT_V2: &str = include_str!("../../contract/v2.graphql");
+/// The contract once the version 3 issues have landed.
+const CONTRACT_V3: &str = include_str!("../../contract/v3.graphql");
 
 #[test]
 fn schema_file_matches_the_code() {
@@ -33,7 +35,11 @@ fn the_contract_copies_are_the_shared_contracts() {
     // The repo carries the contracts so that tests run anywhere; when the
     // shared originals sit beside the repo, the copies must equal them.
     let shared = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/contract/");
-    for (file, copy) in [("schema.graphql", CONTRACT), ("v2.graphql", CONTRACT_V2)] {
+    for (file, copy) in [
+        ("schema.graphql", CONTRACT),
+        ("v2.graphql", CONTRACT_V2),
+        ("v3.graphql", CONTRACT_V3),
+    ] {
         if let Ok(original) = std::fs::read_to_string(format!("{shared}{file}")) {
             assert_eq!(
                 original, copy,
@@ -51,6 +57,30 @@ fn the_schema_contains_the_contract_without_breaking_changes() {
 #[test]
 fn the_schema_contains_the_version_2_contract_without_breaking_changes() {
     assert_contains(CONTRACT_V2);
+}
+
+/// The version 3 contract but for search by relevance (`ProductOrder.RELEVANCE`,
+/// and `products(orderBy:)` without its default), which lands with the
+/// catalog's search work: the order's life (EXPIRED, expiresAt,
+/// holdsStock, heldStock, ORDER_EXPIRED) is checked now.
+#[test]
+fn the_schema_contains_the_version_3_contract_but_relevance_without_breaking_changes() {
+    let relevance = [
+        (
+            "    \"NEWEST when omitted, or RELEVANCE when search is given.\"\n    orderBy: ProductOrder\n",
+            "    orderBy: ProductOrder = NEWEST\n",
+        ),
+        (
+            "  \"Best match first; the default when search is given (without a search it lists as NEWEST).\"\n  RELEVANCE\n",
+            "",
+        ),
+    ];
+    let mut contract = CONTRACT_V3.to_owned();
+    for (part, instead) in relevance {
+        assert!(contract.contains(part), "the v3 contract changed: {part:?}");
+        contract = contract.replace(part, instead);
+    }
+    assert_contains(&contract);
 }
 
 fn assert_contains(contract: &str) {

@@ -57,6 +57,7 @@ export async function startServer(extraEnv: Record<string, string> = {}): Promis
     NATS_STREAM: stream,
     NATS_SUBJECT: `client_test.${id}.orders.paid`,
     NATS_REFUND_SUBJECT: `client_test.${id}.orders.refunded`,
+    NATS_EXPIRED_SUBJECT: `client_test.${id}.orders.expired`,
     NATS_CHANGES_SUBJECT: `client_test.${id}.changes`,
     SHUTDOWN_GRACE_MS: '1000',
     RUST_LOG: 'warn',

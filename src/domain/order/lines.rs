@@ -235,6 +235,7 @@ mod tests {
                     description: String::new(),
                     price,
                     stock,
+                    held_stock: 0,
                     created_at: Utc::now(),
                     archived_at: (id == 3).then(Utc::now),
                 },

@@ -1,4 +1,8 @@
 //! Pages of orders: a user's, and every user's for an admin, newest first.
+//!
+//! A status filter is on the status an order reads as (an unswept PENDING
+//! order past its window is EXPIRED), through the stored statuses it may
+//! have so that the status indexes serve it.
 
 use sqlx::PgExecutor;
 
@@ -17,9 +21,11 @@ pub async fn page_for_user<'c>(
         db,
         req,
         OrderRecord,
-        r#"SELECT id, user_id, status AS "status: OrderStatus", total_amount, discount_amount,
-                  created_at, paid_at, cancelled_at, refunded_at
-           FROM orders WHERE user_id = $1 AND ($2::TEXT IS NULL OR status = $2)
+        r#"SELECT id, user_id, order_status(status, expires_at) AS "status!: OrderStatus",
+                  total_amount, discount_amount, created_at, paid_at, cancelled_at, refunded_at,
+                  expires_at, holds_stock
+           FROM orders WHERE user_id = $1 AND ($2::TEXT IS NULL
+                OR (status = ANY(order_stored_statuses($2)) AND order_status(status, expires_at) = $2))
              AND ($3::BIGINT IS NULL OR id < $3) AND ($4::BIGINT IS NULL OR id > $4)
            ORDER BY id"#,
         "LIMIT $5",
@@ -40,7 +46,8 @@ pub async fn count_for_user<'c>(
 ) -> AppResult<i64> {
     Ok(sqlx::query_scalar!(
         r#"SELECT count(*) AS "count!" FROM orders
-           WHERE user_id = $1 AND ($2::TEXT IS NULL OR status = $2)"#,
+           WHERE user_id = $1 AND ($2::TEXT IS NULL
+                OR (status = ANY(order_stored_statuses($2)) AND order_status(status, expires_at) = $2))"#,
         user_id,
         status.map(OrderStatus::as_str),
     )
@@ -60,9 +67,11 @@ pub async fn page_all<'c>(
         db,
         req,
         OrderRecord,
-        r#"SELECT id, user_id, status AS "status: OrderStatus", total_amount, discount_amount,
-                  created_at, paid_at, cancelled_at, refunded_at
-           FROM orders WHERE ($1::BIGINT IS NULL OR user_id = $1) AND ($2::TEXT IS NULL OR status = $2)
+        r#"SELECT id, user_id, order_status(status, expires_at) AS "status!: OrderStatus",
+                  total_amount, discount_amount, created_at, paid_at, cancelled_at, refunded_at,
+                  expires_at, holds_stock
+           FROM orders WHERE ($1::BIGINT IS NULL OR user_id = $1) AND ($2::TEXT IS NULL
+                OR (status = ANY(order_stored_statuses($2)) AND order_status(status, expires_at) = $2))
              AND ($3::BIGINT IS NULL OR id < $3) AND ($4::BIGINT IS NULL OR id > $4)
            ORDER BY id"#,
         "LIMIT $5",
@@ -83,7 +92,8 @@ pub async fn count_all<'c>(
 ) -> AppResult<i64> {
     Ok(sqlx::query_scalar!(
         r#"SELECT count(*) AS "count!" FROM orders
-           WHERE ($1::BIGINT IS NULL OR user_id = $1) AND ($2::TEXT IS NULL OR status = $2)"#,
+           WHERE ($1::BIGINT IS NULL OR user_id = $1) AND ($2::TEXT IS NULL
+                OR (status = ANY(order_stored_statuses($2)) AND order_status(status, expires_at) = $2))"#,
         user_id,
         status.map(OrderStatus::as_str),
     )

@@ -1,15 +1,25 @@
 //! Orders and their lines: creation rules, status changes, and reads.
 //!
 //! An order is created PENDING with the prices of that moment copied into
-//! its lines; it becomes PAID (see [`super::settlement`]) or CANCELLED,
-//! never both; a PAID order may then be REFUNDED (see
-//! `facades::refund`), for good. The `WHERE status = ...` guards on every
-//! transition, the CHECKs tying `status` to `paid_at`/`cancelled_at`/
-//! `refunded_at` and the triggers of migration 0005 make that hold in the
-//! database too.
+//! its lines, open for payment until `expires_at` (when the server sets a
+//! payment window); it becomes PAID (see [`super::settlement`]), CANCELLED
+//! or EXPIRED, only one of them; a PAID order may then be REFUNDED (see
+//! `facades::refund`), for good. A PENDING order past its window reads
+//! EXPIRED at once: every statement reads the status through the
+//! database's `order_status()` (migration 0008), on the database's clock,
+//! and the sweep ([`expiry`]) stores it. The `WHERE status = ...` guards
+//! on every transition, the CHECKs tying `status` to its timestamps and
+//! the triggers of migrations 0005 and 0008 make that hold in the database
+//! too.
 //!
-//! [`lines`] holds the rules of an order's lines, [`listing`] its pages.
+//! An order that holds stock (`holds_stock`) took its units out of free
+//! stock into `products.held_stock` when it was created; paying turns the
+//! hold into the sale, cancelling or expiring gives the units back.
+//!
+//! [`lines`] holds the rules of an order's lines, [`listing`] its pages,
+//! [`expiry`] the end of the payment window.
 
+pub mod expiry;
 mod lines;
 mod listing;
 
@@ -32,7 +42,8 @@ pub const MAX_QUANTITY: i32 = 1_000;
 /// Where an order stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OrderStatus {
-    /// Created; nothing reserved or charged.
+    /// Created, inside its payment window; nothing charged (units held
+    /// only when it holds stock).
     Pending,
     /// Paid in full.
     Paid,
@@ -40,6 +51,8 @@ pub enum OrderStatus {
     Cancelled,
     /// Refunded after payment.
     Refunded,
+    /// Not paid before its window closed; whatever it held went back.
+    Expired,
 }
 
 impl OrderStatus {
@@ -50,6 +63,7 @@ impl OrderStatus {
             Self::Paid => "PAID",
             Self::Cancelled => "CANCELLED",
             Self::Refunded => "REFUNDED",
+            Self::Expired => "EXPIRED",
         }
     }
 }
@@ -63,6 +77,7 @@ impl<'r> sqlx::Decode<'r, Postgres> for OrderStatus {
             "PAID" => Ok(Self::Paid),
             "CANCELLED" => Ok(Self::Cancelled),
             "REFUNDED" => Ok(Self::Refunded),
+            "EXPIRED" => Ok(Self::Expired),
             other => Err(format!("unknown order status {other:?}").into()),
         }
     }
@@ -89,6 +104,10 @@ pub struct OrderRecord {
     pub cancelled_at: Option<DateTime<Utc>>,
     /// When it was refunded.
     pub refunded_at: Option<DateTime<Utc>>,
+    /// The end of its payment window; `None` without one.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// Whether it took its units out of free stock when it was created.
+    pub holds_stock: bool,
 }
 
 impl OrderRecord {
@@ -113,8 +132,21 @@ impl OrderRecord {
                 "the order was paid, and has been refunded since",
             ),
             OrderStatus::Cancelled => (ErrorCode::OrderCancelled, "the order was cancelled"),
+            OrderStatus::Expired => (
+                ErrorCode::OrderExpired,
+                "the order's payment window has closed",
+            ),
         };
         Err(Rejection::new(code, message).at(Field::Order))
+    }
+
+    /// Whether nothing can happen to the order any more: CANCELLED,
+    /// EXPIRED or REFUNDED (a PAID order may still be refunded).
+    pub fn is_final(&self) -> bool {
+        matches!(
+            self.status,
+            OrderStatus::Cancelled | OrderStatus::Expired | OrderStatus::Refunded
+        )
     }
 
     /// The rule for refunding: only a PAID order may be; otherwise
@@ -131,6 +163,7 @@ impl OrderRecord {
                 ErrorCode::OrderNotPaid,
                 "the order was cancelled, never paid",
             ),
+            OrderStatus::Expired => (ErrorCode::OrderNotPaid, "the order expired, never paid"),
         };
         Err(Rejection::new(code, message).at(Field::Order))
     }
@@ -190,55 +223,134 @@ impl OrderItemRecord {
     }
 }
 
-/// Inserts a PENDING order with its priced lines.
-pub async fn insert(
-    conn: &mut PgConnection,
-    user_id: i64,
-    lines: &[PricedLine],
-) -> AppResult<OrderRecord> {
+/// What an order is created with besides its lines: the server's payment
+/// window and whether it holds stock (`ORDER_PAYMENT_WINDOW_SECS`,
+/// `ORDER_HOLD_STOCK`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Terms {
+    /// How long a new order stays open for payment; `None`: for ever.
+    pub window: Option<std::time::Duration>,
+    /// Whether a new order takes its units out of free stock.
+    pub holds_stock: bool,
+}
+
+/// The total of priced lines, or `INVALID_INPUT` should it not fit.
+fn total_of(lines: &[PricedLine]) -> Result<i64, Rejection> {
     // Bounded lines, quantities and prices keep this far below i64::MAX;
     // checked all the same, so that a change of limits cannot wrap it.
-    let total = lines
+    lines
         .iter()
         .try_fold(0i64, |sum, l| {
             sum.checked_add(i64::from(l.quantity).checked_mul(l.unit_price)?)
         })
-        .ok_or_else(|| Rejection::invalid(Field::Lines, "the order total is too large"))?;
-    let products: Vec<i64> = lines.iter().map(|l| l.product_id).collect();
-    let quantities: Vec<i32> = lines.iter().map(|l| l.quantity).collect();
-    let prices: Vec<i64> = lines.iter().map(|l| l.unit_price).collect();
-    // One round trip for the order and all its lines.
-    Ok(sqlx::query_as!(
-        OrderRecord,
-        r#"WITH o AS (
-            INSERT INTO orders (user_id, total_amount) VALUES ($1, $2)
-            RETURNING id, user_id, status, total_amount, discount_amount, created_at, paid_at,
-                      cancelled_at, refunded_at
-         ), lines AS (
-            INSERT INTO order_items (order_id, product_id, quantity, unit_price)
-            SELECT o.id, l.product_id, l.quantity, l.unit_price
-            FROM o, unnest($3::BIGINT[], $4::INT[], $5::BIGINT[])
-                 AS l(product_id, quantity, unit_price)
-         )
-         SELECT id, user_id, status AS "status: OrderStatus", total_amount, discount_amount,
-                created_at, paid_at, cancelled_at, refunded_at
-         FROM o"#,
-        user_id,
-        total,
+        .ok_or_else(|| Rejection::invalid(Field::Lines, "the order total is too large"))
+}
+
+/// Inserts a PENDING order with its priced lines (see [`insert_many`]).
+pub async fn insert(
+    conn: &mut PgConnection,
+    user_id: i64,
+    lines: &[PricedLine],
+    terms: Terms,
+) -> AppResult<OrderRecord> {
+    insert_many(conn, &[(user_id, lines)], terms)
+        .await?
+        .pop()
+        .ok_or_else(|| AppError::Internal("an inserted order went missing".into()))
+}
+
+/// Inserts PENDING orders, each `(owner, priced lines)`, with all their
+/// lines in one statement; returns them in the same order. Each is open
+/// until the window of `terms` ends on the database's clock. The caller
+/// holds their stock, when `terms` say so, in the same transaction (see
+/// `stock::hold`).
+pub async fn insert_many(
+    conn: &mut PgConnection,
+    orders: &[(i64, &[PricedLine])],
+    terms: Terms,
+) -> AppResult<Vec<OrderRecord>> {
+    if orders.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut users = Vec::with_capacity(orders.len());
+    let mut totals = Vec::with_capacity(orders.len());
+    let (mut of_order, mut products, mut quantities, mut prices) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for (ordinal, (user_id, lines)) in (1i64..).zip(orders) {
+        users.push(*user_id);
+        totals.push(total_of(lines)?);
+        for line in lines.iter() {
+            of_order.push(ordinal);
+            products.push(line.product_id);
+            quantities.push(line.quantity);
+            prices.push(line.unit_price);
+        }
+    }
+    let window = terms.window.map(|w| w.as_secs_f64());
+    // Each order's id is drawn first, beside its ordinal, so that its lines
+    // (which name their order by ordinal) and the answer can be matched to
+    // it: RETURNING promises no order of rows.
+    let rows = sqlx::query!(
+        r#"WITH ids AS MATERIALIZED (
+               SELECT nextval(pg_get_serial_sequence('orders', 'id')) AS id, ordinal
+               FROM generate_series(1, cardinality($1::BIGINT[])) AS ordinal
+           ), o AS (
+               INSERT INTO orders (id, user_id, total_amount, expires_at, holds_stock)
+               OVERRIDING SYSTEM VALUE
+               SELECT ids.id, n.user_id, n.total, now() + make_interval(secs => $7), $8
+               FROM unnest($1::BIGINT[], $2::BIGINT[]) WITH ORDINALITY AS n(user_id, total, ordinal)
+               JOIN ids USING (ordinal)
+               RETURNING id, user_id, status, total_amount, discount_amount, created_at, paid_at,
+                         cancelled_at, refunded_at, expires_at, holds_stock
+           ), lines AS (
+               INSERT INTO order_items (order_id, product_id, quantity, unit_price)
+               SELECT ids.id, l.product_id, l.quantity, l.unit_price
+               FROM unnest($3::BIGINT[], $4::BIGINT[], $5::INT[], $6::BIGINT[])
+                    AS l(ordinal, product_id, quantity, unit_price)
+               JOIN ids USING (ordinal)
+           )
+           SELECT o.id, o.user_id, o.status AS "status: OrderStatus",
+                  o.total_amount, o.discount_amount, o.created_at, o.paid_at, o.cancelled_at,
+                  o.refunded_at, o.expires_at, o.holds_stock
+           FROM o JOIN ids USING (id)
+           ORDER BY ids.ordinal"#,
+        &users,
+        &totals,
+        &of_order,
         &products,
         &quantities,
         &prices,
+        window,
+        terms.holds_stock,
     )
-    .fetch_one(conn)
-    .await?)
+    .fetch_all(conn)
+    .await?;
+    super::ensure_written("orders", rows.len(), orders.len())?;
+    Ok(rows
+        .into_iter()
+        .map(|r| OrderRecord {
+            id: r.id,
+            user_id: r.user_id,
+            status: r.status,
+            total_amount: r.total_amount,
+            discount_amount: r.discount_amount,
+            created_at: r.created_at,
+            paid_at: r.paid_at,
+            cancelled_at: r.cancelled_at,
+            refunded_at: r.refunded_at,
+            expires_at: r.expires_at,
+            holds_stock: r.holds_stock,
+        })
+        .collect())
 }
 
 /// The order `id` if it is `user_id`'s, or `ORDER_NOT_FOUND`.
 pub async fn owned<'c>(db: impl PgExecutor<'c>, id: i64, user_id: i64) -> AppResult<OrderRecord> {
     let found = sqlx::query_as!(
         OrderRecord,
-        r#"SELECT id, user_id, status AS "status: OrderStatus", total_amount, discount_amount,
-                  created_at, paid_at, cancelled_at, refunded_at
+        r#"SELECT id, user_id, order_status(status, expires_at) AS "status!: OrderStatus",
+                  total_amount, discount_amount, created_at, paid_at, cancelled_at, refunded_at,
+                  expires_at, holds_stock
            FROM orders WHERE id = $1 AND user_id = $2"#,
         id,
         user_id,
@@ -248,14 +360,15 @@ pub async fn owned<'c>(db: impl PgExecutor<'c>, id: i64, user_id: i64) -> AppRes
     found.ok_or_else(|| not_found().into())
 }
 
-/// Cancels a PENDING order (checked by the caller in this transaction).
+/// Cancels a PENDING order inside its window (checked by the caller in
+/// this transaction).
 pub async fn mark_cancelled(conn: &mut PgConnection, id: i64) -> AppResult<OrderRecord> {
     let updated = sqlx::query_as!(
         OrderRecord,
         r#"UPDATE orders SET status = 'CANCELLED', cancelled_at = now()
-           WHERE id = $1 AND status = 'PENDING'
+           WHERE id = $1 AND status = 'PENDING' AND (expires_at IS NULL OR expires_at > now())
            RETURNING id, user_id, status AS "status: OrderStatus", total_amount, discount_amount,
-                     created_at, paid_at, cancelled_at, refunded_at"#,
+                     created_at, paid_at, cancelled_at, refunded_at, expires_at, holds_stock"#,
         id,
     )
     .fetch_optional(conn)
@@ -279,7 +392,8 @@ pub async fn mark_refunded(
            FROM unnest($1::BIGINT[], $2::TEXT[]) AS r(order_id, reason)
            WHERE o.id = r.order_id AND o.status = 'PAID'
            RETURNING o.id, o.user_id, o.status AS "status: OrderStatus", o.total_amount,
-                     o.discount_amount, o.created_at, o.paid_at, o.cancelled_at, o.refunded_at"#,
+                     o.discount_amount, o.created_at, o.paid_at, o.cancelled_at, o.refunded_at,
+                     o.expires_at, o.holds_stock"#,
         &ids,
         &reasons as &[Option<String>],
     )
@@ -290,7 +404,8 @@ pub async fn mark_refunded(
 }
 
 /// Marks PENDING orders PAID now: `paid` holds (order, discount) pairs
-/// checked by the caller in this transaction. Returns the updated orders.
+/// checked by the caller in this transaction (inside their windows: the
+/// guard checks it again on the same clock). Returns the updated orders.
 pub async fn mark_paid(
     conn: &mut PgConnection,
     paid: &[(i64, i64)],
@@ -304,8 +419,10 @@ pub async fn mark_paid(
         r#"UPDATE orders o SET status = 'PAID', paid_at = now(), discount_amount = p.discount
            FROM unnest($1::BIGINT[], $2::BIGINT[]) AS p(order_id, discount)
            WHERE o.id = p.order_id AND o.status = 'PENDING'
+             AND (o.expires_at IS NULL OR o.expires_at > now())
            RETURNING o.id, o.user_id, o.status AS "status: OrderStatus", o.total_amount,
-                     o.discount_amount, o.created_at, o.paid_at, o.cancelled_at, o.refunded_at"#,
+                     o.discount_amount, o.created_at, o.paid_at, o.cancelled_at, o.refunded_at,
+                     o.expires_at, o.holds_stock"#,
         &ids,
         &discounts,
     )
@@ -319,12 +436,28 @@ pub async fn mark_paid(
 pub async fn by_ids<'c>(db: impl PgExecutor<'c>, ids: &[i64]) -> AppResult<Vec<OrderRecord>> {
     Ok(sqlx::query_as!(
         OrderRecord,
-        r#"SELECT id, user_id, status AS "status: OrderStatus", total_amount, discount_amount,
-                  created_at, paid_at, cancelled_at, refunded_at
+        r#"SELECT id, user_id, order_status(status, expires_at) AS "status!: OrderStatus",
+                  total_amount, discount_amount, created_at, paid_at, cancelled_at, refunded_at,
+                  expires_at, holds_stock
            FROM orders WHERE id = ANY($1)"#,
         ids,
     )
     .fetch_all(db)
+    .await?)
+}
+
+/// [`by_ids`] in a transaction that will change them, locked in id order
+/// (see `settlement::Snapshot::lock`).
+pub async fn lock(conn: &mut PgConnection, ids: &[i64]) -> AppResult<Vec<OrderRecord>> {
+    Ok(sqlx::query_as!(
+        OrderRecord,
+        r#"SELECT id, user_id, order_status(status, expires_at) AS "status!: OrderStatus",
+                  total_amount, discount_amount, created_at, paid_at, cancelled_at, refunded_at,
+                  expires_at, holds_stock
+           FROM orders WHERE id = ANY($1) ORDER BY id FOR UPDATE"#,
+        ids,
+    )
+    .fetch_all(conn)
     .await?)
 }
 

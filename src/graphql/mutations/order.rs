@@ -84,7 +84,7 @@ pub struct OrderMutation;
 
 #[Object]
 impl OrderMutation {
-    /// Orders products: validates every product and its stock, then saves a PENDING order at today's prices. Nothing is reserved or charged.
+    /// Orders products: validates every product and its stock, then saves a PENDING order at today's prices, open for payment until expiresAt. Nothing is charged; units are held only while the server holds stock.
     async fn create_order(
         &self,
         ctx: &Context<'_>,

@@ -23,7 +23,7 @@ pub struct PayOrderInput {
 payload!(
     /// A paid order and its payment.
     PayOrderPayload {
-        /// The order, now PAID; also given with `ORDER_ALREADY_PAID`, so that a retry learns the outcome.
+        /// The order, now PAID; also given with `ORDER_ALREADY_PAID`, so that a retry learns the outcome, and with `ORDER_EXPIRED`.
         order: Order,
         /// The payment record; also given with `ORDER_ALREADY_PAID`.
         payment: Payment,
@@ -61,15 +61,18 @@ impl PaymentMutation {
             }
         }
         .await;
-        let already_paid = match &result {
+        // A retry of a payment that went through gets the paid order (and
+        // its payment) beside the error, as the first attempt's answer would
+        // have had it; a payment too late gets the expired order.
+        let settled = match &result {
             Err(AppError::Rejected(rejections))
-                if rejections
-                    .iter()
-                    .any(|r| r.code == ErrorCode::OrderAlreadyPaid) =>
+                if rejections.iter().any(|r| {
+                    matches!(r.code, ErrorCode::OrderAlreadyPaid | ErrorCode::OrderExpired)
+                }) =>
             {
                 let order_id = ids::decode_input(types::ORDER, &input.order_id, Field::Order);
                 match order_id {
-                    Ok(order_id) => payment::paid(services, caller, order_id).await?,
+                    Ok(order_id) => Some(payment::as_settled(services, caller, order_id).await?),
                     Err(_) => None,
                 }
             }
@@ -80,11 +83,9 @@ impl PaymentMutation {
             payment: Some(Payment(paid.payment)),
             ..Default::default()
         })?;
-        // A retry of a payment that went through gets the paid order beside
-        // the error, as the first attempt's answer would have had it.
-        if let Some(paid) = already_paid {
-            payload.order = Some(Order(paid.order));
-            payload.payment = Some(Payment(paid.payment));
+        if let Some((order, paid)) = settled {
+            payload.order = Some(Order(order));
+            payload.payment = paid.map(Payment);
         }
         Ok(payload)
     }

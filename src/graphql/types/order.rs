@@ -21,7 +21,7 @@ use crate::graphql::scalars::{DateTime, Money};
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
 #[graphql(remote = "crate::domain::order::OrderStatus")]
 pub enum OrderStatus {
-    /// Created; stock was available at creation but nothing is reserved or charged yet.
+    /// Created, not yet paid: stock was available at creation; nothing is charged, and units are held only while the server holds stock (see holdsStock).
     Pending,
     /// Paid: balance and stock were deducted in one transaction.
     Paid,
@@ -29,6 +29,8 @@ pub enum OrderStatus {
     Cancelled,
     /// Refunded after payment by an admin: its stock and the payable amount went back.
     Refunded,
+    /// Not paid before expiresAt: nothing was charged, any stock it held went back, and it can no longer be paid.
+    Expired,
 }
 
 /// An order of the caller's.
@@ -38,8 +40,9 @@ pub struct Order(pub OrderRecord);
 connection!(Order, OrderConnection, OrderEdge);
 
 /// An order: its lines at the prices of the moment it was created, PENDING
-/// until it is paid (PAID) or cancelled (CANCELLED); a paid order may be
-/// refunded (REFUNDED). Visible to its owner and to admins.
+/// until it is paid (PAID), cancelled (CANCELLED) or its payment window
+/// closes (EXPIRED); a paid order may be refunded (REFUNDED). Visible to
+/// its owner and to admins.
 #[Object]
 impl Order {
     /// The order's global id.
@@ -113,6 +116,16 @@ impl Order {
     /// When the order was refunded.
     async fn refunded_at(&self) -> Option<DateTime> {
         self.0.refunded_at.map(DateTime)
+    }
+
+    /// End of the payment window: a PENDING order not paid by then becomes EXPIRED. Null when the server sets no window.
+    async fn expires_at(&self) -> Option<DateTime> {
+        self.0.expires_at.map(DateTime)
+    }
+
+    /// Whether this order holds its units (taken from stock when it was created, until it is paid, cancelled or expired).
+    async fn holds_stock(&self) -> bool {
+        self.0.holds_stock
     }
 
     /// Who ordered it.

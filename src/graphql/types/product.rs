@@ -76,9 +76,14 @@ impl Product {
         Money(self.0.price)
     }
 
-    /// Units available now.
+    /// Units free for new orders now (held units excluded).
     async fn stock(&self) -> i32 {
         self.0.stock
+    }
+
+    /// Units held by PENDING orders inside their payment window; always 0 while stock holds are off.
+    async fn held_stock(&self) -> i32 {
+        self.0.held_stock
     }
 
     /// When the product was added to the catalog.

@@ -117,6 +117,10 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         // per-client caps set their own.
         ("HTTP_MAX_CONNECTIONS_PER_CLIENT", "1024".into()),
         ("WS_MAX_CONNECTIONS_PER_CLIENT", "10000".into()),
+        // No background sweep: its statements would land in the counts of
+        // the thread's other tests (see logs.rs); the tests of expiry set
+        // their own interval or sweep by hand.
+        ("ORDER_SWEEP_INTERVAL_MS", "0".into()),
     ];
     if let Some(url) = options.nats {
         vars.push(("NATS_URL", url));

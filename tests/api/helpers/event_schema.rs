@@ -24,6 +24,7 @@ fn check(root: &Value, schema: &Value, value: &Value, at: &str, problems: &mut V
         "string" => value.is_string(),
         "integer" => value.is_i64() || value.is_u64(),
         "null" => value.is_null(),
+        "boolean" => value.is_boolean(),
         other => panic!("schema type {other} not handled"),
     };
     let types: Vec<&str> = match &schema["type"] {

@@ -95,6 +95,8 @@ export type ErrorCode =
   | 'ORDER_ALREADY_REFUNDED'
   /** The order was cancelled. */
   | 'ORDER_CANCELLED'
+  /** payOrder on an order whose payment window has closed. */
+  | 'ORDER_EXPIRED'
   /** No such order for this caller (another user's order reads the same). */
   | 'ORDER_NOT_FOUND'
   /** refundOrder on an order that is not PAID. */
@@ -122,9 +124,11 @@ export type OrderItemInput = {
 export type OrderStatus =
   /** Cancelled before payment. */
   | 'CANCELLED'
+  /** Not paid before expiresAt: nothing was charged, any stock it held went back, and it can no longer be paid. */
+  | 'EXPIRED'
   /** Paid: balance and stock were deducted in one transaction. */
   | 'PAID'
-  /** Created; stock was available at creation but nothing is reserved or charged yet. */
+  /** Created, not yet paid: stock was available at creation; nothing is charged, and units are held only while the server holds stock (see holdsStock). */
   | 'PENDING'
   /** Refunded after payment by an admin: its stock and the payable amount went back. */
   | 'REFUNDED';
