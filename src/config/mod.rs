@@ -355,6 +355,25 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn orders_have_a_half_hour_window_and_hold_nothing_by_default() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.orders.payment_window, Some(Duration::from_secs(1800)));
+        assert!(!c.orders.hold_stock);
+        let off = config(&[("ORDER_PAYMENT_WINDOW_SECS", "0")]).unwrap();
+        assert_eq!(off.orders.payment_window, None);
+        // A hold needs an end, and a window longer than a year is a typo.
+        let endless = config(&[
+            ("ORDER_PAYMENT_WINDOW_SECS", "0"),
+            ("ORDER_HOLD_STOCK", "true"),
+        ]);
+        assert!(endless.unwrap_err().0.contains("ORDER_HOLD_STOCK"));
+        assert!(config(&[("ORDER_PAYMENT_WINDOW_SECS", "40000000")]).is_err());
+        assert!(config(&[("ORDER_SWEEP_BATCH", "0")]).is_err());
+        let holding = config(&[("ORDER_HOLD_STOCK", "true")]).unwrap();
+        assert!(holding.orders.hold_stock);
+    }
+
+    #[test]
     fn a_read_replica_is_optional_and_sized_like_the_primary_by_default() {
         let c = config(&[]).unwrap();
         assert_eq!(c.database.read_url, None);

@@ -81,35 +81,13 @@ fn by_id<T>(rows: Vec<T>, id: impl Fn(&T) -> i64) -> HashMap<i64, T> {
 }
 
 impl Snapshot {
-    /// Reads the orders, lines, products, payers and coupons of `requests`:
-    /// five statements, whatever the batch size. Nothing is locked: a dry
-    /// run's read, or a check before the batch.
+    /// Reads the orders, lines, products, payers and coupons of `requests`
+    /// in this transaction: five statements, whatever the batch size.
     pub async fn load(conn: &mut PgConnection, requests: &[PaymentRequest]) -> AppResult<Self> {
-        Self::read(conn, requests, false).await
-    }
-
-    /// [`Snapshot::load`] in the payment's transaction, with the orders
-    /// locked first: a payment then takes its locks in the order that
-    /// cancelling and expiring take theirs (the order, then its products),
-    /// so that neither can deadlock with it over an order that holds stock.
-    pub async fn lock(conn: &mut PgConnection, requests: &[PaymentRequest]) -> AppResult<Self> {
-        Self::read(conn, requests, true).await
-    }
-
-    async fn read(
-        conn: &mut PgConnection,
-        requests: &[PaymentRequest],
-        lock: bool,
-    ) -> AppResult<Self> {
         let order_ids: Vec<i64> = requests.iter().map(|r| r.order_id).collect();
         let user_ids: Vec<i64> = requests.iter().map(|r| r.user_id).collect();
         let coupon_ids: Vec<i64> = requests.iter().filter_map(|r| r.user_coupon_id).collect();
-        let orders = if lock {
-            order::lock(&mut *conn, &order_ids).await?
-        } else {
-            order::by_ids(&mut *conn, &order_ids).await?
-        };
-        let orders = by_id(orders, |o| o.id);
+        let orders = by_id(order::by_ids(&mut *conn, &order_ids).await?, |o| o.id);
         let mut items: HashMap<i64, Vec<OrderItemRecord>> = HashMap::new();
         for item in order::items_of(&mut *conn, &order_ids).await? {
             items.entry(item.order_id).or_default().push(item);
@@ -545,6 +523,42 @@ mod tests {
             [ErrorCode::InsufficientBalance]
         );
         assert_eq!(s.users[&ALICE].balance, 100);
+    }
+
+    #[test]
+    fn an_order_that_holds_its_units_pays_from_its_hold() {
+        let mut s = snapshot();
+        s.orders.get_mut(&100).unwrap().holds_stock = true;
+        let p = s.products.get_mut(&10).unwrap();
+        (p.stock, p.held_stock) = (0, 1);
+        let now = Utc::now();
+        let held = s.decide(&pay(ALICE, 100, None), now).unwrap();
+        assert_eq!((s.products[&10].stock, s.products[&10].held_stock), (0, 0));
+        assert_eq!(
+            s.stock_takes(&[&held]),
+            [Take {
+                product_id: 10,
+                free: 0,
+                held: 1
+            }]
+        );
+        assert_eq!(
+            codes(s.decide(&pay(ALICE, 101, None), now)),
+            [ErrorCode::ProductOutOfStock],
+            "an order without a hold needs free stock"
+        );
+    }
+
+    #[test]
+    fn an_expired_order_cannot_be_paid() {
+        let mut s = snapshot();
+        s.orders.get_mut(&100).unwrap().status = OrderStatus::Expired;
+        assert_eq!(
+            codes(s.decide(&pay(ALICE, 100, None), Utc::now())),
+            [ErrorCode::OrderExpired]
+        );
+        assert_eq!(s.users[&ALICE].balance, 1_000, "nothing taken");
+        assert_eq!(s.products[&10].stock, 2);
     }
 
     #[test]

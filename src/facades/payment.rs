@@ -1,10 +1,10 @@
 //! `payOrder`: the second use case, "user pays for the order".
 //!
-//! In one SERIALIZABLE transaction, retried on conflict: lock and read the
-//! order (its status as of the database's clock: past its window it is
-//! EXPIRED), read its lines, their products, the payer and the coupon; decide (see
-//! [`crate::domain::settlement`]); then take the stock, use the coupon,
-//! debit the balance, record the payment, mark the order PAID, remove the
+//! In one SERIALIZABLE transaction, retried on conflict: read the order (its
+//! status as of the database's clock: past its window it is EXPIRED), its
+//! lines, their products, the payer and the coupon; decide (see
+//! [`crate::domain::settlement`]); then mark the order PAID, take the
+//! stock, use the coupon, debit the balance, record the payment, remove the
 //! paid products from the cart, and write the order-paid event to the
 //! outbox. All of it happens or none of it does. An order that holds its
 //! units turns its hold into the sale; any other takes free stock.
@@ -190,12 +190,25 @@ async fn pay_in(
     tx: &mut PgConnection,
     requests: &[PaymentRequest],
 ) -> AppResult<(Vec<AppResult<PaidOrder>>, Vec<(i64, i32)>)> {
-    let mut snapshot = Snapshot::lock(tx, requests).await?;
+    let mut snapshot = Snapshot::load(tx, requests).await?;
     let now = Utc::now();
     let decisions: Vec<AppResult<Settled>> =
         requests.iter().map(|r| snapshot.decide(r, now)).collect();
     let settled: Vec<&Settled> = decisions.iter().filter_map(|d| d.as_ref().ok()).collect();
 
+    // The orders first, in id order: cancelling and expiring lock an order
+    // before its products too, so neither can deadlock with a payment over
+    // an order that holds stock.
+    let mut discounts: Vec<(i64, i64)> = settled
+        .iter()
+        .map(|s| (s.debit.order_id, s.discount))
+        .collect();
+    discounts.sort_unstable();
+    let mut orders: HashMap<i64, OrderRecord> = order::mark_paid(tx, &discounts)
+        .await?
+        .into_iter()
+        .map(|o| (o.id, o))
+        .collect();
     stock::take(tx, &snapshot.stock_takes(&settled)).await?;
     let uses: Vec<(i64, i64)> = settled
         .iter()
@@ -208,15 +221,6 @@ async fn pay_in(
         .await?
         .into_iter()
         .map(|p| (p.order_id, p))
-        .collect();
-    let discounts: Vec<(i64, i64)> = settled
-        .iter()
-        .map(|s| (s.debit.order_id, s.discount))
-        .collect();
-    let mut orders: HashMap<i64, OrderRecord> = order::mark_paid(tx, &discounts)
-        .await?
-        .into_iter()
-        .map(|o| (o.id, o))
         .collect();
     let cart_lines: Vec<(i64, i64)> = settled
         .iter()

@@ -245,6 +245,19 @@ async fn held_units_become_the_sale_or_go_back_on_cancel_and_expiry() {
         "ok"
     );
     assert_eq!(stock_of(&app, &lamp).await, (5, 0));
+    // A refund gives the sold unit back to free stock, as without holds.
+    let refunded = app
+        .as_admin(
+            "mutation($i: RefundOrderInput!) { refundOrder(input: $i) { userErrors { code } } }",
+            json!({ "i": { "orderId": paid } }),
+        )
+        .await;
+    assert_eq!(outcome(&refunded, "refundOrder"), "ok");
+    assert_eq!(
+        stock_of(&app, &lamp).await,
+        (6, 0),
+        "free + held + sold = 6"
+    );
     app.assert_invariants().await;
 }
 

@@ -446,21 +446,6 @@ pub async fn by_ids<'c>(db: impl PgExecutor<'c>, ids: &[i64]) -> AppResult<Vec<O
     .await?)
 }
 
-/// [`by_ids`] in a transaction that will change them, locked in id order
-/// (see `settlement::Snapshot::lock`).
-pub async fn lock(conn: &mut PgConnection, ids: &[i64]) -> AppResult<Vec<OrderRecord>> {
-    Ok(sqlx::query_as!(
-        OrderRecord,
-        r#"SELECT id, user_id, order_status(status, expires_at) AS "status!: OrderStatus",
-                  total_amount, discount_amount, created_at, paid_at, cancelled_at, refunded_at,
-                  expires_at, holds_stock
-           FROM orders WHERE id = ANY($1) ORDER BY id FOR UPDATE"#,
-        ids,
-    )
-    .fetch_all(conn)
-    .await?)
-}
-
 /// The lines of several orders, by order then product.
 pub async fn items_of<'c>(
     db: impl PgExecutor<'c>,

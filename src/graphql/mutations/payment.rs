@@ -67,7 +67,10 @@ impl PaymentMutation {
         let settled = match &result {
             Err(AppError::Rejected(rejections))
                 if rejections.iter().any(|r| {
-                    matches!(r.code, ErrorCode::OrderAlreadyPaid | ErrorCode::OrderExpired)
+                    matches!(
+                        r.code,
+                        ErrorCode::OrderAlreadyPaid | ErrorCode::OrderExpired
+                    )
                 }) =>
             {
                 let order_id = ids::decode_input(types::ORDER, &input.order_id, Field::Order);
