@@ -292,9 +292,15 @@ impl Snapshot {
         takes
     }
 
-    /// Every product read, with its stock as the decided payments leave it.
+    /// Every product read, with the units some payment could still take
+    /// (free, or held by orders that hold stock) as the decided payments
+    /// leave it: a product whose free units all sit in holds is not sold
+    /// out to the payments of the orders holding them.
     pub fn stock_levels(&self) -> Vec<(i64, i32)> {
-        self.products.values().map(|p| (p.id, p.stock)).collect()
+        self.products
+            .values()
+            .map(|p| (p.id, p.stock.saturating_add(p.held_stock)))
+            .collect()
     }
 
     /// The lines of an order in the snapshot.
