@@ -42,29 +42,58 @@ pub struct CreateRequest {
     fingerprint: String,
 }
 
-/// This instance's `createOrder` requests, settled in batches as payments
-/// are: when the server holds stock, a limited drop makes every order of
-/// it update one product row, and one transaction per batch (instead of
-/// one per order, each aborting the others) keeps that exact and fast.
+/// This instance's `createOrder` requests. When the server holds stock, a
+/// limited drop makes every order of it update one product row: they are
+/// then settled in batches, as payments are, one transaction per batch
+/// (instead of one per order, each aborting the others), which keeps that
+/// exact and fast. Without holds an order writes no shared row, so each
+/// runs in a transaction of its own at once, by the same code, without the
+/// queue's hops.
 pub struct Creates {
-    queue: Batcher<CreateRequest, OrderRecord>,
+    db: Db,
+    terms: Terms,
+    /// The batches' queue, when the server holds stock.
+    queue: Option<Batcher<CreateRequest, OrderRecord>>,
 }
 
 impl Creates {
-    /// Starts the worker that settles this instance's orders.
+    /// Starts the worker that settles this instance's orders, if they hold
+    /// stock.
     pub fn new(db: Db, terms: Terms) -> Self {
-        let queue = Batcher::new(&db.clone(), CREATE, MAX_BATCH, move |requests| {
+        let queue = terms.holds_stock.then(|| {
             let db = db.clone();
-            async move {
-                db.serializable(CREATE, |tx| {
-                    let requests = requests.clone();
-                    Box::pin(async move { create_in(tx, &requests, terms).await })
-                })
-                .await
-            }
+            Batcher::new(&db.clone(), CREATE, MAX_BATCH, move |requests| {
+                let db = db.clone();
+                async move { settle(&db, requests, terms).await }
+            })
         });
-        Self { queue }
+        Self { db, terms, queue }
     }
+
+    async fn submit(&self, request: CreateRequest) -> AppResult<OrderRecord> {
+        match &self.queue {
+            Some(queue) => queue.submit(request).await,
+            None => settle(&self.db, vec![request], self.terms)
+                .await?
+                .pop()
+                .unwrap_or_else(|| {
+                    Err(AppError::Internal("an order request went unsettled".into()))
+                }),
+        }
+    }
+}
+
+/// Settles `requests` in one SERIALIZABLE transaction (see [`create_in`]).
+async fn settle(
+    db: &Db,
+    requests: Vec<CreateRequest>,
+    terms: Terms,
+) -> AppResult<Vec<AppResult<OrderRecord>>> {
+    db.serializable(CREATE, |tx| {
+        let requests = requests.clone();
+        Box::pin(async move { create_in(tx, &requests, terms).await })
+    })
+    .await
 }
 
 /// Validates every line (shape, product, stock) and saves a PENDING order
@@ -88,7 +117,7 @@ pub async fn create_order(
         errors,
         key: idempotency_key,
     };
-    services.creates.queue.submit(request).await
+    services.creates.submit(request).await
 }
 
 /// A batch's transaction: each request replayed by its idempotency key or
