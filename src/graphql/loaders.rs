@@ -230,8 +230,7 @@ const BATCH_YIELDS: usize = 4;
 ///
 /// async-graphql's default waits 1 ms for a batch to fill: a millisecond
 /// added to every request at every level a loader serves (a `product(id)`,
-/// a cart's products), a third of such a request's time
-/// (docs/benchmarks.md, the mixed scenario). Without the timer, a batch must
+/// a cart's products; docs/benchmarks.md, the mixed scenario). Without the timer, a batch must
 /// still wait for the whole list: async-graphql resolves a list of more than
 /// 30 items through `FuturesUnordered`, which hands control back to the
 /// runtime part-way through, so a batch that ran then would fetch for the
