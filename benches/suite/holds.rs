@@ -31,22 +31,6 @@ const UNITS: i32 = 1_000;
 const PRICE: i64 = 5_000;
 
 impl Bench<'_> {
-    /// Each of `users` (named `<prefix>-<n>`) looks at their account once,
-    /// unmeasured, as a shopper opening the shop would (the seed wrote them
-    /// directly, so the server learns who they are here).
-    async fn visit(&self, prefix: &str, users: seed::Ids) {
-        let visits = (1..=users.len())
-            .map(|k| Call {
-                token: self.token(&format!("{prefix}-{k}")),
-                body: json!({ "query": "{ viewer { id } }" }),
-            })
-            .collect();
-        load::run(&load::client(200), &self.graphql_url(), visits, 200, |_| {
-            "ok".into()
-        })
-        .await;
-    }
-
     /// (a) A limited drop with holds on: 10,000 createOrder of one product
     /// with 1,000 units at 200 connections; exactly 1,000 orders must hold
     /// the 1,000 units. Then (b) the payments of those 1,000 held orders.
@@ -62,15 +46,7 @@ impl Bench<'_> {
             })
             .collect();
         self.settle().await;
-        let server = self
-            .measured(load::run(
-                &load::client(200),
-                &self.graphql_url(),
-                calls,
-                200,
-                create_outcome,
-            ))
-            .await;
+        let server = self.measured(self.burst(calls, create_outcome)).await;
         let ok = server.run.outcomes.get("ok").copied().unwrap_or(0) as i64;
         let refused = server
             .run
@@ -168,15 +144,7 @@ impl Bench<'_> {
             })
             .collect();
         self.settle().await;
-        let server = self
-            .measured(load::run(
-                &load::client(200),
-                &self.graphql_url(),
-                calls,
-                200,
-                payment_outcome,
-            ))
-            .await;
+        let server = self.measured(self.burst(calls, payment_outcome)).await;
         let ok = server.run.outcomes.get("ok").copied().unwrap_or(0);
         let levels = self
             .scalar(&format!(
@@ -343,15 +311,14 @@ impl Bench<'_> {
             .collect()
     }
 
-    /// Sends a rush's calls at 200 connections.
+    /// Sends a rush's calls.
     async fn rush(&self, calls: Vec<Call>) -> load::Run {
-        load::run(
-            &load::client(200),
-            &self.graphql_url(),
-            calls,
-            200,
-            payment_outcome,
-        )
-        .await
+        self.burst(calls, payment_outcome).await
+    }
+
+    /// Sends every call at once over 200 connections; `outcome` names each
+    /// answer.
+    async fn burst(&self, calls: Vec<Call>, outcome: fn(&[u8]) -> String) -> load::Run {
+        load::run(&load::client(200), &self.graphql_url(), calls, 200, outcome).await
     }
 }

@@ -313,6 +313,19 @@ impl Bench<'_> {
         }
     }
 
+    /// Each of `users` (named `<prefix>-<n>`) looks at their account once,
+    /// unmeasured, as a shopper opening the shop would: the seed wrote them
+    /// directly, so the server learns who they are here.
+    pub(crate) async fn visit(&self, prefix: &str, users: seed::Ids) {
+        let visits = (1..=users.len())
+            .map(|k| Call {
+                token: self.token(&format!("{prefix}-{k}")),
+                body: json!({ "query": "{ viewer { id } }" }),
+            })
+            .collect();
+        load::run(&load::client(200), &self.graphql_url(), visits, 200, viewed).await;
+    }
+
     /// Pays one order per user of `users` over HTTP at 200 connections.
     async fn pay_all(&self, prefix: &str, users: seed::Ids, orders: seed::Ids) -> Measured {
         let calls = (0..users.len() as i64)
@@ -324,16 +337,8 @@ impl Bench<'_> {
         let client = load::client(200);
         // The payers have been here before: in the real flow they created
         // their orders through this server, which is when it learned who
-        // they are. The seed wrote the orders directly, so each payer first
-        // looks at their account (unmeasured), as a shopper opening the
-        // checkout would.
-        let visits = (1..=users.len())
-            .map(|k| Call {
-                token: self.token(&format!("{prefix}-{k}")),
-                body: json!({ "query": "{ viewer { id } }" }),
-            })
-            .collect();
-        load::run(&client, &self.graphql_url(), visits, 200, viewed).await;
+        // they are. The seed wrote the orders directly.
+        self.visit(prefix, users).await;
         self.settle().await;
         self.measured(load::run(
             &client,
