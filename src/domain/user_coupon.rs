@@ -246,7 +246,7 @@ pub async fn page_for_user<'c>(
                    WHEN 'AVAILABLE' THEN uc.used_at IS NULL
                                      AND (c.valid_until IS NULL OR c.valid_until > now())
                    ELSE TRUE END
-             AND ($3::BIGINT IS NULL OR uc.id < $3) AND ($4::BIGINT IS NULL OR uc.id > $4)
+             AND uc.id < coalesce($3::BIGINT, 9223372036854775807) AND uc.id > coalesce($4::BIGINT, 0)
            ORDER BY uc.id"#,
         "LIMIT $5",
         user_id,

@@ -26,7 +26,7 @@ pub async fn page_for_user<'c>(
                   expires_at, holds_stock
            FROM orders WHERE user_id = $1 AND ($2::TEXT IS NULL
                 OR (status = ANY(order_stored_statuses($2)) AND order_status(status, expires_at) = $2))
-             AND ($3::BIGINT IS NULL OR id < $3) AND ($4::BIGINT IS NULL OR id > $4)
+             AND id < coalesce($3::BIGINT, 9223372036854775807) AND id > coalesce($4::BIGINT, 0)
            ORDER BY id"#,
         "LIMIT $5",
         user_id,
@@ -72,7 +72,7 @@ pub async fn page_all<'c>(
                   expires_at, holds_stock
            FROM orders WHERE ($1::BIGINT IS NULL OR user_id = $1) AND ($2::TEXT IS NULL
                 OR (status = ANY(order_stored_statuses($2)) AND order_status(status, expires_at) = $2))
-             AND ($3::BIGINT IS NULL OR id < $3) AND ($4::BIGINT IS NULL OR id > $4)
+             AND id < coalesce($3::BIGINT, 9223372036854775807) AND id > coalesce($4::BIGINT, 0)
            ORDER BY id"#,
         "LIMIT $5",
         user_id,
