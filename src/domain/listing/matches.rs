@@ -17,10 +17,10 @@
 //!    left, fewer than one walked row in `walk / page` matched, so the
 //!    matches are few: they are read through the trigram index (a bitmap of
 //!    the candidates of every word it can answer, each rechecked), then
-//!    sorted. PostgreSQL is told not to walk or scan
-//!    the table for this statement (`enable_seqscan` and `enable_indexscan`
-//!    off in its transaction), and plans it with the words in hand
-//!    (unprepared).
+//!    sorted. PostgreSQL is told not to walk or scan the table for this
+//!    statement (`enable_seqscan` and `enable_indexscan` off in its
+//!    transaction), so its plan needs no guess of the matches and is made
+//!    once (generic, prepared) per shape of statement.
 //!
 //! A page therefore costs at most `walk` rows plus the matches beyond them
 //! (of the words the index can answer: shorter words are checked on those),
@@ -81,6 +81,9 @@ pub(super) async fn rows(
             Segment::All => None,
         };
         found.extend(ids.into_iter().map(|id| (id, rank)));
+    }
+    if found.is_empty() {
+        return Ok(Vec::new());
     }
     let ids: Vec<i64> = found.iter().map(|(id, _)| *id).collect();
     let mut products: HashMap<i64, ProductRecord> = product::by_ids(&mut *conn, &ids)
@@ -363,27 +366,25 @@ fn push_matches(statement: &mut QueryBuilder<Postgres>, filter: &Filter, segment
     if filter.in_stock_only {
         statement.push(" AND stock > 0");
     }
-    push_words(statement, search, TEXT);
+    // Each rank's conditions name the one index that should answer them:
+    // a name that holds every word puts them in the text too, so the name
+    // rank asks the name's index alone (the text's would hand it every
+    // product whose description holds a word).
     match segment {
-        Segment::All => {}
-        Segment::Ranked(Rank::Exact) => {
-            push_words(statement, search, "name");
-            statement
-                .push(" AND lower(name) = lower(")
-                .push_bind(search.phrase().to_owned())
-                .push(")");
-        }
-        Segment::Ranked(Rank::Name) => {
-            push_words(statement, search, "name");
-            statement
-                .push(" AND lower(name) <> lower(")
-                .push_bind(search.phrase().to_owned())
-                .push(")");
-        }
+        Segment::All => push_words(statement, search, TEXT),
         Segment::Ranked(Rank::Text) => {
+            push_words(statement, search, TEXT);
             statement
                 .push(" AND NOT name ILIKE ALL (")
                 .push_bind(search.patterns().to_vec())
+                .push(")");
+        }
+        Segment::Ranked(rank @ (Rank::Name | Rank::Exact)) => {
+            push_words(statement, search, "name");
+            let op = if rank == Rank::Exact { " = " } else { " <> " };
+            statement
+                .push(format_args!(" AND lower(name){op}lower("))
+                .push_bind(search.phrase().to_owned())
                 .push(")");
         }
     }
@@ -451,10 +452,13 @@ fn order_by(range: &Range) -> &'static str {
     }
 }
 
-/// Runs `statement` planned with its values (unprepared) and with walks
-/// and whole-table scans off, so PostgreSQL reads its rows through the
-/// trigram indexes' bitmap however many it guesses there are; without JIT,
-/// whose compiling would cost more than such a statement runs.
+/// Runs `statement` with walks and whole-table scans off, so PostgreSQL
+/// reads its rows through the trigram indexes' bitmap however many it
+/// guesses there are. Its plan is generic, made once per connection and
+/// shape of statement (how many words, which rank, which ends): estimating
+/// each word's matches would cost more than the statement runs (7.6 ms
+/// for 27 words, against 0.02 ms), and the plan does not depend on them.
+/// No JIT, whose compiling would too.
 async fn by_index(
     conn: &mut PgConnection,
     mut statement: QueryBuilder<Postgres>,
@@ -462,13 +466,13 @@ async fn by_index(
     let mut tx = conn.begin().await?;
     sqlx::query(
         "SELECT set_config('enable_seqscan', 'off', true), \
-                set_config('enable_indexscan', 'off', true), set_config('jit', 'off', true)",
+                set_config('enable_indexscan', 'off', true), set_config('jit', 'off', true), \
+                set_config('plan_cache_mode', 'force_generic_plan', true)",
     )
     .execute(&mut *tx)
     .await?;
     let rows = statement
         .build_query_scalar::<i64>()
-        .persistent(false)
         .fetch_all(&mut *tx)
         .await?;
     tx.commit().await?;
