@@ -193,6 +193,20 @@ pub async fn holds<'c>(db: impl PgExecutor<'c>, user_id: i64, coupon_id: i64) ->
     .await?)
 }
 
+/// The token subjects of the users who hold a coupon of `coupon_id`.
+pub async fn holder_subjects<'c>(
+    db: impl PgExecutor<'c>,
+    coupon_id: i64,
+) -> AppResult<Vec<String>> {
+    Ok(sqlx::query_scalar!(
+        "SELECT u.subject FROM user_coupons uc JOIN users u ON u.id = uc.user_id
+         WHERE uc.coupon_id = $1",
+        coupon_id,
+    )
+    .fetch_all(db)
+    .await?)
+}
+
 /// Issues coupons: `grants` holds (user, campaign) pairs that the caller
 /// checked in this transaction. The UNIQUE (user, campaign) constraint
 /// refuses a second coupon whatever the checks said.
