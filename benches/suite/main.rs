@@ -15,8 +15,11 @@ mod holds;
 mod load;
 mod mixed;
 mod pgbench;
+mod plans;
 mod postgraphile;
 mod realtime;
+mod scale;
+mod scale_seed;
 mod scenarios;
 mod seed;
 mod server;
@@ -43,16 +46,7 @@ async fn main() -> ExitCode {
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
 
-    let server = Server::start(&url, &stream, POOL_SIZE).await;
-    let pool = PgPool::connect(&url).await.expect("the benchmark's pool");
     let auth = Authenticator::new(SECRET);
-    let bench = Bench {
-        server: &server,
-        pool: &pool,
-        auth: &auth,
-        database: &database,
-        pool_size: POOL_SIZE,
-    };
     // `cargo bench --bench suite -- read` runs only the scenarios whose
     // name contains one of the words given.
     let only: Vec<String> = std::env::args()
@@ -60,6 +54,25 @@ async fn main() -> ExitCode {
         .filter(|a| !a.starts_with('-'))
         .collect();
     let wanted = |name: &str| only.is_empty() || only.iter().any(|w| name.contains(w.as_str()));
+    // Only when asked for by name: its first run seeds a year of a shop
+    // (minutes) and every run copies it (docs/benchmarks.md, "Scale"). It
+    // runs its own servers and databases, first, so that this run's server
+    // holds no connections meanwhile.
+    let scale_met = if !only.is_empty() && wanted("scale") {
+        Some(scale::run(&auth, &stamp, POOL_SIZE).await)
+    } else {
+        None
+    };
+
+    let server = Server::start(&url, &stream, POOL_SIZE).await;
+    let pool = PgPool::connect(&url).await.expect("the benchmark's pool");
+    let bench = Bench {
+        server: &server,
+        pool: &pool,
+        auth: &auth,
+        database: &database,
+        pool_size: POOL_SIZE,
+    };
     let mut reports = Vec::new();
     let mut rush = None;
     let mut hot = None;
@@ -228,6 +241,7 @@ async fn main() -> ExitCode {
     if reports.iter().all(Report::met)
         && deliveries.as_ref().is_none_or(|d| d.met())
         && postgraphile_met
+        && scale_met != Some(false)
     {
         ExitCode::SUCCESS
     } else {

@@ -102,7 +102,7 @@ const ISSUE_COUPON: &str = "mutation($i: IssueCouponInput!) { issueCoupon(input:
 const PAY_ORDER: &str =
     "mutation($i: PayOrderInput!) { payOrder(input: $i) { order { status } userErrors { code } } }";
 const REFUND_ORDER: &str = "mutation($i: RefundOrderInput!) { refundOrder(input: $i) { order { status } userErrors { code } } }";
-const NESTED_READ: &str = "{ viewer { orders(first: 20) { nodes { status totalAmount items { quantity unitPrice product { name price } } } } } }";
+pub(crate) const NESTED_READ: &str = "{ viewer { orders(first: 20) { nodes { status totalAmount items { quantity unitPrice product { name price } } } } } }";
 
 fn coupon_outcome(body: &[u8]) -> String {
     load::mutation_outcome("issueCoupon", body)
@@ -127,7 +127,7 @@ fn refund_outcome(body: &[u8]) -> String {
 /// A read's outcome: "ok" when it holds 20 orders. Counted in the bytes
 /// rather than parsed, so that the load generator leaves the machine's CPU
 /// to the server under test.
-fn read_outcome(body: &[u8]) -> String {
+pub(crate) fn read_outcome(body: &[u8]) -> String {
     let count = |needle: &[u8]| body.windows(needle.len()).filter(|w| w == &needle).count();
     if count(b"\"errors\"") > 0 {
         return "error".into();
