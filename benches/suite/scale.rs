@@ -8,22 +8,30 @@
 //! ledger rows and events, 100 coupon campaigns: `scale_seed.rs`) and the
 //! same shop at today's small sizes, starts a server on each, and runs
 //! every read and write path on both with the same driver: the nested
-//! read, product pages, searches, catalog pages in each order, the admin
-//! order list at pages 1 and 500 both ways, the balance history's deep
-//! pages, the coupon rush, hot-product payments and refunds. Each path's
-//! p50 at scale must stay within [`TARGET`] of its p50 on the small shop.
-//! Then it checks the plan of every statement the server runs on the big
-//! database (`plans.rs`).
+//! read (of random customers, and of the busiest one), product pages,
+//! searches, catalog pages in each order (and with `totalCount`), the
+//! admin order list at pages 1 and 500 both ways (with `totalCount`, and
+//! by a rare status), the balance history's deep pages, the coupon rush,
+//! hot-product payments and refunds. Each path's p50 at scale must stay
+//! within [`TARGET`] of its p50 on the small shop. Then it checks the plan
+//! of every statement the server runs on the big database (`plans.rs`),
+//! and fails the run if a request path's plan reads a whole big table.
+//! `BENCH_SCALE_PLAN_CACHE_MODE` sets PostgreSQL's `plan_cache_mode` on
+//! both shops' databases, for an A/B of generic plans.
 //!
 //! The reads run at a few connections, so that the latency is the
-//! request's own and not a queue's, in alternating rounds (small then big,
-//! then big then small...) so that both meet the shared machine's ups and
-//! downs alike; a path's p50 is the median of its rounds' p50s. The writes
-//! are the suite's own scenarios (`Bench::coupon_rush_as`,
-//! `hot_payments_as`, `hot_refunds`), run once on each shop.
+//! request's own and not a queue's, for a fixed time per round (a fast
+//! path makes thousands of requests, a slow one a few), in alternating
+//! rounds (small then big, then big then small...) so that both meet the
+//! shared machine's ups and downs alike; a path's p50 is the median of its
+//! rounds' p50s. The writes are the suite's own scenarios
+//! (`Bench::coupon_rush_as`, `hot_payments_as`, `hot_refunds`, with their
+//! pgbench baselines and audits), run once on each shop, small or big
+//! first in turn.
 //!
-//! Not in the default run of the suite: the first run seeds the big shop's
-//! template (several minutes), and each run copies it (about 3 GB).
+//! Not in the default run of the suite: the first run seeds the big
+//! shop's template (two to three minutes), each run copies it (2.3 GB)
+//! and takes seven to eight minutes more.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -763,33 +771,39 @@ fn rounds(values: &[f64]) -> String {
         .join("/")
 }
 
-/// Prints the plan check: one line per statement and variant, then every
-/// flagged plan in full. Returns how many request-path plans are flagged.
+/// Prints the plan check: one line per statement and variant, the
+/// background statements, then in full every flagged plan and every heavy
+/// plan the server runs. Returns how many request-path plans are flagged.
 fn print_plans(statements: &[plans::Statement], checked: &[plans::Checked]) -> usize {
     let mut flagged = Vec::new();
+    let mut heavy = Vec::new();
     let mut background = BTreeMap::new();
     for c in checked {
         let s = &statements[c.statement];
         if let Some(what) = s.background {
-            let flags: Vec<&String> = c.generic.flags.iter().chain(&c.custom.flags).collect();
+            let flags: Vec<&str> = c
+                .generic
+                .flags
+                .iter()
+                .chain(&c.custom.flags)
+                .map(String::as_str)
+                .collect();
+            let how = if c.custom.executed {
+                format!("run, {:.2} ms", c.custom.ms)
+            } else {
+                "estimated, not run".to_owned()
+            };
             background
                 .entry(what)
                 .or_insert_with(Vec::new)
                 .push(format!(
-                    "  {} {}: {}",
+                    "  {} {}: {} ({how})",
                     s.id,
                     s.origin,
                     if flags.is_empty() {
-                        "no whole scan (estimated)".to_owned()
+                        "no whole scan".to_owned()
                     } else {
-                        format!(
-                            "{} (estimated)",
-                            flags
-                                .iter()
-                                .map(|f| f.as_str())
-                                .collect::<Vec<_>>()
-                                .join("; ")
-                        )
+                        flags.join("; ")
                     }
                 ));
             continue;
@@ -802,6 +816,13 @@ fn print_plans(statements: &[plans::Statement], checked: &[plans::Checked]) -> u
         } else {
             "ok  "
         };
+        // The plan the server runs: custom, or the generic one when
+        // PostgreSQL picks it for a prepared statement.
+        let runs_generic = c.auto_generic && s.prepared != Prepared::Never;
+        let running = if runs_generic { &c.generic } else { &c.custom };
+        if mark != "FLAG" && !running.heavy.is_empty() {
+            heavy.push((c, runs_generic));
+        }
         let run = |p: &plans::Plan| {
             if p.executed {
                 format!("{:.2} ms, {} buffers", p.ms, p.buffers)
@@ -843,40 +864,52 @@ fn print_plans(statements: &[plans::Statement], checked: &[plans::Checked]) -> u
                 .collect::<String>()
         );
     }
-    println!("\nbackground statements (explained, not run):");
+    println!("\nbackground statements (the audit's planned only):");
     for (what, lines) in background {
         println!(" {what}:");
         for line in lines {
             println!("{line}");
         }
     }
-    for c in &flagged {
+    let show = |title: &str, c: &plans::Checked, plan: &plans::Plan, what: &[String]| {
         let s = &statements[c.statement];
         println!(
-            "\nFLAGGED {} {} [{}]\n  {}\n  values: ({})",
+            "\n{title} {} {} [{}]\n  {}\n  values: ({})",
             s.id,
             s.origin,
             c.variant,
             s.sql,
             c.values.join(", ")
         );
+        println!(
+            "  plan ({}): {}",
+            if plan.executed {
+                format!("{:.1} ms, {} buffers", plan.ms, plan.buffers)
+            } else {
+                "not run".into()
+            },
+            what.join("; ")
+        );
+        for line in plan.text.lines() {
+            println!("    {line}");
+        }
+    };
+    for c in &flagged {
         for (mode, plan) in [("generic", &c.generic), ("custom", &c.custom)] {
-            if plan.flags.is_empty() {
-                continue;
-            }
-            println!(
-                "  {mode} plan ({}): {}",
-                if plan.executed {
-                    format!("{:.1} ms, {} buffers", plan.ms, plan.buffers)
-                } else {
-                    "not run".into()
-                },
-                plan.flags.join("; ")
-            );
-            for line in plan.text.lines() {
-                println!("    {line}");
+            if !plan.flags.is_empty() {
+                show(&format!("FLAGGED ({mode} plan)"), c, plan, &plan.flags);
             }
         }
+    }
+    // Not whole scans, but more rows than the page needs, in a plan the
+    // server runs: what grows with a user's history or a word's matches.
+    for (c, generic) in &heavy {
+        let (mode, plan) = if *generic {
+            ("generic", &c.generic)
+        } else {
+            ("custom", &c.custom)
+        };
+        show(&format!("HEAVY ({mode} plan, run)"), c, plan, &plan.heavy);
     }
     flagged.len()
 }
