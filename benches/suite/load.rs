@@ -9,6 +9,7 @@ use async_graphql::futures_util::{StreamExt, stream};
 use serde_json::Value;
 
 /// One request: a bearer token and a JSON body.
+#[derive(Clone)]
 pub struct Call {
     pub token: String,
     pub body: Value,

@@ -10,6 +10,7 @@
 //! keeps all three in step.
 
 mod cors;
+mod coupons;
 mod database;
 mod events;
 mod http;
@@ -28,6 +29,7 @@ use std::time::Duration;
 use secrecy::{ExposeSecret, SecretString};
 
 pub use cors::{AllowedOrigins, Cors};
+pub use coupons::Coupons;
 pub use database::Database;
 pub use events::{Nats, Outbox};
 pub use http::Http;
@@ -90,6 +92,8 @@ pub struct Config {
     /// Orders' payment window, stock holds and expiry sweep (`ORDER_`
     /// variables).
     pub orders: Orders,
+    /// Coupon issuing (`COUPON_SOLD_OUT_HOLDERS`).
+    pub coupons: Coupons,
     /// How changes reach subscribers (`CHANGES_VIA_NATS`,
     /// `NATS_CHANGES_SUBJECT`, `SUBSCRIPTION_`, `COUPON_UPDATE_INTERVAL_MS`).
     pub subscriptions: Subscriptions,
@@ -123,6 +127,7 @@ impl PartialEq for Config {
             && self.nats == other.nats
             && self.outbox == other.outbox
             && self.orders == other.orders
+            && self.coupons == other.coupons
             && self.subscriptions == other.subscriptions
             && self.http == other.http
             && self.query == other.query
@@ -191,6 +196,7 @@ impl Config {
             nats: Nats::from_env(&env)?,
             outbox: Outbox::from_env(&env)?,
             orders: Orders::from_env(&env)?,
+            coupons: Coupons::from_env(&env)?,
             subscriptions: Subscriptions::from_env(&env)?,
             http: Http::from_env(&env)?,
             query: QueryLimits::from_env(&env)?,

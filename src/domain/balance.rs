@@ -216,7 +216,7 @@ pub async fn page_for_user<'c>(
         EntryRecord,
         r#"SELECT id, user_id, kind AS "kind: EntryKind", amount, order_id, created_at
            FROM balance_ledger WHERE user_id = $1
-             AND ($2::BIGINT IS NULL OR id < $2) AND ($3::BIGINT IS NULL OR id > $3)
+             AND id < coalesce($2::BIGINT, 9223372036854775807) AND id > coalesce($3::BIGINT, 0)
            ORDER BY id"#,
         "LIMIT $4",
         user_id,

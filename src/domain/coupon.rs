@@ -212,7 +212,7 @@ pub async fn page<'c>(
            WHERE ($1 = FALSE OR (valid_from <= now()
                                  AND (valid_until IS NULL OR valid_until > now())
                                  AND issued_quantity < total_quantity))
-             AND ($2::BIGINT IS NULL OR id < $2) AND ($3::BIGINT IS NULL OR id > $3)
+             AND id < coalesce($2::BIGINT, 9223372036854775807) AND id > coalesce($3::BIGINT, 0)
            ORDER BY id"#,
         "LIMIT $4",
         available_only,

@@ -8,11 +8,14 @@
 //!
 //! Every listing has two static statements, one per direction (see
 //! [`fetch_page!`]): both keep the rows between the cursors,
-//! `($n::BIGINT IS NULL OR id < $n)` for `after` and
-//! `($m::BIGINT IS NULL OR id > $m)` for `before` (a missing cursor bounds
-//! nothing), and fetch [`PageRequest::fetch_limit`] rows, forward
+//! `id < coalesce($n::BIGINT, 9223372036854775807)` for `after` and
+//! `id > coalesce($m::BIGINT, 0)` for `before` (a missing cursor is the
+//! list's end), and fetch [`PageRequest::fetch_limit`] rows, forward
 //! `ORDER BY id DESC`, backward `ORDER BY id ASC`; [`PageRequest::finish`]
-//! turns either into a page.
+//! turns either into a page. The bounds are written so, not as
+//! `($n IS NULL OR id < $n)`, because a prepared statement's generic plan
+//! can start its index scan at a `coalesce` of parameters but can only test
+//! an `OR` row by row: page 500 would read the 10,000 rows before it.
 
 /// Fetches a page's rows with `sqlx::query_as!`, in query order: `$sql` is
 /// the listing's statement up to `ORDER BY id` and `$limit` its `LIMIT $n`

@@ -193,6 +193,22 @@ pub async fn holds<'c>(db: impl PgExecutor<'c>, user_id: i64, coupon_id: i64) ->
     .await?)
 }
 
+/// The token subjects of the users who hold a coupon of `coupon_id`. Each
+/// holder's subject is looked up by id, so the read grows with the holders
+/// (as a join, the planner read every user).
+pub async fn holder_subjects<'c>(
+    db: impl PgExecutor<'c>,
+    coupon_id: i64,
+) -> AppResult<Vec<String>> {
+    Ok(sqlx::query_scalar!(
+        r#"SELECT (SELECT u.subject FROM users u WHERE u.id = uc.user_id) AS "subject!"
+           FROM user_coupons uc WHERE uc.coupon_id = $1"#,
+        coupon_id,
+    )
+    .fetch_all(db)
+    .await?)
+}
+
 /// Issues coupons: `grants` holds (user, campaign) pairs that the caller
 /// checked in this transaction. The UNIQUE (user, campaign) constraint
 /// refuses a second coupon whatever the checks said.
@@ -246,7 +262,7 @@ pub async fn page_for_user<'c>(
                    WHEN 'AVAILABLE' THEN uc.used_at IS NULL
                                      AND (c.valid_until IS NULL OR c.valid_until > now())
                    ELSE TRUE END
-             AND ($3::BIGINT IS NULL OR uc.id < $3) AND ($4::BIGINT IS NULL OR uc.id > $4)
+             AND uc.id < coalesce($3::BIGINT, 9223372036854775807) AND uc.id > coalesce($4::BIGINT, 0)
            ORDER BY uc.id"#,
         "LIMIT $5",
         user_id,

@@ -8,18 +8,20 @@
 //! ([`crate::domain::issuance`]), inserts the coupons, and ends with the
 //! short update of the campaign's counter. Once a campaign is sold out (for
 //! good: coupons are never taken back and the total never changes), the
-//! instance remembers it and answers later requests without a transaction.
+//! instance remembers it and who holds it, and answers the rest of the rush
+//! without the database.
 //! The database decides every coupon, so all of this holds across any
 //! number of instances.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
 
 use chrono::Utc;
 use sqlx::PgConnection;
 
 use super::{Services, identity, require_admin};
 use crate::auth::Principal;
+use crate::config::Coupons;
 use crate::db::{BatchResult, Batcher, Db};
 use crate::domain::coupon::{self, CouponRecord, NewCoupon};
 use crate::domain::issuance::{self, IssueRequest, Snapshot};
@@ -33,21 +35,55 @@ const ISSUE: &str = "issueCoupon";
 /// The most requests settled in one transaction.
 pub const MAX_BATCH: usize = 256;
 
+/// What an instance knows of a sold-out campaign: the campaign, final, and
+/// the token subjects of its holders (final too: no coupon is issued once
+/// none remain), unless the campaign is larger than it keeps
+/// (`COUPON_SOLD_OUT_HOLDERS`).
+#[derive(Debug)]
+struct SoldOut {
+    campaign: CouponRecord,
+    holders: Option<HashSet<String>>,
+}
+
 /// Campaigns this instance knows to be sold out. Bounded by the number of
-/// campaigns, which admins create by hand.
+/// campaigns, which admins create by hand, and each by the largest whose
+/// holders it keeps.
 #[derive(Default)]
-pub struct SoldOutCampaigns(Mutex<HashMap<i64, CouponRecord>>);
+pub struct SoldOutCampaigns {
+    known: Mutex<HashMap<i64, Arc<SoldOut>>>,
+    /// `COUPON_SOLD_OUT_HOLDERS`.
+    max_holders: usize,
+}
 
 impl SoldOutCampaigns {
-    fn get(&self, id: i64) -> Option<CouponRecord> {
-        let map = sync::lock(&self.0);
-        map.get(&id).cloned()
+    fn get(&self, id: i64) -> Option<Arc<SoldOut>> {
+        sync::lock(&self.known).get(&id).cloned()
     }
 
-    fn remember(&self, campaign: &CouponRecord) {
-        if campaign.remaining() == 0 {
-            let mut map = sync::lock(&self.0);
-            map.insert(campaign.id, campaign.clone());
+    /// Remembers the campaigns of `campaigns` that are sold out and not yet
+    /// known, with their holders (read once, after the batch that sold them
+    /// out committed, so every holder is in).
+    async fn remember(&self, db: &Db, campaigns: &[CouponRecord]) {
+        for campaign in campaigns {
+            if campaign.remaining() != 0 || self.get(campaign.id).is_some() {
+                continue;
+            }
+            let keeps = usize::try_from(campaign.total_quantity)
+                .is_ok_and(|total| total <= self.max_holders);
+            let holders = if keeps {
+                // Without them, refusals read the database: slower, as right.
+                user_coupon::holder_subjects(&db.pool, campaign.id)
+                    .await
+                    .ok()
+                    .map(HashSet::from_iter)
+            } else {
+                None
+            };
+            let known = SoldOut {
+                campaign: campaign.clone(),
+                holders,
+            };
+            sync::lock(&self.known).insert(campaign.id, Arc::new(known));
         }
     }
 }
@@ -56,14 +92,17 @@ impl SoldOutCampaigns {
 /// of sold-out campaigns.
 pub struct Issuer {
     queue: Batcher<IssueRequest, UserCouponRecord>,
-    sold_out: std::sync::Arc<SoldOutCampaigns>,
+    sold_out: Arc<SoldOutCampaigns>,
 }
 
 impl Issuer {
     /// Starts the worker that issues this instance's coupons, announcing
     /// the campaigns it changes to subscribers through `changes`.
-    pub fn new(db: Db, changes: std::sync::Arc<Changes>) -> Self {
-        let sold_out = std::sync::Arc::new(SoldOutCampaigns::default());
+    pub fn new(db: Db, changes: Arc<Changes>, config: &Coupons) -> Self {
+        let sold_out = Arc::new(SoldOutCampaigns {
+            known: Mutex::default(),
+            max_holders: config.sold_out_holders,
+        });
         let known = sold_out.clone();
         let queue = Batcher::new(&db.clone(), ISSUE, MAX_BATCH, move |requests| {
             let (db, known, changes) = (db.clone(), known.clone(), changes.clone());
@@ -105,24 +144,27 @@ pub async fn issue_coupon(
 ) -> AppResult<UserCouponRecord> {
     let issuer = &services.coupons;
     // A campaign this instance knows to be sold out (for good) refuses at
-    // once, without a transaction: only the caller's own coupon changes
-    // the answer. Any other request goes straight to its batch, whose
-    // transaction checks everything (no such campaign, outside its window,
-    // sold out, already held): a read before the queue would cost every
-    // request of the rush a round trip and a pooled connection's return,
-    // on the cores that the batch everyone waits on needs.
-    let user_id = match issuer.sold_out.get(coupon_id) {
-        Some(known) => {
-            let mut conn = services.db.pool.acquire().await?;
-            let user_id = identity::user_id_in(services, &mut conn, caller).await?;
-            let now = Utc::now();
-            let holds = known.is_valid_at(now)
-                && user_coupon::holds(&mut *conn, user_id, coupon_id).await?;
-            issuance::check(Some(&known), holds, now)?;
-            user_id
-        }
-        None => identity::user_id(services, caller).await?,
-    };
+    // once: only the caller's own coupon changes the answer, and the
+    // instance knows its holders (else one read tells). Any other request
+    // goes straight to its batch, whose transaction checks everything (no
+    // such campaign, outside its window, sold out, already held): a read
+    // before the queue would cost every request of the rush a round trip
+    // and a pooled connection's return, on the cores that the batch
+    // everyone waits on needs.
+    if let Some(known) = issuer.sold_out.get(coupon_id) {
+        let now = Utc::now();
+        let holds = known.campaign.is_valid_at(now)
+            && match &known.holders {
+                Some(holders) => holders.contains(&caller.subject),
+                None => {
+                    let mut conn = services.db.pool.acquire().await?;
+                    let user_id = identity::user_id_in(services, &mut conn, caller).await?;
+                    user_coupon::holds(&mut *conn, user_id, coupon_id).await?
+                }
+            };
+        issuance::check(Some(&known.campaign), holds, now)?;
+    }
+    let user_id = identity::user_id(services, caller).await?;
     issuer
         .queue
         .submit(IssueRequest { user_id, coupon_id })
@@ -142,7 +184,7 @@ async fn issue_together(
             Box::pin(async move { issue(tx, &requests).await })
         })
         .await?;
-    campaigns.iter().for_each(|c| sold_out.remember(c));
+    sold_out.remember(db, &campaigns).await;
     let changed: Vec<Change> = campaigns.iter().map(|c| Change::Coupon(c.id)).collect();
     changes.announce(&changed);
     Ok(results)

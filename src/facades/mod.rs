@@ -60,7 +60,11 @@ impl Services {
             creates: Arc::new(order::Creates::new(db.clone(), order::terms(&config))),
             payments: Arc::new(payment::Payments::new(db.clone(), changes.clone())),
             refunds: Arc::new(refund::Refunds::new(db.clone(), changes.clone())),
-            coupons: Arc::new(coupon::Issuer::new(db.clone(), changes.clone())),
+            coupons: Arc::new(coupon::Issuer::new(
+                db.clone(),
+                changes.clone(),
+                &config.coupons,
+            )),
             changes,
             db,
             config,

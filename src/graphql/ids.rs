@@ -57,6 +57,7 @@ pub fn encode_product_cursor(order: ProductOrder, position: &Position) -> String
         Position::Price { price, id } => format!("{tag}:{price}:{id}"),
         // The name last: it may hold colons.
         Position::Name { name, id } => format!("{tag}:{id}:{name}"),
+        Position::Rank { rank, id } => format!("{tag}:{}:{id}", *rank as i16),
     };
     STANDARD.encode(format!("{CURSOR_PREFIX}{text}"))
 }
@@ -101,6 +102,10 @@ fn parse_position(order: ProductOrder, text: &str) -> Option<Position> {
                 id: id.parse().ok()?,
             }
         }
+        ProductOrder::Relevance => {
+            let (rank, id) = text.split_once(':')?;
+            Position::ranked(rank.parse().ok()?, id.parse().ok()?)?
+        }
         ProductOrder::Name => {
             let (id, name) = text.split_once(':')?;
             Position::Name {
@@ -136,6 +141,10 @@ mod tests {
     fn product_cursors_hold_their_order_and_position() {
         let positions = [
             (ProductOrder::Newest, Position::Id(9)),
+            (
+                ProductOrder::Relevance,
+                Position::ranked(2, 9).expect("a rank"),
+            ),
             (ProductOrder::Oldest, Position::Id(9)),
             (ProductOrder::PriceAsc, Position::Price { price: 5, id: 9 }),
             (ProductOrder::PriceDesc, Position::Price { price: 5, id: 9 }),

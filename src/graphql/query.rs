@@ -82,19 +82,19 @@ impl CatalogQuery {
         #[graphql(default_with = "Some(false)", desc = "Only products with stock > 0.")]
         in_stock_only: Option<bool>,
         #[graphql(
-            default_with = "Some(ProductOrder::Newest)",
-            desc = "The order of the list. A cursor belongs to the order it was issued in: one of another order is BAD_REQUEST. A cursor stays valid when search or inStockOnly change (the page starts at its position in the order)."
+            desc = "The order of the list: NEWEST when omitted, or RELEVANCE when search is given. A cursor belongs to the order it was issued in: one of another order is BAD_REQUEST. A cursor stays valid when search or inStockOnly change (the page starts at its position in the order)."
         )]
         order_by: Option<ProductOrder>,
     ) -> async_graphql::Result<ProductConnection> {
-        let max_chars = services(ctx)?.config.search.max_chars;
+        let config = &services(ctx)?.config.search;
+        let (max_chars, walk) = (config.max_chars, config.walk_rows);
         let search = listing::Search::parse(search.as_deref().unwrap_or(""), max_chars)?;
+        let order = listing::ProductOrder::of_listing(order_by.map(Into::into), &search);
         // An explicit null means the default, as for every optional argument.
         let filter = listing::Filter {
             search,
             in_stock_only: in_stock_only.unwrap_or(false),
         };
-        let order = listing::ProductOrder::from(order_by.unwrap_or(ProductOrder::Newest));
         let args = PageArgs::new(first, after, last, before);
         let (limit, backward) = args.size()?;
         let cursor = |c: &String| ids::decode_product_cursor(order, c);
@@ -108,10 +108,10 @@ impl CatalogQuery {
         };
         connection::run(
             ctx,
-            async move |conn| listing::page(conn, &request).await,
+            async move |conn| listing::page(conn, &request, walk).await,
             async move |conn| listing::count(conn, &filter).await,
-            |p| ids::encode_product_cursor(order, &order.position(p)),
-            Product,
+            |(p, rank)| ids::encode_product_cursor(order, &order.position(p, *rank)),
+            |(p, _)| Product(p),
         )
         .await
     }

@@ -33,18 +33,23 @@ async fn product(app: &TestApp, name: &str, description: &str, price: i64, stock
         .to_owned()
 }
 
+/// The names of a listing's page.
+fn names(r: &crate::helpers::Gql) -> Vec<String> {
+    r.data()["products"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["node"]["name"].as_str().unwrap().to_owned())
+        .collect()
+}
+
 /// The names a search lists (first page of 100).
 async fn search(app: &TestApp, text: &str) -> Vec<String> {
     let r = app
         .gql(None, LIST, json!({"first": 100, "search": text}))
         .await;
     let connection = &r.data()["products"];
-    let names: Vec<String> = connection["edges"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["node"]["name"].as_str().unwrap().to_owned())
-        .collect();
+    let names = names(&r);
     assert_eq!(
         connection["totalCount"],
         names.len(),
@@ -74,7 +79,20 @@ async fn every_word_must_appear_in_the_name_or_the_description() {
     );
     assert_eq!(
         search(&app, "  GREEN\ttea ").await,
-        ["Tea pot", "Green tea"]
+        ["Green tea", "Tea pot"],
+        "by relevance: the name holds both words, the pot's description does"
+    );
+    let newest = app
+        .gql(
+            None,
+            LIST,
+            json!({"first": 10, "search": "green tea", "order": "NEWEST"}),
+        )
+        .await;
+    assert_eq!(
+        names(&newest),
+        ["Tea pot", "Green tea"],
+        "newest first when asked"
     );
     assert_eq!(
         search(&app, "leaf green").await,
@@ -363,70 +381,6 @@ fn base64_of(text: &str) -> String {
     base64::engine::general_purpose::STANDARD.encode(text)
 }
 
-/// The text of the app's listing statement: read from the committed
-/// `.sqlx/` data, so that this is the very statement the server prepares.
-fn listing_statement(order_by: &str) -> String {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/.sqlx");
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
-        let data: Value = serde_json::from_str(&text).unwrap();
-        let query = data["query"].as_str().unwrap();
-        if query.contains("ILIKE ALL") && query.contains(&format!("ORDER BY {order_by} LIMIT")) {
-            return query.to_owned();
-        }
-    }
-    panic!("no listing statement ordered by {order_by}");
-}
-
-#[tokio::test]
-async fn a_search_uses_the_trigram_index() {
-    let app = spawn_app().await;
-    // 20,000 products of common words, a few with a rare one; then the
-    // statistics the planner needs. No planner setting is touched.
-    sqlx::query(
-        "INSERT INTO products (name, description, price, stock)
-         SELECT (ARRAY['Green','Black','Oolong','Jasmine','Herbal'])[1 + g % 5] || ' '
-                || (ARRAY['tea','mug','pot','kettle','cup','tray'])[1 + g % 6] || ' ' || g,
-                (ARRAY['ceramic','cast iron','glass','loose leaf','bamboo'])[1 + g % 5]
-                || CASE WHEN g % 5000 = 0 THEN ' zanzibar' ELSE '' END,
-                100 + g % 997, g % 7
-         FROM generate_series(1, 20000) AS g",
-    )
-    .execute(&app.pool)
-    .await
-    .unwrap();
-    sqlx::query("ANALYZE products")
-        .execute(&app.pool)
-        .await
-        .unwrap();
-
-    for (order_by, bounds) in [("id DESC", 2), ("price ASC, id ASC", 4)] {
-        let explain = format!("EXPLAIN {}", listing_statement(order_by));
-        let mut query = sqlx::query_scalar(sqlx::AssertSqlSafe(explain))
-            .bind(false)
-            .bind("%zanzibar%")
-            .bind(None::<String>)
-            .bind(None::<String>)
-            .bind(None::<Vec<String>>)
-            .bind(21_i64);
-        for _ in 0..bounds {
-            query = query.bind(None::<i64>);
-        }
-        let plan: Vec<String> = query
-            .fetch_all(&app.pool)
-            .await
-            .unwrap_or_else(|e| panic!("{order_by}: {e}"));
-        let plan = plan.join("\n");
-        assert!(
-            plan.contains("Bitmap Index Scan on products_search_idx"),
-            "{order_by}:\n{plan}"
-        );
-    }
-    // And through the API, the rare word finds its four products.
-    let r = app.gql(None, LIST, json!({"search": "ZANZIBAR"})).await;
-    assert_eq!(r.data()["products"]["totalCount"], 4);
-}
-
 /// Seeds `n` products of common words straight into the database, then
 /// the statistics the planner reads.
 async fn seed_catalog(app: &TestApp, n: i64) {
@@ -477,27 +431,8 @@ async fn words_no_index_can_answer_never_start_a_search() {
             "{text:?}: {message}"
         );
     }
-    // Beside a word the index answers, such words narrow its matches: the
-    // index reads that word's candidates, and the others are checked there.
-    let weak: Vec<String> = ('a'..='z').map(|c| format!("%{c}%")).collect();
-    let explain = format!("EXPLAIN {}", listing_statement("id DESC"));
-    let plan: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(explain))
-        .bind(false)
-        .bind("%zanzibar%")
-        .bind(None::<String>)
-        .bind(None::<String>)
-        .bind(weak)
-        .bind(6_i64)
-        .bind(None::<i64>)
-        .bind(None::<i64>)
-        .fetch_all(&app.pool)
-        .await
-        .unwrap();
-    let plan = plan.join("\n");
-    assert!(
-        plan.contains("Bitmap Index Scan on products_search_idx") && !plan.contains("Seq Scan"),
-        "{plan}"
-    );
+    // Beside a word the index answers, such words narrow its matches
+    // (their plans: tests/api/search_at_scale.rs).
     let r = app
         .gql(
             None,

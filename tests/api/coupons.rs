@@ -9,7 +9,7 @@ use async_graphql::futures_util::{StreamExt, stream};
 use serde_json::{Value, json};
 
 use crate::helpers::races::{outcome, tally, two_instances};
-use crate::helpers::{Gql, TestApp, spawn_app};
+use crate::helpers::{Gql, Options, TestApp, count_statements, spawn_app, spawn_app_with};
 
 const CREATE_COUPON: &str = "mutation($i: CreateCouponInput!) { createCoupon(input: $i) {
     coupon { id name discountType discountValue totalQuantity issuedQuantity remainingQuantity validFrom validUntil }
@@ -432,6 +432,62 @@ async fn one_user_asking_fifty_times_at_once_gets_one_coupon() {
         HashMap::from([("ok".into(), 1), ("COUPON_ALREADY_ISSUED".into(), 49)])
     );
     assert_issued(&app, &coupon, 1).await;
+}
+
+#[tokio::test]
+async fn a_sold_out_campaign_refuses_the_rest_of_the_rush_without_the_database() {
+    let first = spawn_app().await;
+    let second = spawn_app_with(Options {
+        database: Some(first.db_name.clone()),
+        ..Default::default()
+    })
+    .await;
+    let coupon = create_coupon(&first, campaign_input(2)).await;
+    assert_eq!(issue_outcome(&issue(&first, "ann", &coupon).await), "ok");
+    // The second instance sells the last one, the first learns it sold out
+    // from its own batch: each then knows every holder, whoever issued it.
+    assert_eq!(issue_outcome(&issue(&second, "bob", &coupon).await), "ok");
+    assert_eq!(
+        issue_outcome(&issue(&first, "cat", &coupon).await),
+        "COUPON_OUT_OF_STOCK"
+    );
+    for app in [&first, &second] {
+        for (who, code) in [
+            ("ann", "COUPON_ALREADY_ISSUED"),
+            ("bob", "COUPON_ALREADY_ISSUED"),
+            ("cat", "COUPON_OUT_OF_STOCK"),
+            ("someone-new", "COUPON_OUT_OF_STOCK"),
+        ] {
+            let (r, statements) = count_statements(issue(app, who, &coupon)).await;
+            assert_eq!(issue_outcome(&r), code, "{who}");
+            assert_eq!(statements, 0, "{who}: answered from the instance's memory");
+        }
+    }
+    let new_users = first
+        .count("SELECT count(*) FROM users WHERE subject = 'someone-new'")
+        .await;
+    assert_eq!(new_users, 0, "a refusal creates no user");
+
+    // A campaign larger than the instance keeps the holders of: the same
+    // answers, each with a read.
+    let small = spawn_app_with(Options {
+        database: Some(first.db_name.clone()),
+        ..Options::with_env(&[("COUPON_SOLD_OUT_HOLDERS", "1")])
+    })
+    .await;
+    assert_eq!(
+        issue_outcome(&issue(&small, "dan", &coupon).await),
+        "COUPON_OUT_OF_STOCK"
+    );
+    for (who, code) in [
+        ("ann", "COUPON_ALREADY_ISSUED"),
+        ("dan", "COUPON_OUT_OF_STOCK"),
+    ] {
+        let (r, statements) = count_statements(issue(&small, who, &coupon)).await;
+        assert_eq!(issue_outcome(&r), code, "{who}");
+        assert!(statements > 0, "{who}: read from the database");
+    }
+    assert_issued(&first, &coupon, 2).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

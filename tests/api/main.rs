@@ -40,6 +40,7 @@ mod refunds;
 mod replica;
 mod retry;
 mod schema;
+mod search_at_scale;
 mod sockets;
 mod startup;
 mod subscriptions;

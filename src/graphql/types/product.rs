@@ -20,6 +20,8 @@ connection!(Product, ProductConnection, ProductEdge);
 /// The orders of the catalog listing. Equal prices or names come in the order of creation (oldest first), reversed for PRICE_DESC; each page's cursors belong to its order.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ProductOrder {
+    /// Best match first; the default when search is given (without a search it lists as NEWEST). A product named exactly as the search's words comes first, then those whose name holds every word, then those whose description completes the match; newest first within each.
+    Relevance,
     /// Newest first.
     Newest,
     /// Oldest first.
@@ -35,6 +37,7 @@ pub enum ProductOrder {
 impl From<ProductOrder> for listing::ProductOrder {
     fn from(order: ProductOrder) -> Self {
         match order {
+            ProductOrder::Relevance => Self::Relevance,
             ProductOrder::Newest => Self::Newest,
             ProductOrder::Oldest => Self::Oldest,
             ProductOrder::PriceAsc => Self::PriceAsc,

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use sqlx::PgPool;
 use tokio::sync::oneshot;
 
-use super::database::{create_migrated, drop_database, postgres_base_url};
+use super::database::{create_migrated, drop_database, postgres_base_url, set_database};
 use super::gql::Gql;
 
 /// The `JWT_SECRET` the test apps sign their tokens with.
@@ -70,6 +70,9 @@ pub struct Options {
     pub postgres: Option<String>,
     /// Extra or overriding environment variables.
     pub env: Vec<(&'static str, String)>,
+    /// Settings of the fresh database (`ALTER DATABASE .. SET`), in force
+    /// for every session the app opens.
+    pub database_settings: Vec<(&'static str, &'static str)>,
 }
 
 impl Options {
@@ -96,6 +99,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         .unwrap_or_else(|| format!("test_{}", uuid::Uuid::new_v4().simple()));
     if owns_database && options.postgres.is_none() {
         create_migrated(&db_name).await;
+        set_database(&db_name, &options.database_settings).await;
     }
     let postgres = options.postgres.clone().unwrap_or_else(postgres_base_url);
     let database_url = format!("{postgres}/{db_name}");

@@ -158,3 +158,20 @@ impl TestApp {
         .await
     }
 }
+
+/// Sets `settings` on database `name` (`ALTER DATABASE .. SET`): every
+/// session opened on it afterwards has them.
+pub async fn set_database(name: &str, settings: &[(&str, &str)]) {
+    if settings.is_empty() {
+        return;
+    }
+    let mut admin = admin().await;
+    for (setting, value) in settings {
+        let sql = format!("ALTER DATABASE \"{name}\" SET {setting} = '{value}'");
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .execute(&mut admin)
+            .await
+            .unwrap_or_else(|e| panic!("{setting}: {e}"));
+    }
+    let _ = admin.close().await;
+}

@@ -1,13 +1,16 @@
 //! What the app logs, read by the tests: a process-wide `tracing`
 //! subscriber that counts the SQL statements ([`count_statements`]) and
 //! records the WARN and ERROR lines ([`warnings`]) of the thread that logs
-//! them.
+//! them, and the plans PostgreSQL's `auto_explain` sends the app as
+//! notices ([`plans`]).
 
 thread_local! {
     /// The statements counted on this thread (see [`count_statements`]).
     static STATEMENTS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
     /// The WARN and ERROR events logged on this thread (see [`warnings`]).
     static WARNINGS: std::cell::RefCell<Vec<String>> = const { std::cell::RefCell::new(Vec::new()) };
+    /// The notices the app's connections received on this thread (see [`plans`]).
+    static NOTICES: std::cell::RefCell<Vec<String>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 /// Installs, once, the process-wide subscriber that counts statements and
@@ -32,6 +35,16 @@ fn install_recorder() {
             }
         }
     }
+    /// An event's message as logged, unescaped.
+    struct Message(String);
+    impl tracing::field::Visit for Message {
+        fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+            if field.name() == "message" {
+                self.0.push_str(value);
+            }
+        }
+        fn record_debug(&mut self, _: &tracing::field::Field, _: &dyn std::fmt::Debug) {}
+    }
     struct Recorder;
     impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Recorder {
         fn on_event(
@@ -42,6 +55,11 @@ fn install_recorder() {
             let meta = event.metadata();
             if meta.target() == "sqlx::query" {
                 STATEMENTS.with(|n| n.set(n.get() + 1));
+            }
+            if meta.target() == "sqlx::postgres::notice" {
+                let mut message = Message(String::new());
+                event.record(&mut message);
+                NOTICES.with(|n| n.borrow_mut().push(message.0));
             }
             if *meta.level() <= tracing::Level::WARN {
                 let mut line = Line(format!("{} {}:", meta.level(), meta.target()));
@@ -75,4 +93,22 @@ pub async fn warnings<F: std::future::Future>(work: F) -> (F::Output, Vec<String
     WARNINGS.with(|w| w.borrow_mut().clear());
     let output = work.await;
     (output, WARNINGS.with(|w| w.take()))
+}
+
+/// The plans of the statements the app ran while `work` ran, as
+/// PostgreSQL's `auto_explain` sent them (on a database set up for it, see
+/// `Options::database_settings`); run it in a current-thread test (see
+/// [`install_recorder`]).
+pub async fn plans<F: std::future::Future>(work: F) -> (F::Output, Vec<String>) {
+    install_recorder();
+    NOTICES.with(|n| n.borrow_mut().clear());
+    let output = work.await;
+    let notices = NOTICES.with(|n| n.take());
+    (
+        output,
+        notices
+            .into_iter()
+            .filter(|n| n.contains("plan:"))
+            .collect(),
+    )
 }

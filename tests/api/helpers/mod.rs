@@ -30,5 +30,5 @@ pub mod ws;
 pub use app::{Options, PRODUCTION_SECRET, TEST_SECRET, TestApp, spawn_app, spawn_app_with};
 pub use database::postgres_base_url;
 pub use gql::Gql;
-pub use logs::{count_statements, warnings};
+pub use logs::{count_statements, plans, warnings};
 pub use shop::{CREATE_ORDER, PAY_ORDER, buyers};
