@@ -30,8 +30,8 @@
 //! first in turn.
 //!
 //! Not in the default run of the suite: the first run seeds the big
-//! shop's template (two to three minutes), each run copies it (2.3 GB)
-//! and takes seven to eight minutes more.
+//! shop's template (two to three minutes), each run copies it (2.4 GB)
+//! and takes four to eight minutes more (docs/benchmarks.md, "Scale").
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
