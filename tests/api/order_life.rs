@@ -328,12 +328,25 @@ async fn two_instances_sweeping_at_once_expire_and_release_each_order_once() {
     let ids: Vec<&str> = orders.iter().map(String::as_str).collect();
     overdue(&a, &ids).await;
 
+    // A sweep that loses its conflicts twelve times in a row gives up, as
+    // any write does, and the next pass takes what it left: run passes until
+    // none is left, counting what each expired.
     let sweeps = (0..6).map(|i| {
         let app = if i % 2 == 0 { a.clone() } else { b.clone() };
-        tokio::spawn(async move { app.state.sweep_expired_orders().await.unwrap() })
+        tokio::spawn(async move { app.state.sweep_expired_orders().await.unwrap_or(0) })
     });
-    let done: usize = joined(sweeps).await.into_iter().sum();
-    assert_eq!(done, 150, "each order expired by exactly one sweep");
+    let mut done: usize = joined(sweeps).await.into_iter().sum();
+    loop {
+        let next = a.state.sweep_expired_orders().await.unwrap();
+        if next == 0 {
+            break;
+        }
+        done += next;
+    }
+    // A pass that gave up may have expired some orders first (its count is
+    // lost with its error), so `done` may fall short; the stock and the
+    // events below show each order released and announced exactly once.
+    assert!(done <= 150, "no order expired twice: {done}");
     assert_eq!(stock_of(&a, &products[0]).await, (1_000, 0));
     assert_eq!(stock_of(&a, &products[1]).await, (1_000, 0));
     assert_eq!(
@@ -347,6 +360,12 @@ async fn two_instances_sweeping_at_once_expire_and_release_each_order_once() {
         )
         .await,
         150
+    );
+    assert_eq!(
+        a.count("SELECT count(*) FROM outbox WHERE event_type = 'com.commerce.order.expired'")
+            .await,
+        150,
+        "one event per order"
     );
     a.assert_invariants().await;
 }
