@@ -7,7 +7,8 @@
 //! and custom (planned for its values), each run with `EXPLAIN (ANALYZE,
 //! BUFFERS)` inside a transaction that is rolled back. A plan reads a
 //! whole big table or index when it has a sequential scan of a table of
-//! more than [`BIG_TABLE`] rows, or any scan whose rows read (returned
+//! more than [`BIG_TABLE`] rows (that read more than that many, when it
+//! ran: an `EXISTS` stops at one), or any scan whose rows read (returned
 //! plus filtered out, times its loops) come to [`WHOLE`] of its table:
 //! actual rows, not node names, since an index scan that filters its way
 //! through half a table is as much a whole scan as a sequential one. Such
@@ -33,6 +34,10 @@
 //! the replica probe) and which statements the server runs unprepared
 //! (`.persistent(false)`: planned for their values every time, so only
 //! their custom plan ever runs).
+//!
+//! Statements built at run time (`QueryBuilder`: the search's trigram
+//! statements) are not in `.sqlx/` and not checked here; the scenario's
+//! search paths measure them.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -42,8 +47,10 @@ use sqlx::{Connection, PgConnection, Row};
 
 /// A table of more than this many rows is big: reading it whole matters.
 pub const BIG_TABLE: f64 = 10_000.0;
-/// A scan reading at least this share of its table's rows reads it whole.
-pub const WHOLE: f64 = 0.5;
+/// A scan reading at least this share of its table's rows reads it whole
+/// (a cursor in the middle of a list, which a filtering scan reads up to,
+/// makes half).
+pub const WHOLE: f64 = 0.4;
 /// A scan reading more rows than this, and [`WASTE`] times what the
 /// statement returns, is noted (a page that reads a user's whole history,
 /// say), if not whole.
@@ -366,8 +373,12 @@ enum Param {
     OptionalStatus,
     /// The `n`th search pattern (`ILIKE $n`).
     Pattern(usize),
-    /// The other patterns (`ILIKE ALL ($n)`).
+    /// The other patterns (`($n IS NULL OR ... ILIKE ALL ($n))`).
     Patterns,
+    /// Every word's pattern (`ILIKE ALL ($n)`, never NULL).
+    PatternArray,
+    /// The length of a walk along an index (a `LIMIT` closing a CTE).
+    Walk,
     Limit,
     /// A value of a column (perhaps `alias.column`) of a table, or an
     /// array of them.
@@ -409,8 +420,21 @@ fn params(sql: &str, count: usize) -> Vec<Param> {
                     return Param::OptionalUser;
                 }
             }
+            // `key < coalesce($n::BIGINT, ...)`, or a row of them:
+            // `(price, id) > (coalesce($p::BIGINT, 0), coalesce($n::BIGINT, 0))`.
+            for i in positions(sql, n) {
+                let near = &sql[i.saturating_sub(16)..i];
+                if near.contains("coalesce(")
+                    && let Some(bound) = coalesced_bound(sql, i)
+                {
+                    return bound;
+                }
+            }
             if sql.contains(&optional("TEXT[]")) {
                 return Param::Patterns;
+            }
+            if sql.contains(&format!("ILIKE ALL ({d})")) {
+                return Param::PatternArray;
             }
             if let Some(i) = sql.find(&optional("TEXT")) {
                 let clause = to_close(&sql[i + optional("TEXT").len()..]);
@@ -433,8 +457,12 @@ fn params(sql: &str, count: usize) -> Vec<Param> {
                 }
             }
             let at = positions(sql, n);
-            if at.iter().any(|&i| sql[..i].ends_with("LIMIT ")) {
-                return Param::Limit;
+            if let Some(&i) = at.iter().find(|&&i| sql[..i].ends_with("LIMIT ")) {
+                return if sql[i + d.len()..].starts_with(')') {
+                    Param::Walk
+                } else {
+                    Param::Limit
+                };
             }
             // unnest($1::T[], $2::T[]) [WITH ORDINALITY] AS x(a, b): the column.
             for (i, _) in sql.match_indices("unnest(") {
@@ -495,6 +523,54 @@ fn params(sql: &str, count: usize) -> Vec<Param> {
             Param::Other
         })
         .collect()
+}
+
+/// What the parameter at `at` (inside a `coalesce(`) bounds: the
+/// comparison before it (`key < coalesce(...)`), or, inside a row
+/// (`(price, id) > (coalesce($p, 0), coalesce($n, 0))`), the id (the
+/// row's last element) or the sort key beside it (its first element,
+/// named by the id's parameter).
+fn coalesced_bound(sql: &str, at: usize) -> Option<Param> {
+    let before = &sql[..at];
+    let op_at = before.rfind(" < ").max(before.rfind(" > "))?;
+    let op = before[op_at + 1..].chars().next()?;
+    let lhs = &before[op_at.saturating_sub(24)..op_at];
+    let key = if lhs.contains("price") {
+        Key::Price
+    } else if lhs.contains("name") {
+        Key::Name
+    } else {
+        Key::Id
+    };
+    // The right-hand side starts after the operator and its spaces.
+    let rhs_at = op_at + 3;
+    if !sql[rhs_at..].starts_with('(') || sql[rhs_at..].starts_with("(SELECT") {
+        return Some(Param::Bound { key, op });
+    }
+    // A row: which of its elements holds the parameter?
+    let row = to_close(&sql[rhs_at + 1..]);
+    let mut start = rhs_at + 1;
+    let mut holder = None;
+    let elements = split_top(row);
+    for (k, element) in elements.iter().enumerate() {
+        let offset = sql[start..].find(element)? + start;
+        if (offset..offset + element.len()).contains(&at) {
+            holder = Some(k);
+        }
+        start = offset + element.len();
+    }
+    if holder? + 1 == elements.len() {
+        return Some(Param::Bound { key, op });
+    }
+    // The sort key beside the id: named after the id's parameter.
+    let digits: String = elements
+        .last()?
+        .split('$')
+        .nth(1)?
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    digits.parse().ok().map(Param::BoundKey)
 }
 
 /// Whether `word` can name a table (not a set-returning function).
@@ -724,7 +800,8 @@ fn default_value(t: &str) -> String {
             format!("ARRAY[{}]::{}", many.join(", "), sql_type(t))
         }
         None => match t {
-            "Int8" | "Int4" | "Int2" => "1000".into(),
+            "Int8" | "Int4" => "1000".into(),
+            "Int2" => "0".into(),
             "Bool" => "false".into(),
             "Float8" => "1800".into(),
             "Timestamptz" => "now()".into(),
@@ -760,7 +837,10 @@ async fn variants(
             | Param::Patterns => "NULL".into(),
             Param::Pattern(0) => quote("%ceramic%"),
             Param::Pattern(_) => "NULL".into(),
+            Param::PatternArray => "ARRAY['%ceramic%']::TEXT[]".into(),
             Param::Limit => "21".into(),
+            // SEARCH_WALK_ROWS' default.
+            Param::Walk => "1000".into(),
             Param::Column(column, table) => {
                 let array = t.ends_with("Array");
                 let (of, name) = match column.split_once('.') {
@@ -782,7 +862,7 @@ async fn variants(
             Param::Other => default_value(t),
         })
         .collect();
-    let first = if roles.contains(&Param::Pattern(0)) {
+    let first = if roles.contains(&Param::Pattern(0)) || roles.contains(&Param::PatternArray) {
         "page 1, a common word"
     } else {
         "page 1"
@@ -875,6 +955,15 @@ async fn variants(
                 "rare word".to_owned(),
                 quote(&format!("%{}%", crate::scale_seed::RARE_WORD)),
             ),
+            Param::PatternArray => {
+                let mut two = base.clone();
+                two[k] = "ARRAY['%golden%', '%teapot%']::TEXT[]".into();
+                out.push(("two words".to_owned(), two));
+                (
+                    "rare word".to_owned(),
+                    format!("ARRAY['%{}%']::TEXT[]", crate::scale_seed::RARE_WORD),
+                )
+            }
             Param::Pattern(1) => {
                 let mut two = base.clone();
                 two[k - 1] = quote("%teapot%");
@@ -1160,7 +1249,10 @@ fn walk(
             format!("{i} of {}", relation.unwrap_or(table))
         });
         let what = format!("{kind} on {name}: reads {read:.0} of {rows:.0} rows");
-        if rows > BIG_TABLE && (kind == "Seq Scan" || read >= WHOLE * rows) {
+        // A sequential scan of a big table counts unless it ran and read
+        // few rows (an EXISTS stops at the first).
+        let sequential = kind == "Seq Scan" && (!executed || read > BIG_TABLE);
+        if rows > BIG_TABLE && (sequential || read >= WHOLE * rows) {
             plan.flags.push(what);
         } else if executed && read > HEAVY && read > WASTE * returned {
             plan.heavy
