@@ -8,7 +8,10 @@
 // `data` and the variables are typed by the operation. With
 // `persisted: true` only the document's hash is sent
 // (extensions.persistedQuery), for a server that loads
-// src/gql/persisted-documents.json as its TRUSTED_DOCUMENTS.
+// src/gql/persisted-documents.json as its TRUSTED_DOCUMENTS. With
+// `persisted: 'auto'` the hash goes first and, should the server answer
+// PERSISTED_QUERY_NOT_FOUND, the text follows (Apollo's automatic persisted
+// queries): one client for both kinds of server.
 //
 // Subscriptions go over graphql-ws, not through this client: see README.md.
 import { print, type DocumentNode, type OperationDefinitionNode } from 'graphql';
@@ -22,11 +25,25 @@ export interface CommerceClientOptions {
   /** A bearer token (`commerce token <sub>`); omitted for anonymous calls. */
   token?: string;
   /**
-   * Send only each document's SHA-256 (its `__meta__.hash`), never its
-   * text: for a server whose TRUSTED_DOCUMENTS is this package's
-   * persisted-documents.json. Default false: the text is sent.
+   * - `false` (the default): send each document's text.
+   * - `true`: send only each document's SHA-256 (its `__meta__.hash`),
+   *   never its text: for a server whose TRUSTED_DOCUMENTS is this
+   *   package's persisted-documents.json.
+   * - `'auto'`: send the hash first; on PERSISTED_QUERY_NOT_FOUND, send it
+   *   again with the text (Apollo's automatic persisted queries). The text
+   *   is `documents[hash]` when given, so that the server learns the hash
+   *   and the next request needs no text; without `documents` the printed
+   *   text goes alone, and this client sends that document's text
+   *   directly from then on. Works on a server with or without the
+   *   manifest, TRUSTED_DOCUMENTS_ONLY included (with `documents`).
    */
-  persisted?: boolean;
+  persisted?: boolean | 'auto';
+  /**
+   * The exact texts of the hashed documents, by hash: this package's
+   * `src/gql/persisted-documents.json` (a document's printed text is not
+   * the text its hash names). Used by `persisted: 'auto'`.
+   */
+  documents?: Readonly<Record<string, string>>;
   /** The fetch to use (default: the global one). */
   fetch?: typeof fetch;
 }
@@ -88,36 +105,73 @@ export function createCommerceClient(options: CommerceClientOptions): CommerceCl
   if (options.token) {
     headers.authorization = `Bearer ${options.token}`;
   }
+  // persisted: 'auto' without `documents`: the hashes this server did not
+  // know, whose documents now go as text.
+  const unknownHashes = new Set<string>();
+
+  async function post(body: Record<string, unknown>): Promise<ExecuteResult<never>> {
+    const response = await doFetch(options.url, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify(body),
+    });
+    const text = await response.text();
+    let parsed: Omit<ExecuteResult<never>, 'status'>;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      throw new Error(`HTTP ${response.status}: not a GraphQL response: ${text.slice(0, 200)}`);
+    }
+    return { ...parsed, status: response.status };
+  }
+
   return {
     async execute(document, ...[variables]) {
       const body: Record<string, unknown> = {
         operationName: operationName(document),
         variables: variables ?? {},
       };
-      if (options.persisted) {
-        const hash = documentHash(document);
-        if (!hash) {
-          throw new Error(
-            `persisted mode needs a document generated with persistedDocuments (no __meta__.hash on ${operationName(document) ?? 'an anonymous operation'})`,
-          );
-        }
-        body.extensions = { persistedQuery: { version: 1, sha256Hash: hash } };
-      } else {
+      if (!options.persisted) {
         body.query = documentText(document);
+        return post(body);
       }
-      const response = await doFetch(options.url, {
-        method: 'POST',
-        headers,
-        body: JSON.stringify(body),
-      });
-      const text = await response.text();
-      let parsed: Omit<ExecuteResult<never>, 'status'>;
-      try {
-        parsed = JSON.parse(text);
-      } catch {
-        throw new Error(`HTTP ${response.status}: not a GraphQL response: ${text.slice(0, 200)}`);
+      const hash = documentHash(document);
+      if (!hash) {
+        throw new Error(
+          `persisted mode needs a document generated with persistedDocuments (no __meta__.hash on ${operationName(document) ?? 'an anonymous operation'})`,
+        );
       }
-      return { ...parsed, status: response.status };
+      const persistedQuery = { version: 1, sha256Hash: hash };
+      if (options.persisted === 'auto' && unknownHashes.has(hash)) {
+        return post({ ...body, query: documentText(document) });
+      }
+      const first = await post({ ...body, extensions: { persistedQuery } });
+      if (options.persisted !== 'auto' || !isPersistedQueryNotFound(first)) return first;
+      const text = options.documents?.[hash];
+      if (text !== undefined) {
+        return post({ ...body, query: text, extensions: { persistedQuery } });
+      }
+      unknownHashes.add(hash);
+      return post({ ...body, query: documentText(document) });
     },
   };
+}
+
+/** Whether the server answered that it does not know a persisted query's hash. */
+export function isPersistedQueryNotFound(result: ExecuteResult<unknown>): boolean {
+  return (
+    result.errors?.some(
+      (e) => e.extensions?.code === 'PERSISTED_QUERY_NOT_FOUND' || e.message === 'PersistedQueryNotFound',
+    ) ?? false
+  );
+}
+
+/**
+ * The text to send for `document`: the manifest's exact text for its hash
+ * when `documents` holds it (a server with TRUSTED_DOCUMENTS_ONLY runs that
+ * text, over a WebSocket too), else its printed text.
+ */
+export function persistedText(document: DocumentNode, documents?: Readonly<Record<string, string>>): string {
+  const hash = documentHash(document);
+  return (hash !== undefined ? documents?.[hash] : undefined) ?? documentText(document);
 }

@@ -1,6 +1,7 @@
 // A server that runs only its trusted documents (TRUSTED_DOCUMENTS =
 // src/gql/persisted-documents.json, TRUSTED_DOCUMENTS_ONLY=true): the client
-// in persisted mode, sending hashes alone, works; any document text is
+// in persisted mode (and in 'auto' mode), sending hashes alone, works; a
+// subscription sent as its manifest text works; any other document text is
 // FORBIDDEN.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -8,8 +9,23 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { createCommerceClient, documentHash, documentText, type CommerceClient } from '../src/client.js';
-import { ChargeBalanceMutation, ProductsQuery, ViewerQuery } from '../src/operations.js';
+import { createClient as createWsClient } from 'graphql-ws';
+import WebSocket from 'ws';
+import {
+  createCommerceClient,
+  documentHash,
+  documentText,
+  persistedText,
+  type CommerceClient,
+  type ResultOf,
+} from '../src/client.js';
+import {
+  ChargeBalanceMutation,
+  CreateOrderMutation,
+  OrderLiveSubscription,
+  ProductsQuery,
+  ViewerQuery,
+} from '../src/operations.js';
 import { errorCode, money, noUserErrors, ok, run } from './helpers.js';
 import { startServer, type Server } from './server.js';
 
@@ -95,4 +111,39 @@ test('the manifest\'s own text runs, and an unknown hash is PERSISTED_QUERY_NOT_
     extensions: { persistedQuery: { version: 1, sha256Hash: createHash('sha256').update('{ viewer { id } }').digest('hex') } },
   });
   assert.equal(unknown.errors?.[0]?.extensions?.code, 'PERSISTED_QUERY_NOT_FOUND');
+});
+
+test('persisted: \'auto\' sends the hash alone to a server that knows it', async () => {
+  const calls: string[] = [];
+  const recording: typeof fetch = async (input, init) => {
+    calls.push(String(init?.body));
+    return fetch(input, init);
+  };
+  const client = createCommerceClient({ url: server.url, token, persisted: 'auto', documents: manifest, fetch: recording });
+  assert.equal(ok(await client.execute(ViewerQuery)).viewer.balance, '777');
+  assert.ok(ok(await client.execute(ProductsQuery, { first: 1 })).products.totalCount > 0);
+  assert.equal(calls.length, 2, 'one request each');
+  for (const body of calls) assert.equal(JSON.parse(body).query, undefined, 'no document text is sent');
+});
+
+test('a subscription sent as its manifest text runs over graphql-ws', async () => {
+  const client = createCommerceClient({ url: server.url, token, persisted: true });
+  const productId = ok(await client.execute(ProductsQuery, { first: 1 })).products.edges[0]?.node.id;
+  assert.ok(productId);
+  const ordered = ok(await client.execute(CreateOrderMutation, { input: { items: [{ productId, quantity: 1 }] } }));
+  const orderId = noUserErrors(ordered.createOrder).order?.id;
+  assert.ok(orderId);
+  const ws = createWsClient({ url: server.wsUrl, webSocketImpl: WebSocket, connectionParams: { Authorization: `Bearer ${token}` }, lazy: true });
+  try {
+    const iterator = ws.iterate<ResultOf<typeof OrderLiveSubscription>>({
+      query: persistedText(OrderLiveSubscription, manifest),
+      variables: { orderId },
+    });
+    const first = await iterator.next();
+    assert.equal(first.value?.errors, undefined, JSON.stringify(first.value));
+    assert.equal(first.value?.data?.orderUpdated.status, 'PENDING');
+    await iterator.return?.();
+  } finally {
+    await ws.dispose();
+  }
 });
