@@ -24,7 +24,7 @@ use crate::facades::{Services, demo};
 use crate::graphql;
 use crate::graphql::gate::{Gate, Persisted};
 use crate::graphql::operation::Operations;
-use crate::http::{self, Playground, RateLimiter, Sockets};
+use crate::http::{self, Playground, RateLimiter, Shopper, Sockets, Storefront};
 
 pub use crate::http::AppState;
 use crate::metrics::Metrics;
@@ -85,17 +85,46 @@ impl Application {
         }
 
         let auth = Arc::new(Authenticator::new(config.jwt_secret.expose_secret()));
+        let issue = |sub: &str, admin: bool| {
+            auth.issue(sub, admin, DEMO_TOKEN_TTL_SECS)
+                .map(|token| format!("Bearer {token}"))
+                .map_err(|e| format!("{e:?}"))
+        };
         // The playground opens with a tab for each demo token (the same
         // ones `serve` prints).
         let playground = if config.is_development() {
-            let issue = |sub: &str, admin: bool| {
-                auth.issue(sub, admin, DEMO_TOKEN_TTL_SECS)
-                    .map(|token| format!("Bearer {token}"))
-                    .map_err(|e| format!("{e:?}"))
-            };
             let user = issue("demo-user", false)?;
             let admin = issue("demo-admin", true)?;
             Some(Arc::new(Playground::new(&user, &admin)?))
+        } else {
+            None
+        };
+        // The storefront acts as the demo shoppers in development only; a
+        // production storefront (asked for with STOREFRONT) browses
+        // anonymously, since anyone could act as a shopper whose token is in
+        // the page.
+        if !config.storefront.serve && config.storefront.order_form_url.is_none() {
+            tracing::warn!(
+                "Order.paymentUrl and Location point at this server's /shop/orders/, which it does \
+                 not serve (STOREFRONT=false): set ORDER_FORM_URL to the shop's order page"
+            );
+        }
+        let storefront = if config.storefront.serve {
+            let shoppers = if config.is_development() {
+                demo::SHOPPERS
+                    .iter()
+                    .map(|(name, subject)| {
+                        Ok(Shopper {
+                            name: (*name).to_owned(),
+                            subject: (*subject).to_owned(),
+                            authorization: issue(subject, false)?,
+                        })
+                    })
+                    .collect::<Result<Vec<_>, String>>()?
+            } else {
+                Vec::new()
+            };
+            Some(Arc::new(Storefront::new(&shoppers)?))
         } else {
             None
         };
@@ -113,6 +142,7 @@ impl Application {
             auth,
             metrics,
             playground,
+            storefront,
             rate_limiter: RateLimiter::new(&config.rate_limit).map(Arc::new),
             sockets: Arc::new(Sockets::new(&config.websocket, closed)),
         };

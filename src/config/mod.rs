@@ -20,6 +20,7 @@ mod persisted;
 mod query;
 mod rate_limit;
 mod search;
+mod storefront;
 mod subscriptions;
 mod websocket;
 
@@ -39,6 +40,7 @@ pub use persisted::PersistedQueries;
 pub use query::QueryLimits;
 pub use rate_limit::RateLimit;
 pub use search::Search;
+pub use storefront::{ORDER_ID_PLACEHOLDER, Storefront};
 pub use subscriptions::Subscriptions;
 pub use websocket::WebSocket;
 
@@ -112,6 +114,9 @@ pub struct Config {
     /// Persisted queries and trusted documents (`PERSISTED_QUERIES_` and
     /// `TRUSTED_DOCUMENTS` variables).
     pub persisted: PersistedQueries,
+    /// The reference storefront and the order form's address
+    /// (`STOREFRONT`, `ORDER_FORM_URL`).
+    pub storefront: Storefront,
 }
 
 impl PartialEq for Config {
@@ -136,6 +141,7 @@ impl PartialEq for Config {
             && self.search == other.search
             && self.cors == other.cors
             && self.persisted == other.persisted
+            && self.storefront == other.storefront
     }
 }
 
@@ -205,6 +211,7 @@ impl Config {
             search: Search::from_env(&env)?,
             cors: Cors::from_env(&env, app_env)?,
             persisted: PersistedQueries::from_env(&env)?,
+            storefront: Storefront::from_env(&env, app_env)?,
         };
         // The costliest request allowed (a full batch of operations each
         // holding the most mutations) must fit in a full bucket, or it

@@ -1,9 +1,11 @@
 //! The demo catalog (and one coupon campaign) that a fresh database starts
-//! with, so the playground has something to show.
+//! with, so the playground has something to show, and the demo shoppers
+//! the storefront acts as, each with a balance to pay with.
 
 use super::Services;
 use crate::domain::coupon::{self, DiscountType, NewCoupon};
 use crate::domain::product::{self, NewProduct};
+use crate::domain::{balance, user};
 use crate::error::AppResult;
 
 const PRODUCTS: &[(&str, i64, i32)] = &[
@@ -14,7 +16,19 @@ const PRODUCTS: &[(&str, i64, i32)] = &[
     ("Gift box", 60_000, 25),
 ];
 
-/// Seeds the demo products and a coupon campaign into an empty catalog; does nothing otherwise.
+/// The storefront's demo shoppers (`http::storefront`): what its user
+/// switch shows, and the token subject. Several, so that a rush for a
+/// coupon can be tried in two windows.
+pub const SHOPPERS: &[(&str, &str)] = &[
+    ("Ada", "shopper-ada"),
+    ("Ben", "shopper-ben"),
+    ("Cy", "shopper-cy"),
+];
+
+/// What each demo shopper starts with: enough for a few of everything.
+const SHOPPER_BALANCE: i64 = 1_000_000;
+
+/// Seeds the demo products, a coupon campaign and the demo shoppers' balances into an empty catalog; does nothing otherwise.
 /// Returns whether it seeded.
 pub async fn seed_if_empty(services: &Services) -> AppResult<bool> {
     services
@@ -42,6 +56,10 @@ pub async fn seed_if_empty(services: &Services) -> AppResult<bool> {
                     valid_until: None,
                 };
                 coupon::insert(tx, &campaign).await?;
+                for (_, subject) in SHOPPERS {
+                    let id = user::create(tx, subject).await?;
+                    balance::charge(tx, id, SHOPPER_BALANCE).await?;
+                }
                 Ok(true)
             })
         })

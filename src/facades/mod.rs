@@ -12,6 +12,7 @@ pub mod demo;
 pub mod expiry;
 pub mod identity;
 pub mod order;
+pub mod order_form;
 pub mod payment;
 pub mod refund;
 
@@ -22,6 +23,7 @@ use crate::config::Config;
 use crate::db::Db;
 use crate::error::{AppError, AppResult};
 use crate::events::Changes;
+use order_form::OrderForm;
 
 /// What every facade needs: the database, the configuration, the cache of
 /// user ids and the queues of hot writes. Cheap to clone.
@@ -31,8 +33,10 @@ pub struct Services {
     pub db: Db,
     /// The server's configuration.
     pub config: Arc<Config>,
-    /// The base of the public URLs the API hands out (`Order.paymentUrl`).
+    /// The base of the public URLs the API hands out.
     pub public_base_url: Arc<str>,
+    /// Where an order's form page is (`Order.paymentUrl`, `Location`).
+    pub order_form: Arc<OrderForm>,
     /// `sub` -> user id, so most requests skip the user lookup.
     pub users: Arc<identity::UserIdCache>,
     /// This instance's new orders, settled in batches.
@@ -57,6 +61,7 @@ impl Services {
         changes: Arc<Changes>,
     ) -> Self {
         Self {
+            order_form: Arc::new(OrderForm::new(&config.storefront, &public_base_url)),
             creates: Arc::new(order::Creates::new(db.clone(), order::terms(&config))),
             payments: Arc::new(payment::Payments::new(db.clone(), changes.clone())),
             refunds: Arc::new(refund::Refunds::new(db.clone(), changes.clone())),

@@ -5,7 +5,9 @@
 //!
 //! - methods `GET`, `POST` and `OPTIONS`; request headers `authorization`,
 //!   `content-type` and `x-request-id`; `x-request-id` exposed, so that a
-//!   page can quote it in a report;
+//!   page can quote it in a report, and `location`, so that a page on
+//!   another origin can follow an order's form page from the response that
+//!   created the order;
 //! - no credentials: tokens travel in the `Authorization` header, never in
 //!   cookies, so a browser never attaches one on its own and `*` is safe;
 //! - a refused origin gets no `Access-Control-Allow-Origin`, and its
@@ -20,7 +22,7 @@
 //! read why it was refused, and the request id that goes with it.
 
 use axum::extract::Request;
-use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
+use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, LOCATION};
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::Response;
@@ -41,6 +43,11 @@ fn allowed_headers() -> [HeaderName; 3] {
     ]
 }
 
+/// The response headers a page may read, besides the CORS-safelisted ones.
+fn exposed_headers() -> [HeaderName; 2] {
+    [HeaderName::from_static(REQUEST_ID), LOCATION]
+}
+
 /// The layer for `cors`, or `None` when no origin is allowed.
 pub fn layer(cors: &Cors) -> Option<CorsLayer> {
     let origins = match &cors.allowed_origins {
@@ -59,7 +66,7 @@ pub fn layer(cors: &Cors) -> Option<CorsLayer> {
             .allow_origin(origins)
             .allow_methods(METHODS)
             .allow_headers(allowed_headers())
-            .expose_headers([HeaderName::from_static(REQUEST_ID)])
+            .expose_headers(exposed_headers())
             .max_age(cors.max_age),
     )
 }
@@ -88,10 +95,11 @@ pub fn describe(cors: &Cors) -> String {
     let headers = allowed_headers();
     let headers: Vec<&str> = headers.iter().map(HeaderName::as_str).collect();
     format!(
-        "CORS allows {origins}; methods {}; request headers {}; exposes {REQUEST_ID}; \
+        "CORS allows {origins}; methods {}; request headers {}; exposes {}; \
          preflights cached {} s; no credentials",
         methods.join(", "),
         headers.join(", "),
+        exposed_headers().map(|h| h.as_str().to_owned()).join(", "),
         cors.max_age.as_secs()
     )
 }

@@ -43,8 +43,8 @@ use axum::body::Bytes;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{ConnectInfo, Query, State};
 use axum::http::header::{
-    ACCEPT, ALLOW, AUTHORIZATION, CACHE_CONTROL, CONNECTION, CONTENT_TYPE, RETRY_AFTER, VARY,
-    WWW_AUTHENTICATE,
+    ACCEPT, ALLOW, AUTHORIZATION, CACHE_CONTROL, CONNECTION, CONTENT_TYPE, LOCATION, RETRY_AFTER,
+    VARY, WWW_AUTHENTICATE,
 };
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -579,5 +579,11 @@ fn reply(
         headers.insert(CACHE_CONTROL, value);
     }
     headers.extend(response.http_headers());
+    // `Location` names the order form of the one order a request created
+    // (graphql::mutations::order); a batch, or an operation that created
+    // several, has no one address.
+    if matches!(response, BatchResponse::Batch(_)) || headers.get_all(LOCATION).iter().count() > 1 {
+        headers.remove(LOCATION);
+    }
     reply
 }

@@ -1,5 +1,6 @@
 //! The HTTP surface: `POST`/`GET /graphql`, the GraphiQL playground at `/`
-//! (its files under `/playground/`), `/healthz`, `/readyz` and `/metrics`,
+//! (its files under `/playground/`), the reference storefront under
+//! `/shop/`, `/healthz`, `/readyz` and `/metrics`,
 //! with CORS for browsers on other origins ([`cors`]).
 
 mod capped;
@@ -12,12 +13,14 @@ mod playground;
 mod rate_limit;
 mod server;
 mod state;
+mod storefront;
 mod websocket;
 
 pub use playground::Playground;
 pub use rate_limit::RateLimiter;
 pub use server::serve;
 pub use state::AppState;
+pub use storefront::{Shopper, Storefront};
 pub use websocket::Sockets;
 
 use axum::Router;
@@ -64,6 +67,10 @@ pub fn router(state: AppState) -> Router {
         .route("/graphql", get(get_graphql).post(graphql::post))
         .route("/", get(playground::page))
         .route("/playground/{file}", get(playground::asset))
+        .route("/shop", get(storefront::root))
+        .route("/shop/", get(storefront::page))
+        .route("/shop/assets/{file}", get(storefront::asset))
+        .route("/shop/{*page}", get(storefront::page))
         .route("/healthz", get(health::alive))
         .route("/readyz", get(health::ready))
         .route("/metrics", get(health::metrics));

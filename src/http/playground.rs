@@ -92,7 +92,7 @@ impl Playground {
 /// `value` as a JavaScript expression that is safe inside `<script>`:
 /// JSON (a subset of JavaScript), with `<`, `>` and `&` escaped, which can
 /// only occur inside its strings, so that no value can close the element.
-fn script_literal(value: &serde_json::Value) -> Result<String, String> {
+pub(super) fn script_literal(value: &serde_json::Value) -> Result<String, String> {
     let json = serde_json::to_string(value).map_err(|e| format!("playground: {e}"))?;
     Ok(json
         .replace('<', "\\u003c")

@@ -11,6 +11,7 @@ use crate::metrics::Metrics;
 
 use super::RateLimiter;
 use super::playground::Playground;
+use super::storefront::Storefront;
 use super::websocket::Sockets;
 
 /// Shared by every request handler. Cheap to clone.
@@ -29,6 +30,9 @@ pub struct AppState {
     /// The playground page, with the demo tokens; `None` turns the
     /// playground and its files off (production).
     pub(crate) playground: Option<Arc<Playground>>,
+    /// The storefront page, with the demo shoppers' tokens; `None` turns
+    /// the storefront and its files off (`STOREFRONT`).
+    pub(crate) storefront: Option<Arc<Storefront>>,
     /// This instance's GraphQL WebSockets.
     pub(crate) sockets: Arc<Sockets>,
 }

@@ -98,7 +98,10 @@ async fn an_allowed_origin_is_answered_with_what_it_may_send_and_read() {
         header(&h, "access-control-allow-origin"),
         Some("http://localhost:5173")
     );
-    assert_eq!(list(&h, "access-control-expose-headers"), ["x-request-id"]);
+    assert_eq!(
+        list(&h, "access-control-expose-headers"),
+        ["x-request-id", "location"]
+    );
     assert_eq!(header(&h, "access-control-allow-credentials"), None);
     assert!(header(&h, "x-request-id").is_some());
     let body: Value = r.json().await.unwrap();
@@ -181,7 +184,7 @@ async fn development_allows_any_origin_by_default() {
     );
     assert_eq!(
         list(r.headers(), "access-control-expose-headers"),
-        ["x-request-id"]
+        ["x-request-id", "location"]
     );
 
     let star = app_allowing("*").await;
@@ -273,7 +276,7 @@ async fn refusals_carry_the_cors_headers_and_the_request_id() {
         );
         assert_eq!(
             list(h, "access-control-expose-headers"),
-            ["x-request-id"],
+            ["x-request-id", "location"],
             "{expected}"
         );
         assert!(header(h, "x-request-id").is_some(), "{expected}");
@@ -301,7 +304,10 @@ async fn refusals_carry_the_cors_headers_and_the_request_id() {
         .expect("the second request is limited");
     let h = limited.headers();
     assert_eq!(header(h, "access-control-allow-origin"), Some(SHOP));
-    assert_eq!(list(h, "access-control-expose-headers"), ["x-request-id"]);
+    assert_eq!(
+        list(h, "access-control-expose-headers"),
+        ["x-request-id", "location"]
+    );
     assert!(header(h, "retry-after").is_some() && header(h, "x-request-id").is_some());
 }
 

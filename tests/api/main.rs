@@ -27,6 +27,7 @@ mod helpers;
 mod hostile;
 mod http;
 mod observability;
+mod order_form;
 mod order_life;
 mod order_queries;
 mod orders;

@@ -3,9 +3,10 @@
 
 use crate::error::Field;
 use async_graphql::{Context, ID, InputObject, Object};
+use axum::http::header::LOCATION;
 
-use crate::domain::order::LineRequest;
-use crate::error::{AppError, ErrorCode};
+use crate::domain::order::{LineRequest, OrderRecord};
+use crate::error::{AppError, AppResult, ErrorCode};
 use crate::facades::{order, refund};
 use crate::global_id::{self, types};
 use crate::graphql::context::{caller, services};
@@ -104,6 +105,7 @@ impl OrderMutation {
             })
             .collect();
         let result = order::create_order(services, caller, &lines, input.idempotency_key).await;
+        point_to_the_order_form(ctx, &result);
         respond(result, |o| CreateOrderPayload {
             order: Some(Order(o)),
             ..Default::default()
@@ -119,6 +121,7 @@ impl OrderMutation {
         let services = services(ctx)?;
         let caller = caller(ctx)?;
         let result = order::create_order_from_cart(services, caller, input.idempotency_key).await;
+        point_to_the_order_form(ctx, &result);
         respond(result, |o| CreateOrderPayload {
             order: Some(Order(o)),
             ..Default::default()
@@ -174,5 +177,22 @@ impl OrderMutation {
             payload.order = Some(Order(o));
         }
         Ok(payload)
+    }
+}
+
+/// Adds the new order's form page as the response's `Location` (the use
+/// case's "order form page URL via Location header"). Appended, not set:
+/// the HTTP layer keeps it only when the request's one operation created
+/// exactly one order (`http::graphql`), so that an operation creating two
+/// never names one of them.
+fn point_to_the_order_form(ctx: &Context<'_>, created: &AppResult<OrderRecord>) {
+    let (Ok(order), Ok(services)) = (created, services(ctx)) else {
+        return;
+    };
+    let url = services
+        .order_form
+        .url(&ids::encode(types::ORDER, order.id).0);
+    if !ctx.append_http_header(LOCATION, &url) {
+        tracing::warn!(%url, "the order form URL cannot be a Location header");
     }
 }

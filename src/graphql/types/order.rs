@@ -90,12 +90,10 @@ impl Order {
         Ok(payment.map(Payment))
     }
 
-    /// The URL of the order form (payment page) for this order.
-    /// Built from `PUBLIC_BASE_URL`; the page belongs to the shop's frontend.
+    /// The URL of the order form (payment page) for this order: `ORDER_FORM_URL` with the order's id, by default the reference storefront's order page. The response that creates the order carries it as its `Location` header too.
     async fn payment_url(&self, ctx: &Context<'_>) -> async_graphql::Result<String> {
-        let base = &services(ctx)?.public_base_url;
         let id = ids::encode(types::ORDER, self.0.id).0;
-        Ok(format!("{base}/orders/{id}/payment"))
+        Ok(services(ctx)?.order_form.url(&id))
     }
 
     /// When the order was created.

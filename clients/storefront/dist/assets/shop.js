@@ -1,0 +1,1 @@
+document.getElementById("app").textContent = "The storefront is being built.";
