@@ -7,7 +7,7 @@
   'use strict';
   var tokens = __PLAYGROUND_TOKENS__;
   var container = document.getElementById('graphiql');
-  if (!window.React || !window.ReactDOM || !window.GraphiQL) {
+  if (!window.React || !window.ReactDOM || !window.GraphiQL || !window.graphqlWs) {
     container.textContent =
       'The playground scripts did not load: see the browser console.';
     return;
@@ -63,6 +63,55 @@
     },
   };
 
+  // Queries and mutations go over HTTP with the tab's headers. A
+  // subscription goes over a WebSocket (graphql-transport-ws, on the same
+  // /graphql), which carries no headers: its token travels in the
+  // connection_init payload instead. So there is one socket per distinct
+  // Authorization header, opened on the first subscription of a tab that
+  // sends it and closed by graphql-ws once it has nothing left to carry.
+  var http = GraphiQL.createFetcher({ url: '/graphql' });
+  var sockets = new Map();
+  var socketUrl =
+    (window.location.protocol === 'https:' ? 'wss://' : 'ws://') + window.location.host + '/graphql';
+  function socketFor(authorization) {
+    if (!sockets.has(authorization)) {
+      sockets.set(
+        authorization,
+        graphqlWs.createClient({
+          url: socketUrl,
+          connectionParams: authorization ? { Authorization: authorization } : {},
+        }),
+      );
+    }
+    return sockets.get(authorization);
+  }
+  function headerValue(headers, name) {
+    var found = Object.keys(headers || {}).find(function (key) {
+      return key.toLowerCase() === name;
+    });
+    return found ? String(headers[found]) : '';
+  }
+  // Whether the operation to run (by name, or the document's only one) is
+  // a subscription, from the document GraphiQL parsed.
+  function isSubscription(params, document) {
+    var operations = ((document && document.definitions) || []).filter(function (d) {
+      return d.kind === 'OperationDefinition';
+    });
+    var chosen = operations.find(function (d) {
+      return params.operationName ? d.name && d.name.value === params.operationName : true;
+    });
+    return Boolean(chosen && chosen.operation === 'subscription');
+  }
+  function fetcher(params, options) {
+    if (!isSubscription(params, options && options.documentAST)) return http(params, options);
+    var authorization = headerValue(options && options.headers, 'authorization');
+    return socketFor(authorization).iterate({
+      query: params.query,
+      variables: params.variables,
+      operationName: params.operationName,
+    });
+  }
+
   // A tab is titled after its operation's name: DemoUser and DemoAdmin say
   // whose token the tab's headers carry.
   var userQuery = [
@@ -72,6 +121,12 @@
     'query DemoUser {',
     '  viewer { subject balance }',
     '  products(first: 3) { nodes { name price stock } }',
+    '}',
+    '',
+    '# Live: put an order id of yours in Variables ({ "orderId": "..." }) and',
+    '# run WatchOrder; pay the order elsewhere and see it change here.',
+    'subscription WatchOrder($orderId: ID!) {',
+    '  orderUpdated(orderId: $orderId) { id status paidAt expiresAt }',
     '}',
     '',
   ].join('\n');
@@ -87,7 +142,7 @@
 
   ReactDOM.createRoot(container).render(
     React.createElement(GraphiQL, {
-      fetcher: GraphiQL.createFetcher({ url: '/graphql' }),
+      fetcher: fetcher,
       storage: storage,
       // GraphiQL 3 fills the Headers editor it starts with, and any tab
       // opened with "+", from defaultHeaders, not from the first tab.

@@ -14,14 +14,16 @@ set -euo pipefail
 REACT=18.3.1
 REACT_DOM=18.3.1
 GRAPHIQL=3.8.3 # the 3.x line is the last one shipping a UMD build
+GRAPHQL_WS=6.4.2
 
 here="$(cd "$(dirname "$0")" && pwd)"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
 cd "$work"
-npm pack --silent "react@$REACT" "react-dom@$REACT_DOM" "graphiql@$GRAPHIQL" >/dev/null
-for package in "react-$REACT" "react-dom-$REACT_DOM" "graphiql-$GRAPHIQL"; do
+npm pack --silent "react@$REACT" "react-dom@$REACT_DOM" "graphiql@$GRAPHIQL" \
+    "graphql-ws@$GRAPHQL_WS" >/dev/null
+for package in "react-$REACT" "react-dom-$REACT_DOM" "graphiql-$GRAPHIQL" "graphql-ws-$GRAPHQL_WS"; do
     mkdir "$package"
     tar -xzf "$package.tgz" -C "$package"
 done
@@ -36,6 +38,7 @@ cp "react-dom-$REACT_DOM/package/umd/react-dom.production.min.js" \
     "$here/react-dom-$REACT_DOM.production.min.js"
 strip_map "graphiql-$GRAPHIQL/package/graphiql.min.js" "$here/graphiql-$GRAPHIQL.min.js"
 strip_map "graphiql-$GRAPHIQL/package/graphiql.min.css" "$here/graphiql-$GRAPHIQL.min.css"
+cp "graphql-ws-$GRAPHQL_WS/package/umd/graphql-ws.min.js" "$here/graphql-ws-$GRAPHQL_WS.min.js"
 
 # Nothing may load from another host: no @import and no url() other than
 # inline data (the CSS embeds its fonts), no script loading from a CDN.

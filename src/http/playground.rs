@@ -1,7 +1,8 @@
 //! The GraphiQL playground at `GET /` (development only), served whole by
 //! this server so that it works without internet access.
 //!
-//! React, ReactDOM and GraphiQL are vendored under `assets/playground/`
+//! React, ReactDOM, GraphiQL and graphql-ws (the playground's subscriptions)
+//! are vendored under `assets/playground/`
 //! (pinned production builds, see its `LICENSES.md` and `update.sh`) and
 //! embedded in the binary. Each is served at `/playground/<file>`, where the
 //! file name carries the package's version: a new version is a new URL, so
@@ -45,6 +46,11 @@ const ASSETS: &[(&str, &str, &[u8])] = &[
         "graphiql-3.8.3.min.js",
         JAVASCRIPT,
         include_bytes!("../../assets/playground/graphiql-3.8.3.min.js"),
+    ),
+    (
+        "graphql-ws-6.4.2.min.js",
+        JAVASCRIPT,
+        include_bytes!("../../assets/playground/graphql-ws-6.4.2.min.js"),
     ),
     (
         "graphiql-3.8.3.min.css",

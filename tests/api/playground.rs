@@ -23,6 +23,10 @@ const ASSETS: &[(&str, &str)] = &[
         "text/javascript; charset=utf-8",
     ),
     (
+        "/playground/graphql-ws-6.4.2.min.js",
+        "text/javascript; charset=utf-8",
+    ),
+    (
         "/playground/graphiql-3.8.3.min.css",
         "text/css; charset=utf-8",
     ),

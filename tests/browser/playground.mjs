@@ -1,7 +1,8 @@
 // The GraphiQL playground in a real browser, offline: starts the server (the
 // debug binary) on a fresh database, opens `/` in headless Chromium with every
 // request to another origin blocked, and checks that GraphiQL renders, runs a
-// query, holds the demo tokens in its Headers tab and sends them.
+// query, holds the demo tokens in its Headers tab and sends them, and runs a
+// subscription over a WebSocket that shows an order's payment as it happens.
 //
 //   npm ci && npm test                       # in tests/browser
 //   UPDATE_SCREENSHOTS=1 npm test            # also rewrites docs/playground-*.png
@@ -209,7 +210,9 @@ async function main() {
   });
   const problems = [];
   const page = await context.newPage();
+  const sockets = [];
   page.on('websocket', (ws) => {
+    sockets.push(ws.url());
     if (!ws.url().startsWith(`ws://127.0.0.1:${port}/`)) foreign.push(ws.url());
   });
   page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
@@ -255,6 +258,47 @@ async function main() {
   check(viewer.data?.viewer?.subject === 'demo-user', JSON.stringify(viewer));
   await expectHeaders(page, user, 'demo user');
   await page.screenshot({ path: join(shots, 'playground-headers.png') });
+
+  // A subscription in the same tab, over the page's WebSocket with the
+  // tab's token: the order's current state, then its payment, made
+  // elsewhere, as it happens.
+  const api = async (query, variables) => {
+    const response = await fetch(`${origin}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: user },
+      body: JSON.stringify({ query, variables }),
+    });
+    const body = await response.json();
+    check(!body.errors, `${query}: ${JSON.stringify(body.errors)}`);
+    return body.data;
+  };
+  const [first] = (await api('{ products(first: 1) { nodes { id price } } }')).products.nodes;
+  await api('mutation($a: Money!) { chargeBalance(input: { amount: $a }) { userErrors { code } } }', {
+    a: first.price,
+  });
+  const created = await api(
+    'mutation($p: ID!) { createOrder(input: { items: [{ productId: $p, quantity: 1 }] }) { order { id } } }',
+    { p: first.id },
+  );
+  const orderId = created.createOrder.order.id;
+  await run(
+    page,
+    `subscription WatchOrder {\n  orderUpdated(orderId: "${orderId}") {\n    id\n    status\n  }\n}\n`,
+    '"PENDING"',
+  );
+  const paid = await api(
+    'mutation($o: ID!) { payOrder(input: { orderId: $o }) { order { status } userErrors { code } } }',
+    { o: orderId },
+  );
+  check(paid.payOrder.order?.status === 'PAID', `payOrder: ${JSON.stringify(paid)}`);
+  await page.waitForFunction(
+    (s) => (document.querySelector(s)?.CodeMirror?.getValue() ?? '').includes('"PAID"'),
+    RESPONSE,
+    { timeout: 15_000 },
+  ).catch(async () => {
+    fail(`the subscription never showed PAID:\n${await editorValue(page, RESPONSE)}`);
+  });
+  check(sockets.length === 1, `sockets: ${JSON.stringify(sockets)}`);
 
   // The admin's tab carries the admin's token.
   await page.locator('.graphiql-tab-button', { hasText: 'DemoAdmin' }).click();
