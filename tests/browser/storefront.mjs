@@ -149,7 +149,7 @@ async function main() {
   await page.getByRole('link', { name: 'Ceramic mug' }).click();
   await page.getByRole('heading', { name: 'Ceramic mug' }).waitFor();
   await page.getByLabel('Quantity').fill('2');
-  await page.getByRole('button', { name: 'Add Ceramic mug to the cart' }).click();
+  await page.getByRole('button', { name: 'Add to cart: Ceramic mug' }).click();
   await page.getByText('Added 2 × Ceramic mug to your cart.').waitFor();
   await page.waitForFunction(() => document.querySelector('[data-testid=cart-count]')?.textContent === '(2)');
 

@@ -3,18 +3,19 @@
 import { request } from './api.js';
 import { config } from './config.js';
 import { h, replace } from './dom.js';
-import { money } from './format.js';
+import { money, plural } from './format.js';
 import { BASE, path } from './router.js';
 import { onShopperChange, shopper, switchShopper } from './session.js';
 import { ShopperQuery } from '../../typescript/src/operations.js';
 
-const cartCount = h('span', { class: 'count', 'data-testid': 'cart-count' });
+const cartCount = h('span', { class: 'count', 'data-testid': 'cart-count', 'aria-hidden': 'true' });
+const cartWords = h('span', { class: 'sr-only' });
 const balance = h('span', { class: 'balance', 'data-testid': 'header-balance' });
 
 const links: [string, string, (HTMLElement | string)[]][] = [
   [BASE, 'catalog', ['Catalog']],
   [path('coupons'), 'coupons', ['Coupons']],
-  [path('cart'), 'cart', ['Cart ', cartCount]],
+  [path('cart'), 'cart', ['Cart ', cartCount, cartWords]],
   [path('account'), 'account', ['My account']],
 ];
 
@@ -54,12 +55,13 @@ export async function refreshHeader(): Promise<void> {
     const { viewer } = await request(ShopperQuery);
     replace(balance, 'Balance ', h('strong', null, money(viewer.balance)));
     balance.title = 'Your balance';
-    cartCount.textContent = viewer.cart.totalQuantity > 0 ? `(${viewer.cart.totalQuantity})` : '';
-    const label = viewer.cart.totalQuantity === 1 ? '1 item' : `${viewer.cart.totalQuantity} items`;
-    cartCount.setAttribute('aria-label', viewer.cart.totalQuantity > 0 ? label : 'empty');
+    const units = viewer.cart.totalQuantity;
+    cartCount.textContent = units > 0 ? `(${units})` : '';
+    cartWords.textContent = units > 0 ? `, ${plural(units, 'item')}` : ', empty';
   } catch {
     balance.textContent = '';
     cartCount.textContent = '';
+    cartWords.textContent = '';
   }
 }
 

@@ -39,7 +39,8 @@ export function addToCartButton(
       type: 'button',
       'data-testid': 'add-to-cart',
       disabled: product.stock <= 0 || !shopper(),
-      'aria-label': `Add ${product.name} to the cart`,
+      // The visible words first (WCAG's label in name), then which product.
+      'aria-label': product.stock > 0 ? `Add to cart: ${product.name}` : `Sold out: ${product.name}`,
     },
     product.stock > 0 ? 'Add to cart' : 'Sold out',
   );
