@@ -67,8 +67,9 @@ export function createShop(binary, name) {
   };
   const instances = [];
 
-  async function start(env = {}) {
-    const port = await freePort();
+  /** Starts an instance (on `port`, or a free one) with `env` over the shop's settings. */
+  async function start(env = {}, port = null) {
+    port ??= await freePort();
     const origin = `http://127.0.0.1:${port}`;
     const childEnv = { ...process.env, ...shared, LISTEN_ADDR: `127.0.0.1:${port}`, ...env };
     const child = spawn(binary, [], { cwd: repo, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -97,17 +98,18 @@ export function createShop(binary, name) {
     return `Bearer ${minted.stdout.trim()}`;
   }
 
+  /** Stops one instance (and waits until it has exited). */
+  async function halt({ child }) {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((done) => child.once('exit', done));
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    await exited;
+    clearTimeout(timer);
+  }
+
   async function stop() {
-    await Promise.all(
-      instances.map(async ({ child }) => {
-        if (child.exitCode !== null || child.signalCode !== null) return;
-        const exited = new Promise((done) => child.once('exit', done));
-        child.kill('SIGTERM');
-        const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-        await exited;
-        clearTimeout(timer);
-      }),
-    );
+    await Promise.all(instances.map(halt));
     kill();
     const { hostname, port, username } = new URL(postgres);
     spawnSync(
@@ -125,7 +127,7 @@ export function createShop(binary, name) {
   }
 
   const output = () => instances.map((i, n) => `--- instance ${n + 1} (${i.origin}) ---\n${i.output}`).join('\n');
-  return { start, stop, kill, authorization, output, database };
+  return { start, halt, stop, kill, authorization, output, database };
 }
 
 /** Deletes a JetStream stream (best effort), over the NATS protocol itself. */
@@ -161,6 +163,9 @@ function deleteStream(stream) {
   });
 }
 
+/** Console errors that are expected for a while (a server stopped on purpose), as patterns. */
+export const tolerated = new Set();
+
 export async function launchBrowser() {
   return chromium.launch({
     executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
@@ -195,7 +200,9 @@ function watchPage(page, allowed, problems) {
   });
   page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
   page.on('console', (m) => {
-    if (m.type() === 'error') problems.push(`console error on ${page.url()}: ${m.text()}`);
+    if (m.type() === 'error' && ![...tolerated].some((pattern) => pattern.test(m.text()))) {
+      problems.push(`console error on ${page.url()}: ${m.text()}`);
+    }
   });
   page.on('requestfailed', (r) => {
     // A page left while a request was in flight aborts it: not a failure of the shop.

@@ -14,6 +14,9 @@
 //    his order form page shows EXPIRED.
 // 4. A campaign of 2: Ada and Ben claim at once (from two instances) while
 //    Cy's page watches the count fall to 0 and the campaign sell out.
+// 5. The first instance stops while Ada pays another order in her second
+//    window; when it is back, her first window's socket reconnects, the
+//    page reads the order again and shows PAID.
 //
 // Any console error, page error, failed request or request to another host
 // fails it.
@@ -25,7 +28,7 @@
 import { copyFileSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildServer, check, createShop, launchBrowser, offlineContext, repo, run } from './harness.mjs';
+import { buildServer, check, createShop, launchBrowser, offlineContext, repo, run, tolerated } from './harness.mjs';
 
 const shots = mkdtempSync(join(tmpdir(), 'storefront-shots-'));
 const SCREENSHOTS = ['storefront-catalog.png', 'storefront-order.png', 'storefront-coupon.png', 'storefront-phone.png'];
@@ -277,6 +280,33 @@ async function main() {
   await again.goto(`${b.origin}${campaign}`);
   await again.getByTestId('coupon-held').getByText('You hold a coupon of this campaign').waitFor();
   check(await again.getByTestId('claim').isDisabled(), 'Ada cannot claim twice');
+
+  // ---- 5. what happened while the socket was down is read on reconnecting ----
+  await page.goto(`${a.origin}/shop/products/${encodeURIComponent(
+    (await gql(a.origin, ada.authorization, '{ products(search: "beans") { nodes { id } } }')).products.nodes[0].id,
+  )}`);
+  await page.getByRole('button', { name: 'Buy now' }).click();
+  await page.waitForURL(/\/shop\/orders\//);
+  await page.getByTestId('live-state').getByText('Live').waitFor();
+  const secondOrder = page.url();
+  const readsBefore = sentByFirstWindow.filter((s) => s.operation === 'OrderPage').length;
+  tolerated.add(/WebSocket connection to .* failed/);
+  await shop.halt(a);
+  await page.getByTestId('live-state').getByText('Reconnecting…').waitFor();
+  await payer.goto(secondOrder.replace(a.origin, b.origin));
+  await payer.getByRole('button', { name: /^Pay / }).click();
+  await payer.getByTestId('order-final').waitFor();
+  check((await statusOf(page)) === 'PENDING', 'the first window missed the payment while its instance was down');
+  const restarted = await shop.start({ ORDER_PAYMENT_WINDOW_SECS: '600', ORDER_SWEEP_INTERVAL_MS: '200' }, a.port);
+  await page.waitForFunction(() => document.querySelector('[data-testid=order-status]')?.dataset.status === 'PAID', null, { timeout: 20_000 })
+    .catch(() => check(false, 'the first window did not show PAID after reconnecting'));
+  await page.getByTestId('live-state').getByText('Live').waitFor();
+  tolerated.clear();
+  check(
+    sentByFirstWindow.filter((s) => s.operation === 'OrderPage').length > readsBefore,
+    'the page read the order again on reconnecting',
+  );
+  check(restarted.origin === a.origin, 'the same origin again');
 
   check(problems.length === 0, `the pages had problems:\n${problems.join('\n')}`);
 
