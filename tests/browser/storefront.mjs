@@ -135,6 +135,11 @@ async function main() {
   await page.waitForURL(/instock=1/);
   await page.getByText('14 products found').waitFor();
 
+  // Too short to search: said at once, nothing asked.
+  await page.getByLabel('Search products').fill('ab');
+  await page.getByLabel('Search products').press('Enter');
+  await page.getByText('Type at least one word of three letters or digits.').waitFor();
+
   await page.getByLabel('Search products').fill('coffee');
   await page.getByLabel('Search products').press('Enter');
   await page.waitForURL(/q=coffee/);
@@ -274,6 +279,18 @@ async function main() {
   await watcher.getByTestId('live-state').getByText('Sold out').waitFor();
   check(await watcher.evaluate(() => window.notReloaded === true), 'live, without a reload');
   await watcher.screenshot({ path: join(shots, 'storefront-coupon.png'), fullPage: true });
+
+  // A payment the balance cannot cover: the quote says so, and so does Pay.
+  await watcher.goto(`${a.origin}/shop/`);
+  await watcher.getByRole('link', { name: 'Gift box' }).click();
+  await watcher.getByLabel('Quantity').fill('20');
+  await watcher.getByRole('button', { name: 'Buy now' }).click();
+  await watcher.waitForURL(/\/shop\/orders\//);
+  await watcher.getByTestId('quote-problem').getByText('Your balance does not cover this payment').waitFor();
+  await watcher.getByRole('button', { name: 'Pay 1,200,000' }).click();
+  await watcher.getByTestId('pay-outcome').getByText('Your balance does not cover this payment').waitFor();
+  check((await statusOf(watcher)) === 'PENDING', 'a refused payment leaves the order PENDING');
+  check(await watcher.getByTestId('pay').isEnabled(), 'and Pay can be tried again');
 
   // Claiming again is refused in plain words: Ada's second window knows she holds one.
   const again = await adaB.newPage();
