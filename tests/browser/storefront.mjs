@@ -189,10 +189,15 @@ async function main() {
 
   const phone = await offlineContext(browser, origins, problems, { viewport: { width: 360, height: 740 }, isMobile: true, hasTouch: true });
   const small = await phone.newPage();
+  const widerThanPhone = () => small.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  for (const where of ['/shop/', '/shop/cart', '/shop/account', '/shop/coupons']) {
+    await small.goto(`${a.origin}${where}`);
+    await small.waitForFunction(() => !document.querySelector('main [role=status].status'));
+    check((await widerThanPhone()) <= 0, `${where} is wider than a 360px phone`);
+  }
   await small.goto(order.paymentUrl);
   await small.getByText('You pay 21,600 (you save 2,400)').waitFor();
-  const overflow = await small.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
-  check(overflow <= 0, `the order page is ${overflow}px wider than a 360px phone`);
+  check((await widerThanPhone()) <= 0, 'the order form page is wider than a 360px phone');
   await small.screenshot({ path: join(shots, 'storefront-phone.png'), fullPage: true });
   await phone.close();
 
