@@ -41,7 +41,7 @@ async fn an_order_is_pending_with_the_prices_of_its_moment() {
     let id = order["id"].as_str().unwrap();
     assert_eq!(
         order["paymentUrl"],
-        format!("{}/orders/{id}/payment", app.address)
+        format!("{}/shop/orders/{id}", app.address)
     );
     let items = order["items"].as_array().unwrap();
     assert_eq!(items.len(), 2);

@@ -3,6 +3,7 @@
 
 use crate::error::Field;
 use async_graphql::{Context, ID, InputObject, Object};
+use axum::http::HeaderValue;
 use axum::http::header::LOCATION;
 
 use crate::domain::order::{LineRequest, OrderRecord};
@@ -192,7 +193,11 @@ fn point_to_the_order_form(ctx: &Context<'_>, created: &AppResult<OrderRecord>) 
     let url = services
         .order_form
         .url(&ids::encode(types::ORDER, order.id).0);
-    if !ctx.append_http_header(LOCATION, &url) {
-        tracing::warn!(%url, "the order form URL cannot be a Location header");
+    match HeaderValue::try_from(&url) {
+        Ok(value) => {
+            ctx.append_http_header(LOCATION, value);
+        }
+        // Only a PUBLIC_BASE_URL outside visible ASCII can make one.
+        Err(_) => tracing::warn!(%url, "the order form URL cannot be a Location header"),
     }
 }
