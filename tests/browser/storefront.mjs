@@ -307,9 +307,12 @@ async function main() {
   await page.goto(`${a.origin}/shop/products/${encodeURIComponent(
     (await gql(a.origin, ada.authorization, '{ products(search: "beans") { nodes { id } } }')).products.nodes[0].id,
   )}`);
-  await page.getByRole('button', { name: 'Buy now' }).click();
+  // By keyboard: Enter in the quantity orders; the focus lands on the order form page's heading.
+  await page.getByLabel('Quantity').press('Enter');
   await page.waitForURL(/\/shop\/orders\//);
   await page.getByTestId('live-state').getByText('Live').waitFor();
+  await page.waitForFunction(() => document.activeElement?.tagName === 'H1' && document.activeElement.textContent.startsWith('Order'))
+    .catch(() => check(false, 'the focus is not on the order page\'s heading'));
   const secondOrder = page.url();
   const readsBefore = sentByFirstWindow.filter((s) => s.operation === 'OrderPage').length;
   tolerated.add(/WebSocket connection to .* failed/);

@@ -8,6 +8,10 @@
 // (default ../../target/debug/commerce) for shopper-ada, -ben and -cy.
 //
 //   SHOP_API=http://127.0.0.1:8080 PORT=5173 npm run dev
+//
+// Start that server with ORDER_FORM_URL=http://127.0.0.1:5173/shop/orders/{id}
+// so that an order's paymentUrl leads to this page, not to the server's own
+// build of the storefront.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -112,4 +116,5 @@ server.on('upgrade', (req, socket, head) => {
 
 server.listen(port, '127.0.0.1', () => {
   console.log(`storefront: http://127.0.0.1:${port}/shop/ (API ${api.origin}; rebuilt on change, from ${out})`);
+  console.log(`(start the API with ORDER_FORM_URL='http://127.0.0.1:${port}/shop/orders/{id}' so that paymentUrl leads here)`);
 });
