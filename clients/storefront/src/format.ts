@@ -28,11 +28,6 @@ export function money(amount: string): string {
   return moneyFormat.format(decimal as unknown as number);
 }
 
-/** Subtraction of two amounts, exactly. */
-export function minus(a: string, b: string): string {
-  return (BigInt(a) - BigInt(b)).toString();
-}
-
 const dateTimeFormat = new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeStyle: 'short' });
 const timeFormat = new Intl.DateTimeFormat(locale, { timeStyle: 'medium' });
 
