@@ -5,6 +5,7 @@
 
 mod capped;
 mod cors;
+mod embedded;
 mod graphql;
 mod health;
 mod media_type;

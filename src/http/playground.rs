@@ -10,17 +10,13 @@
 //! startup with the demo tokens and is never cached, since the tokens change
 //! with every start.
 
-use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::header::{
-    CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, REFERRER_POLICY, X_CONTENT_TYPE_OPTIONS,
-};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use sha2::{Digest, Sha256};
 
-use super::AppState;
+use super::{AppState, embedded};
 
 /// The page, with a marker where the script goes.
 const PAGE: &str = include_str!("../../assets/playground/index.html");
@@ -59,10 +55,6 @@ const ASSETS: &[(&str, &str, &[u8])] = &[
     ),
 ];
 const JAVASCRIPT: &str = "text/javascript; charset=utf-8";
-
-/// A versioned file never changes, so a year (the longest browsers honour)
-/// without asking again.
-const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 
 /// The playground page, rendered once at startup with the demo tokens.
 pub struct Playground {
@@ -111,21 +103,7 @@ pub async fn page(State(state): State<AppState>) -> Response {
     let Some(playground) = &state.playground else {
         return StatusCode::NOT_FOUND.into_response();
     };
-    (
-        [
-            (
-                CONTENT_TYPE,
-                HeaderValue::from_static("text/html; charset=utf-8"),
-            ),
-            // The tokens change with every start of the server.
-            (CACHE_CONTROL, HeaderValue::from_static("no-store")),
-            (CONTENT_SECURITY_POLICY, playground.policy.clone()),
-            (REFERRER_POLICY, HeaderValue::from_static("no-referrer")),
-            (X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")),
-        ],
-        playground.page.clone(),
-    )
-        .into_response()
+    embedded::page(playground.policy.clone(), playground.page.clone())
 }
 
 /// `GET /playground/{file}`: a vendored file, or 404 when there is no such
@@ -135,15 +113,7 @@ pub async fn asset(State(state): State<AppState>, Path(file): Path<String>) -> R
     let (Some(_), Some((_, content_type, body))) = (&state.playground, found) else {
         return StatusCode::NOT_FOUND.into_response();
     };
-    (
-        [
-            (CONTENT_TYPE, HeaderValue::from_static(content_type)),
-            (CACHE_CONTROL, HeaderValue::from_static(IMMUTABLE)),
-            (X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")),
-        ],
-        Body::from(*body),
-    )
-        .into_response()
+    embedded::immutable_file(content_type, body)
 }
 
 #[cfg(test)]

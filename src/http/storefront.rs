@@ -10,18 +10,14 @@
 //! never cached, since the tokens change with every start; its two files
 //! are served at URLs carrying their content's hash, and cached for good.
 
-use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::header::{
-    CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, REFERRER_POLICY, X_CONTENT_TYPE_OPTIONS,
-};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use base64::Engine;
 use sha2::{Digest, Sha256};
 
-use super::AppState;
 use super::playground::script_literal;
+use super::{AppState, embedded};
 
 /// The built page, with a marker where its configuration goes.
 const PAGE: &str = include_str!("../../clients/storefront/dist/index.html");
@@ -52,10 +48,6 @@ const ASSETS_PATH: &str = "/shop/assets/";
 const POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
      img-src 'self' data:; font-src 'self' data:; connect-src 'self'; base-uri 'none'; \
      form-action 'self'; frame-ancestors 'none'";
-
-/// A year (the longest browsers honour): a file's URL changes with its
-/// content.
-const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 
 /// A shopper the storefront can act as: the user switch of its header.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -120,21 +112,7 @@ pub async fn page(State(state): State<AppState>) -> Response {
     let Some(storefront) = &state.storefront else {
         return StatusCode::NOT_FOUND.into_response();
     };
-    (
-        [
-            (
-                CONTENT_TYPE,
-                HeaderValue::from_static("text/html; charset=utf-8"),
-            ),
-            // The tokens change with every start of the server.
-            (CACHE_CONTROL, HeaderValue::from_static("no-store")),
-            (CONTENT_SECURITY_POLICY, HeaderValue::from_static(POLICY)),
-            (REFERRER_POLICY, HeaderValue::from_static("no-referrer")),
-            (X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")),
-        ],
-        storefront.page.clone(),
-    )
-        .into_response()
+    embedded::page(HeaderValue::from_static(POLICY), storefront.page.clone())
 }
 
 /// `GET /shop/assets/{file}`: a built file, or 404 when there is no such
@@ -144,15 +122,7 @@ pub async fn asset(State(state): State<AppState>, Path(file): Path<String>) -> R
     let (Some(_), Some((_, content_type, body))) = (&state.storefront, found) else {
         return StatusCode::NOT_FOUND.into_response();
     };
-    (
-        [
-            (CONTENT_TYPE, HeaderValue::from_static(content_type)),
-            (CACHE_CONTROL, HeaderValue::from_static(IMMUTABLE)),
-            (X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")),
-        ],
-        Body::from(*body),
-    )
-        .into_response()
+    embedded::immutable_file(content_type, body)
 }
 
 #[cfg(test)]
