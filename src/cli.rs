@@ -108,13 +108,14 @@ async fn audit(config: &Config) -> ExitCode {
 }
 
 async fn serve(config: Config) -> ExitCode {
-    telemetry::init(config.app_env);
+    let telemetry = telemetry::init(config.app_env, &config.traces);
     let development = config.is_development();
     let secret = config.jwt_secret.clone();
     let app = match Application::build(config).await {
         Ok(app) => app,
         Err(e) => {
             tracing::error!(error = %e, "startup failed");
+            telemetry.shutdown();
             return ExitCode::FAILURE;
         }
     };
@@ -133,5 +134,7 @@ async fn serve(config: Config) -> ExitCode {
         println!("Demo admin token: Bearer {admin}\n");
     }
     app.run_until(shutdown_signal()).await;
+    // After the relay's last round, so that its last spans go out too.
+    telemetry.shutdown();
     ExitCode::SUCCESS
 }

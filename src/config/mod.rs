@@ -22,6 +22,7 @@ mod rate_limit;
 mod search;
 mod storefront;
 mod subscriptions;
+mod traces;
 mod websocket;
 
 use std::net::SocketAddr;
@@ -42,6 +43,7 @@ pub use rate_limit::RateLimit;
 pub use search::Search;
 pub use storefront::{ORDER_ID_PLACEHOLDER, Storefront};
 pub use subscriptions::Subscriptions;
+pub use traces::{Sampler, Traces};
 pub use websocket::WebSocket;
 
 use parse::Env;
@@ -117,6 +119,8 @@ pub struct Config {
     /// The reference storefront and the order form's address
     /// (`STOREFRONT`, `ORDER_FORM_URL`).
     pub storefront: Storefront,
+    /// OpenTelemetry traces (the standard `OTEL_` variables).
+    pub traces: Traces,
 }
 
 impl PartialEq for Config {
@@ -142,6 +146,7 @@ impl PartialEq for Config {
             && self.cors == other.cors
             && self.persisted == other.persisted
             && self.storefront == other.storefront
+            && self.traces == other.traces
     }
 }
 
@@ -212,6 +217,7 @@ impl Config {
             cors: Cors::from_env(&env, app_env)?,
             persisted: PersistedQueries::from_env(&env)?,
             storefront: Storefront::from_env(&env, app_env)?,
+            traces: Traces::from_env(&env)?,
         };
         // The costliest request allowed (a full batch of operations each
         // holding the most mutations) must fit in a full bucket, or it

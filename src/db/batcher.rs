@@ -22,17 +22,22 @@ use std::future::Future;
 use std::sync::Arc;
 
 use tokio::sync::{mpsc, oneshot};
+use tracing::Instrument;
 
 use super::Db;
 use crate::error::{AppError, AppResult};
 use crate::metrics::{Metrics, UseCase};
+use crate::telemetry::{self, TraceParent};
 
 /// How many requests may wait for a worker before submitters wait too.
 const QUEUE_CAPACITY: usize = 8_192;
 
 struct Job<Req, T> {
     request: Req,
-    reply: oneshot::Sender<AppResult<T>>,
+    /// The submitter's wait, in its request's trace (when traces are on).
+    waiting: Option<TraceParent>,
+    /// The result, and the batch that settled it.
+    reply: oneshot::Sender<(AppResult<T>, Option<TraceParent>)>,
 }
 
 /// A queue in front of one worker that settles requests in batches.
@@ -69,14 +74,35 @@ impl<Req: Clone + Send + 'static, T: Send + 'static> Batcher<Req, T> {
     /// Once queued, a request is settled even if the caller stops waiting
     /// (a client that disconnects cannot leave a payment half done, and a
     /// retry of it finds it done).
+    ///
+    /// In a trace, the wait is a span of the request's, linked to the span
+    /// of the batch that settled it; the batch is a child of its first
+    /// request's wait, linked to every other wait it served.
     pub async fn submit(&self, request: Req) -> AppResult<T> {
-        let (reply, answer) = oneshot::channel();
-        let lost = || AppError::Internal(format!("the {} worker is gone", self.name));
-        self.queue
-            .send(Job { request, reply })
-            .await
-            .map_err(|_| lost())?;
-        answer.await.map_err(|_| lost())?
+        let waiting = tracing::info_span!(
+            "batch.wait",
+            otel.name = %format_args!("wait for a {} batch", self.name),
+            batcher = self.name,
+        );
+        let job_waiting = TraceParent::of(&waiting);
+        let submitted = async {
+            let (reply, answer) = oneshot::channel();
+            let lost = || AppError::Internal(format!("the {} worker is gone", self.name));
+            self.queue
+                .send(Job {
+                    request,
+                    waiting: job_waiting,
+                    reply,
+                })
+                .await
+                .map_err(|_| lost())?;
+            let (result, batch) = answer.await.map_err(|_| lost())?;
+            if let Some(batch) = batch {
+                telemetry::link_to(&tracing::Span::current(), batch);
+            }
+            result
+        };
+        submitted.instrument(waiting).await
     }
 
     /// How many requests wait for the worker (not counting the batch it is
@@ -104,12 +130,29 @@ impl<F> Worker<F> {
         let mut batch = Vec::with_capacity(self.max_batch);
         // Ends when every sender is gone, that is when the app shuts down.
         while jobs.recv_many(&mut batch, self.max_batch).await > 0 {
+            let span = tracing::info_span!(
+                "batch",
+                otel.name = %format_args!("{} batch", self.name),
+                batcher = self.name,
+                batch.size = batch.len(),
+            );
+            // In the trace of the request that opened it (the first), so
+            // that a lone request's trace holds its whole write; linked to
+            // the others it serves.
+            let waits: Vec<TraceParent> = batch.iter().filter_map(|job| job.waiting).collect();
+            if let Some((first, others)) = waits.split_first() {
+                first.parent_of(&span);
+                for other in others {
+                    telemetry::link_to(&span, *other);
+                }
+            }
+            let settled_by = TraceParent::of(&span);
             let (requests, replies): (Vec<Req>, Vec<_>) =
                 batch.drain(..).map(|j| (j.request, j.reply)).unzip();
-            let results = self.answer_batch(requests).await;
+            let results = self.answer_batch(requests).instrument(span).await;
             for (reply, result) in replies.into_iter().zip(results) {
                 // The caller may have stopped waiting; its result stands.
-                let _ = reply.send(result);
+                let _ = reply.send((result, settled_by));
             }
         }
     }
@@ -165,7 +208,9 @@ impl<F> Worker<F> {
         Fut: Future<Output = BatchResult<T>> + Send + 'static,
     {
         let size = requests.len();
-        let results = tokio::spawn((self.settle_batch)(requests))
+        // The task goes on in the batch's span, so that its transaction
+        // spans are the batch's children.
+        let results = tokio::spawn((self.settle_batch)(requests).in_current_span())
             .await
             .map_err(|e| AppError::Internal(format!("{} batch panicked: {e}", self.name)))??;
         if results.len() != size {

@@ -19,6 +19,7 @@ use std::time::Duration;
 
 use sqlx::pool::PoolConnection;
 use sqlx::{PgConnection, Postgres};
+use tracing::Instrument;
 
 use super::{Db, RowKey};
 use crate::error::{AppError, AppResult};
@@ -90,8 +91,29 @@ impl Db {
     }
 
     /// The retry loop: attempts on `conn`, or on a pooled connection per
-    /// attempt when `None`.
+    /// attempt when `None`; in a span of its own, which says how many
+    /// attempts the transaction took (a trace shows where a slow write
+    /// spent its time: waiting for its turn, or losing races).
     async fn retrying<T, F>(
+        &self,
+        conn: Option<&mut PoolConnection<Postgres>>,
+        use_case: &'static str,
+        work: F,
+    ) -> AppResult<T>
+    where
+        F: for<'t> FnMut(&'t mut PgConnection) -> TxFuture<'t, T>,
+    {
+        let span = tracing::info_span!(
+            "transaction",
+            otel.name = %format_args!("transaction {use_case}"),
+            db.system.name = "postgresql",
+            use_case,
+            attempts = tracing::field::Empty,
+        );
+        self.attempts(conn, use_case, work).instrument(span).await
+    }
+
+    async fn attempts<T, F>(
         &self,
         mut conn: Option<&mut PoolConnection<Postgres>>,
         use_case: &'static str,
@@ -110,6 +132,7 @@ impl Db {
                     Err(err) => Err(err.into()),
                 },
             };
+            tracing::Span::current().record("attempts", attempt);
             match result {
                 Err(err) if err.is_retryable() => {
                     if attempt >= policy.max_attempts {

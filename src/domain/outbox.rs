@@ -18,6 +18,7 @@ use super::user::UserRecord;
 use super::user_coupon::UserCouponRecord;
 use crate::error::{AppError, AppResult};
 use crate::global_id::{self, types};
+use crate::telemetry::TraceParent;
 
 /// The CloudEvents `type` of an order-paid event.
 pub const ORDER_PAID: &str = "com.commerce.order.paid";
@@ -65,6 +66,19 @@ pub struct NewEvent {
     pub order_id: i64,
     /// The whole CloudEvents message, serialized.
     pub payload: String,
+    /// The trace of the request that wrote it (see [`NewEvent::in_trace`]).
+    pub traceparent: Option<TraceParent>,
+}
+
+impl NewEvent {
+    /// The event as part of the trace `traceparent` (the request whose
+    /// write it records), which its NATS message continues.
+    pub fn in_trace(self, traceparent: Option<TraceParent>) -> Self {
+        Self {
+            traceparent,
+            ..self
+        }
+    }
 }
 
 /// A CloudEvents 1.0 envelope (structured mode, JSON).
@@ -228,6 +242,9 @@ fn envelope<T: Serialize>(
         event_type,
         order_id,
         payload,
+        // The current span's trace; a write settled in a batch names its
+        // own request's instead (`in_trace`), the batch serving several.
+        traceparent: TraceParent::current(),
     })
 }
 
@@ -361,15 +378,20 @@ pub async fn insert(conn: &mut PgConnection, events: &[NewEvent]) -> AppResult<(
     let types: Vec<&str> = events.iter().map(|e| e.event_type).collect();
     let orders: Vec<i64> = events.iter().map(|e| e.order_id).collect();
     let payloads: Vec<&str> = events.iter().map(|e| e.payload.as_str()).collect();
+    let traces: Vec<Option<String>> = events
+        .iter()
+        .map(|e| e.traceparent.map(|t| t.to_string()))
+        .collect();
     sqlx::query!(
-        "INSERT INTO outbox (event_id, event_type, order_id, payload)
-         SELECT e.id, e.event_type, e.order_id, e.payload::JSONB
-         FROM unnest($1::UUID[], $2::TEXT[], $3::BIGINT[], $4::TEXT[])
-              AS e(id, event_type, order_id, payload)",
+        "INSERT INTO outbox (event_id, event_type, order_id, payload, traceparent)
+         SELECT e.id, e.event_type, e.order_id, e.payload::JSONB, e.traceparent
+         FROM unnest($1::UUID[], $2::TEXT[], $3::BIGINT[], $4::TEXT[], $5::TEXT[])
+              AS e(id, event_type, order_id, payload, traceparent)",
         &ids,
         &types as &[&str],
         &orders,
         &payloads as &[&str],
+        &traces as &[Option<String>],
     )
     .execute(conn)
     .await?;
@@ -387,6 +409,8 @@ pub struct PendingEvent {
     pub event_type: String,
     /// The CloudEvents JSON message.
     pub payload: String,
+    /// The W3C traceparent of the request that wrote it, if traced.
+    pub traceparent: Option<String>,
 }
 
 /// Claims up to `limit` unpublished events, oldest first, in this
@@ -397,7 +421,7 @@ pub async fn claim(conn: &mut PgConnection, limit: i64) -> AppResult<Vec<Pending
     // Never NULL: a row keeps its payload until it is published.
     Ok(sqlx::query_as!(
         PendingEvent,
-        r#"SELECT id, event_id, event_type, payload::TEXT AS "payload!" FROM outbox
+        r#"SELECT id, event_id, event_type, payload::TEXT AS "payload!", traceparent FROM outbox
            WHERE published_at IS NULL
            ORDER BY id
            LIMIT $1

@@ -24,6 +24,7 @@ use super::user::{self, UserRecord};
 use super::user_coupon::{self, UserCouponRecord};
 use crate::error::{AppError, AppResult, Field, Rejection, Rejections};
 use crate::global_id::{self, types};
+use crate::telemetry::TraceParent;
 
 /// One `payOrder` request, its ids already decoded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -34,6 +35,9 @@ pub struct PaymentRequest {
     pub order_id: i64,
     /// The caller's issued coupon to apply, if any.
     pub user_coupon_id: Option<i64>,
+    /// The request's trace, which the order-paid event continues (the
+    /// batch that settles it serves several).
+    pub trace: Option<TraceParent>,
 }
 
 /// A payment decided on: what the writes must record.
@@ -437,6 +441,7 @@ mod tests {
             user_id,
             order_id,
             user_coupon_id,
+            trace: None,
         }
     }
 

@@ -41,6 +41,7 @@ use sqlx::PgPool;
 use sqlx::postgres::PgListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
+use tracing::Instrument;
 
 use super::stream;
 use crate::config::Config;
@@ -48,9 +49,13 @@ use crate::db::RetryPolicy;
 use crate::domain::outbox;
 use crate::error::{AppError, AppResult};
 use crate::metrics::Metrics;
+use crate::telemetry::TraceParent;
 
 /// The channel a payment's commit notifies (see migration 0003).
 const CHANNEL: &str = "outbox";
+
+/// The NATS header an event's trace context travels in (W3C trace context).
+const TRACEPARENT: &str = "traceparent";
 /// How often published events past retention are compacted.
 const COMPACT_EVERY: Duration = Duration::from_secs(3600);
 /// The most events compacted per statement.
@@ -452,11 +457,34 @@ impl Worker {
             };
             let subject = stream::subject_of(&self.config, kind).to_owned();
             // The payload moves into the message: no copy of the batch.
-            let message = PublishMessage::build()
+            let mut message = PublishMessage::build()
                 .payload(event.payload.into())
                 .message_id(event.event_id.to_string());
+            // An event written in a trace is published in it, and carries
+            // the trace on (W3C `traceparent` header) to its consumers:
+            // from this publish when traces are on here, else as written.
+            let written_in = event.traceparent.as_deref().and_then(TraceParent::parse);
+            let span = match written_in {
+                Some(parent) => {
+                    let span = tracing::info_span!(
+                        "publish",
+                        otel.name = %format_args!("publish {subject}"),
+                        otel.kind = "producer",
+                        messaging.system = "nats",
+                        messaging.destination.name = %subject,
+                        messaging.message.id = %event.event_id,
+                    );
+                    parent.parent_of(&span);
+                    span
+                }
+                None => tracing::Span::none(),
+            };
+            if let Some(context) = TraceParent::of(&span).or(written_in) {
+                message = message.header(TRACEPARENT, context.to_string());
+            }
             let sent =
                 tokio::time::timeout_at(deadline, self.js.send_publish(subject.clone(), message))
+                    .instrument(span)
                     .await;
             pending.push((event.id, subject, Ok(sent)));
         }

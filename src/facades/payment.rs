@@ -34,6 +34,7 @@ use crate::domain::{balance, cart, stock, user_coupon};
 use crate::error::{AppError, AppResult};
 use crate::events::{Change, Changes};
 use crate::sync;
+use crate::telemetry::TraceParent;
 
 const USE_CASE: &str = "payOrder";
 
@@ -135,6 +136,7 @@ pub async fn pay_order(
             user_id: identity::user_id_in(services, &mut conn, caller).await?,
             order_id,
             user_coupon_id,
+            trace: TraceParent::current(),
         };
         Snapshot::load(&mut conn, &[request])
             .await?
@@ -145,6 +147,7 @@ pub async fn pay_order(
             user_id: identity::user_id(services, caller).await?,
             order_id,
             user_coupon_id,
+            trace: TraceParent::current(),
         }
     };
     payments.queue.submit(request).await
@@ -195,6 +198,13 @@ async fn pay_in(
     let decisions: Vec<AppResult<Settled>> =
         requests.iter().map(|r| snapshot.decide(r, now)).collect();
     let settled: Vec<&Settled> = decisions.iter().filter_map(|d| d.as_ref().ok()).collect();
+    // The trace of each settled request, for its event.
+    let traces: Vec<Option<TraceParent>> = requests
+        .iter()
+        .zip(&decisions)
+        .filter(|(_, d)| d.is_ok())
+        .map(|(r, _)| r.trace)
+        .collect();
 
     // The orders first, in id order: cancelling and expiring lock an order
     // before its products too, so neither can deadlock with a payment over
@@ -235,7 +245,7 @@ async fn pay_in(
 
     let mut events = Vec::with_capacity(settled.len());
     let mut paid = Vec::with_capacity(settled.len());
-    for s in &settled {
+    for (s, trace) in settled.iter().zip(traces) {
         let order_id = s.debit.order_id;
         let (Some(order), Some(payment)) = (orders.remove(&order_id), payments.remove(&order_id))
         else {
@@ -254,7 +264,8 @@ async fn pay_in(
                 coupon: s.user_coupon_id.and_then(|id| snapshot.coupon(id)),
                 payment: &payment,
             }
-            .to_event()?,
+            .to_event()?
+            .in_trace(trace),
         );
         paid.push(PaidOrder { order, payment });
     }

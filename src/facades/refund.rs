@@ -43,6 +43,7 @@ use crate::domain::user_coupon::{self, UserCouponRecord};
 use crate::domain::{product, stock};
 use crate::error::{AppError, AppResult, Rejection};
 use crate::events::{Change, Changes};
+use crate::telemetry::TraceParent;
 
 const USE_CASE: &str = "refundOrder";
 
@@ -85,6 +86,8 @@ impl Refunds {
 struct RefundRequest {
     order_id: i64,
     reason: Option<String>,
+    /// The request's trace, which the order-refunded event continues.
+    trace: Option<TraceParent>,
 }
 
 /// Refunds the PAID order `order_id`, keeping `reason` with it. Refunding
@@ -116,7 +119,11 @@ pub async fn refund_order(
     services
         .refunds
         .queue
-        .submit(RefundRequest { order_id, reason })
+        .submit(RefundRequest {
+            order_id,
+            reason,
+            trace: TraceParent::current(),
+        })
         .await
 }
 
@@ -231,8 +238,14 @@ async fn refund_in(
         let name = names.get(&line.product_id).cloned().unwrap_or_default();
         items.entry(line.order_id).or_default().push((line, name));
     }
+    let traces: Vec<Option<TraceParent>> = requests
+        .iter()
+        .zip(&decisions)
+        .filter(|(_, d)| d.is_ok())
+        .map(|(r, _)| r.trace)
+        .collect();
     let mut events = Vec::with_capacity(reasons.len());
-    for (order_id, reason) in &reasons {
+    for ((order_id, reason), trace) in reasons.iter().zip(traces) {
         let order = refunded
             .get(order_id)
             .ok_or_else(|| AppError::Internal(format!("order {order_id} was not refunded")))?;
@@ -247,7 +260,8 @@ async fn refund_in(
                 coupon: coupons.get(order_id),
                 reason: reason.as_deref(),
             }
-            .to_event()?,
+            .to_event()?
+            .in_trace(trace),
         );
     }
     outbox::insert(tx, &events).await?;

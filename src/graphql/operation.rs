@@ -21,6 +21,7 @@ use std::time::Instant;
 
 use async_graphql::futures_util::stream::{BoxStream, StreamExt};
 use async_graphql::{Request, Response, ServerError};
+use tracing::Instrument;
 
 use super::AppSchema;
 use super::context::RequestData;
@@ -120,6 +121,32 @@ impl Operations {
             outcome: Outcome::Cancelled,
         };
         tracing::Span::current().record("operation", &*record.label);
+        // The operation's own span: its kind and (bounded) name, never its
+        // variables, which may hold anything a client sends.
+        let kind = if admitted.is_mutation() {
+            "mutation"
+        } else {
+            "query"
+        };
+        let span = tracing::info_span!(
+            "graphql",
+            otel.name = %format_args!("{kind} {}", record.label),
+            graphql.operation.type = kind,
+            graphql.operation.name = %record.label,
+        );
+        self.execute(db, admitted, caller, &mut record)
+            .instrument(span)
+            .await
+    }
+
+    /// The body of [`Operations::run`], in the operation's span.
+    async fn execute(
+        &self,
+        db: &Db,
+        admitted: Admitted,
+        caller: Option<Principal>,
+        record: &mut Record<'_>,
+    ) -> Response {
         let reads = if admitted.is_mutation() {
             Reads::pooled(&db.pool)
         } else {

@@ -33,19 +33,29 @@ use axum::http::HeaderName;
 use axum::http::header::UPGRADE;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use std::time::Duration;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::trace::{DefaultOnResponse, TraceLayer};
-use tracing::Level;
+
+use axum::extract::MatchedPath;
+use tower_http::trace::TraceLayer;
+use tracing::Span;
+
+use crate::telemetry;
 
 /// The header that carries a request's id: the caller's if it sent one,
 /// else a fresh UUID; echoed in the response and on every log line.
 pub const REQUEST_ID: &str = "x-request-id";
 
+/// The W3C trace context header a caller's trace arrives in.
+const TRACEPARENT: &str = "traceparent";
+
 /// The server's routes.
 pub fn router(state: AppState) -> Router {
     let header = HeaderName::from_static(REQUEST_ID);
-    // Every log line of a request carries its id, and (once known) its
-    // GraphQL operation, recorded by `graphql::operation`.
+    // Every log line of a request carries its id, its trace id and (once
+    // known) its GraphQL operation, recorded by `graphql::operation`. The
+    // span continues the caller's `traceparent`, and is the root of the
+    // server's part of the trace.
     let trace = TraceLayer::new_for_http()
         .make_span_with(|request: &Request| {
             let id = request
@@ -53,15 +63,34 @@ pub fn router(state: AppState) -> Router {
                 .get(REQUEST_ID)
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or_default();
-            tracing::info_span!(
+            let route = request
+                .extensions()
+                .get::<MatchedPath>()
+                .map_or("unmatched", MatchedPath::as_str);
+            let span = tracing::info_span!(
                 "request",
+                otel.name = %format_args!("{} {route}", request.method()),
+                otel.kind = "server",
                 method = %request.method(),
                 path = %request.uri().path(),
                 request_id = %id,
+                trace_id = tracing::field::Empty,
                 operation = tracing::field::Empty,
-            )
+                http.response.status_code = tracing::field::Empty,
+            );
+            let traceparent = request
+                .headers()
+                .get(TRACEPARENT)
+                .and_then(|v| v.to_str().ok());
+            if let Some(trace_id) = telemetry::continue_trace(&span, traceparent) {
+                span.record("trace_id", trace_id);
+            }
+            span
         })
-        .on_response(DefaultOnResponse::new().level(Level::DEBUG));
+        .on_response(|response: &Response, latency: Duration, span: &Span| {
+            span.record("http.response.status_code", response.status().as_u16());
+            tracing::debug!(status = response.status().as_u16(), ?latency, "answered");
+        });
     let cors = &state.services.config.cors;
     tracing::info!("{}", cors::describe(cors));
     let mut router = Router::new()

@@ -45,3 +45,4 @@ mod search_at_scale;
 mod sockets;
 mod startup;
 mod subscriptions;
+mod traces;

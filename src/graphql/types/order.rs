@@ -146,6 +146,8 @@ impl Order {
             user_id: self.0.user_id,
             order_id: self.0.id,
             user_coupon_id: coupon.as_ref().ok().copied().flatten(),
+            // A quote writes no event; and it is a DataLoader key.
+            trace: None,
         };
         let mut quote = loaders(ctx)?
             .quotes

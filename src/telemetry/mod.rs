@@ -1,0 +1,111 @@
+//! Logs and traces, both through `tracing`.
+//!
+//! Logs are human-readable in development and JSON in production;
+//! `RUST_LOG` filters them. Traces are exported over OTLP/HTTP when
+//! `OTEL_EXPORTER_OTLP_ENDPOINT` is set (`config::Traces`): this crate's
+//! spans (the HTTP request, the GraphQL operation, each write transaction
+//! with its attempts, the batch a write joined, the relay's publish) become
+//! OpenTelemetry spans, continuing the caller's `traceparent`
+//! ([`trace_context`]). Traces have their own filter, so `RUST_LOG=warn`
+//! quiets the logs without emptying the traces.
+
+mod trace_context;
+
+pub use trace_context::{TraceParent, continue_trace, link_to};
+
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::trace::{Sampler as SdkSampler, SdkTracerProvider};
+use tracing::Level;
+use tracing_subscriber::filter::Targets;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{EnvFilter, Layer};
+
+use crate::config::{AppEnv, Sampler, Traces};
+
+/// What the process must flush before it exits: the spans still queued
+/// for export.
+pub struct Telemetry {
+    provider: Option<SdkTracerProvider>,
+}
+
+impl Telemetry {
+    /// Exports the spans still queued and stops the exporter.
+    pub fn shutdown(self) {
+        if let Some(provider) = self.provider
+            && let Err(err) = provider.shutdown()
+        {
+            tracing::warn!(error = %err, "the last spans could not be exported");
+        }
+    }
+}
+
+/// Installs the global subscriber (once; later calls do nothing) and, when
+/// an endpoint is configured, the trace exporter.
+pub fn init(env: AppEnv, traces: &Traces) -> Telemetry {
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+    let logs = match env {
+        AppEnv::Production => tracing_subscriber::fmt::layer().json().boxed(),
+        AppEnv::Development => tracing_subscriber::fmt::layer().compact().boxed(),
+    }
+    .with_filter(filter);
+    let provider = traces.endpoint.as_deref().and_then(|endpoint| {
+        provider(endpoint, traces)
+            .inspect_err(|err| eprintln!("traces are off: the OTLP exporter failed: {err}"))
+            .ok()
+    });
+    let spans = provider.as_ref().map(|provider| {
+        tracing_opentelemetry::layer()
+            .with_tracer(provider.tracer("commerce"))
+            // The server's own spans, and its events as span events; not
+            // the libraries' (sqlx reports every statement).
+            .with_filter(Targets::new().with_target("commerce", Level::INFO))
+    });
+    let _ = tracing_subscriber::registry()
+        .with(logs)
+        .with(spans)
+        .try_init();
+    if let Some(endpoint) = &traces.endpoint
+        && provider.is_some()
+    {
+        tracing::info!(%endpoint, service = %traces.service_name, sampler = ?traces.sampler, "exporting traces");
+    }
+    Telemetry { provider }
+}
+
+/// The tracer provider: spans batched and exported over OTLP/HTTP by a
+/// thread of the SDK's own, never on a request's path.
+fn provider(
+    endpoint: &str,
+    traces: &Traces,
+) -> Result<SdkTracerProvider, opentelemetry_otlp::ExporterBuildError> {
+    use opentelemetry_otlp::WithExportConfig;
+    let exporter = opentelemetry_otlp::SpanExporter::builder()
+        .with_http()
+        .with_endpoint(endpoint)
+        .build()?;
+    Ok(SdkTracerProvider::builder()
+        .with_batch_exporter(exporter)
+        .with_sampler(sampler(traces.sampler))
+        .with_resource(
+            Resource::builder()
+                .with_service_name(traces.service_name.clone())
+                .build(),
+        )
+        .build())
+}
+
+fn sampler(sampler: Sampler) -> SdkSampler {
+    match sampler {
+        Sampler::AlwaysOn => SdkSampler::AlwaysOn,
+        Sampler::AlwaysOff => SdkSampler::AlwaysOff,
+        Sampler::Ratio(ratio) => SdkSampler::TraceIdRatioBased(ratio),
+        Sampler::ParentBasedAlwaysOn => SdkSampler::ParentBased(Box::new(SdkSampler::AlwaysOn)),
+        Sampler::ParentBasedAlwaysOff => SdkSampler::ParentBased(Box::new(SdkSampler::AlwaysOff)),
+        Sampler::ParentBasedRatio(ratio) => {
+            SdkSampler::ParentBased(Box::new(SdkSampler::TraceIdRatioBased(ratio)))
+        }
+    }
+}
