@@ -23,6 +23,7 @@ mod scale_seed;
 mod scenarios;
 mod seed;
 mod server;
+mod traced;
 
 use std::process::ExitCode;
 
@@ -60,6 +61,14 @@ async fn main() -> ExitCode {
     // holds no connections meanwhile.
     let scale_met = if !only.is_empty() && wanted("scale") {
         Some(scale::run(&auth, &stamp, POOL_SIZE).await)
+    } else {
+        None
+    };
+
+    // Likewise only when asked for: its own servers and databases, round
+    // after round (docs/benchmarks.md, "Tracing").
+    let tracing_met = if !only.is_empty() && wanted("tracing") {
+        Some(traced::run(&auth, &stamp, POOL_SIZE).await)
     } else {
         None
     };
@@ -242,6 +251,7 @@ async fn main() -> ExitCode {
         && deliveries.as_ref().is_none_or(|d| d.met())
         && postgraphile_met
         && scale_met != Some(false)
+        && tracing_met != Some(false)
     {
         ExitCode::SUCCESS
     } else {
