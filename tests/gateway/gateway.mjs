@@ -31,7 +31,10 @@
 // Router, what Apollo runs in production, is a binary outside npm. The
 // gateway and composition packages are under the Elastic License 2.0: fine
 // for a test, which ships nothing. Nothing is fetched but from the two
-// local subgraphs (no Apollo key, so no usage reporting).
+// local subgraphs: no Apollo key, so no usage reporting; and the
+// gateway's own anonymous telemetry, which would probe the cloud metadata
+// addresses and send Apollo its metrics, is turned off below (a platform
+// team runs it with APOLLO_TELEMETRY_DISABLED=true too, or knows it).
 //
 //   npm ci && npm test          # in tests/gateway, or .ci/gateway
 //
@@ -41,6 +44,9 @@ import { ApolloServer } from '@apollo/server';
 import { startStandaloneServer } from '@apollo/server/standalone';
 import { buildServer, check, freePort, startCommerce } from './commerce.mjs';
 import { startReviews } from './reviews.mjs';
+
+// Read when the gateway is made (@apollo/gateway's index.js).
+process.env.APOLLO_TELEMETRY_DISABLED = 'true';
 
 /** Every request the gateway sent a subgraph: `{ subgraph, query, representations }`. */
 const sent = [];
