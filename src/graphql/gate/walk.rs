@@ -205,7 +205,8 @@ impl<'d> Walk<'d> {
             self.entities.check_root_field(name, self.limits)?;
             if name == "_entities" {
                 let representations = self.argument(field, "representations");
-                (self.entities).check_representations(representations.as_ref(), self.limits)?;
+                let (entities, limits) = (self.entities, self.limits);
+                entities.check_representations(representations.as_ref(), limits)?;
             }
         }
         let lists = self.lists;
