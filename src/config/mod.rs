@@ -1,6 +1,6 @@
 //! Configuration from the environment (and an optional `.env` file), read
 //! by area: the database, NATS and the outbox, orders, subscriptions, HTTP, query
-//! limits, WebSockets, the rate limit, the search, CORS and persisted
+//! limits (and federation), WebSockets, the rate limit, the search, CORS and persisted
 //! queries, each in a file of its own with its variables and defaults. The
 //! playground and the demo data follow `APP_ENV`.
 //!
@@ -103,7 +103,8 @@ pub struct Config {
     pub subscriptions: Subscriptions,
     /// HTTP connections (`HTTP_` variables, `SHUTDOWN_GRACE_MS`).
     pub http: Http,
-    /// What a document may ask (`QUERY_` variables, `RESPONSE_MAX_BYTES`).
+    /// What a document may ask (`QUERY_` variables, `RESPONSE_MAX_BYTES`,
+    /// `FEDERATION`).
     pub query: QueryLimits,
     /// GraphQL WebSockets (`WS_` variables).
     pub websocket: WebSocket,
@@ -518,6 +519,18 @@ pub(crate) mod tests {
             let err = config(&[bad]).unwrap_err();
             assert!(err.0.contains(name), "{}", err.0);
         }
+    }
+
+    #[test]
+    fn federation_is_on_and_its_representations_bounded_by_default() {
+        let c = config(&[]).unwrap();
+        assert!(c.query.federation);
+        assert_eq!(c.query.max_representations, 100);
+        let off = config(&[("FEDERATION", "false"), ("QUERY_MAX_REPRESENTATIONS", "10")]).unwrap();
+        assert!(!off.query.federation);
+        assert_eq!(off.query.max_representations, 10);
+        assert!(config(&[("FEDERATION", "yes")]).is_err());
+        assert!(config(&[("QUERY_MAX_REPRESENTATIONS", "0")]).is_err());
     }
 
     #[test]

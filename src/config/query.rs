@@ -1,5 +1,6 @@
-//! `QUERY_*` and `RESPONSE_MAX_BYTES`: what one document may ask of an
-//! instance, over HTTP and WebSocket alike (docs/operations.md §8).
+//! `QUERY_*`, `RESPONSE_MAX_BYTES` and `FEDERATION`: what one document may
+//! ask of an instance, over HTTP and WebSocket alike (docs/operations.md §8,
+//! docs/federation.md).
 
 use super::parse::{ConfigError, Env};
 
@@ -31,6 +32,12 @@ pub struct QueryLimits {
     pub max_mutations: usize,
     /// `RESPONSE_MAX_BYTES`: the largest response body, or WebSocket message.
     pub max_response_bytes: usize,
+    /// `FEDERATION`: whether a document may ask for what a federation
+    /// gateway asks a subgraph (`_service`, `_entities`); on by default.
+    pub federation: bool,
+    /// `QUERY_MAX_REPRESENTATIONS`: the most representations one
+    /// `_entities` call may hold (each also counts in its complexity).
+    pub max_representations: usize,
 }
 
 impl QueryLimits {
@@ -44,6 +51,8 @@ impl QueryLimits {
             max_batch: env.positive("QUERY_MAX_BATCH", "10")?,
             max_mutations: env.positive("QUERY_MAX_MUTATIONS", "10")?,
             max_response_bytes: env.positive("RESPONSE_MAX_BYTES", "4194304")?,
+            federation: env.parse("FEDERATION", "true")?,
+            max_representations: env.positive("QUERY_MAX_REPRESENTATIONS", "100")?,
         })
     }
 }

@@ -22,6 +22,11 @@ pub struct RequestData {
     /// users; made at the first field that needs them (most operations,
     /// and most subscription updates, need none).
     loaders: OnceLock<Loaders>,
+    /// The caller's user id, once a field asked for it: the fields that
+    /// ask at once (the orders of a `nodes` or `_entities` call, each
+    /// checking its owner) wait on one lookup rather than each making its
+    /// own when the caller is new to this instance.
+    caller_id: tokio::sync::OnceCell<i64>,
 }
 
 impl RequestData {
@@ -31,6 +36,7 @@ impl RequestData {
         Self {
             caller,
             loaders: OnceLock::new(),
+            caller_id: tokio::sync::OnceCell::new(),
             reads,
         }
     }
@@ -81,9 +87,17 @@ pub fn loaders<'a>(ctx: &Context<'a>) -> Result<&'a Loaders, AppError> {
 
 /// The caller's user id, creating the user on first sight.
 pub async fn viewer_id(ctx: &Context<'_>) -> Result<i64, AppError> {
+    user_id_of(ctx, caller(ctx)?).await
+}
+
+/// The user id of `caller` (this request's), looked up once per request.
+async fn user_id_of(ctx: &Context<'_>, caller: &Principal) -> Result<i64, AppError> {
     let services = services(ctx)?;
-    let caller = caller(ctx)?;
-    identity::user_id(services, caller).await
+    let id = request(ctx)?
+        .caller_id
+        .get_or_try_init(|| identity::user_id(services, caller))
+        .await?;
+    Ok(*id)
 }
 
 /// Whether the caller may see what user `owner_id` owns: their own things,
@@ -92,6 +106,6 @@ pub async fn can_see(ctx: &Context<'_>, owner_id: i64) -> Result<bool, AppError>
     match maybe_caller(ctx) {
         None => Ok(false),
         Some(caller) if caller.is_admin => Ok(true),
-        Some(caller) => Ok(identity::user_id(services(ctx)?, caller).await? == owner_id),
+        Some(caller) => Ok(user_id_of(ctx, caller).await? == owner_id),
     }
 }

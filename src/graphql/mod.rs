@@ -3,6 +3,7 @@
 //!
 //! - [`query`] and [`mutations`]: the roots, split by domain;
 //! - [`types`]: the object types; [`node`]: `Node`, `node` and `nodes`;
+//! - [`federation`]: the entities a federation gateway resolves by key;
 //! - [`scalars`]: `Money` and `DateTime`; [`ids`]: global ids and cursors;
 //! - [`connection`]: Relay connections; [`loaders`]: DataLoaders;
 //! - [`inline`]: the objects a response holds by the hundred, resolved
@@ -16,6 +17,7 @@
 pub(crate) mod connection;
 pub(crate) mod context;
 pub(crate) mod errors;
+pub(crate) mod federation;
 pub(crate) mod gate;
 pub(crate) mod ids;
 pub(crate) mod inline;
@@ -58,17 +60,13 @@ pub fn build_prevalidated_schema(
         .finish()
 }
 
-fn schema_builder(
+fn schema_builder<Query: async_graphql::ObjectType + Default + 'static>(
     services: Option<Services>,
     public: bool,
     limits: &QueryLimits,
-) -> async_graphql::SchemaBuilder<
-    query::QueryRoot,
-    mutations::MutationRoot,
-    subscription::SubscriptionRoot,
-> {
+) -> async_graphql::SchemaBuilder<Query, mutations::MutationRoot, subscription::SubscriptionRoot> {
     let mut builder = Schema::build(
-        query::QueryRoot::default(),
+        Query::default(),
         mutations::MutationRoot::default(),
         subscription::SubscriptionRoot,
     )
@@ -88,14 +86,55 @@ fn schema_builder(
     builder
 }
 
-/// The schema in SDL, as checked in at `schema.graphql`.
+/// The API's schema in SDL, as checked in at `schema.graphql`: the schema
+/// served, but for what only a federation gateway asks for (`_service`,
+/// `_entities` and their types, added by async-graphql once the query root
+/// has entities, [`federation`]). Clients and the SDKs generated from it
+/// never call those; a gateway reads the subgraph's schema from `_service`
+/// (docs/federation.md).
 pub fn sdl() -> String {
     let options = async_graphql::SDLExportOptions::new().include_specified_by();
-    build_schema(None, false, &QueryLimits::default()).sdl_with_options(options)
+    schema_builder::<query::ApiQueryRoot>(None, false, &QueryLimits::default())
+        .finish()
+        .sdl_with_options(options)
 }
 
 #[cfg(test)]
 mod tests {
+    use crate::config::QueryLimits;
+
+    /// The two query roots (`query.rs`) hold the same objects: the schema
+    /// served is the API's and the federation's fields and types, nothing
+    /// else, and the API's schema has none of them.
+    #[test]
+    fn the_api_schema_is_the_served_one_without_the_federation_s_fields() {
+        let options = async_graphql::SDLExportOptions::new().include_specified_by();
+        let served =
+            super::build_schema(None, false, &QueryLimits::default()).sdl_with_options(options);
+        let api = super::sdl();
+        let mut extra: Vec<&str> = served.lines().collect();
+        for line in api.lines() {
+            let at = extra.iter().position(|l| *l == line);
+            let at = at.unwrap_or_else(|| panic!("the served schema lacks {line:?}"));
+            extra.remove(at);
+        }
+        let federation = ["_service", "_entities", "_Any", "_Entity", "_Service"];
+        for line in &extra {
+            let theirs = federation.iter().any(|name| line.contains(name))
+                || ["", "}", "\"\"\"", "\tsdl: String"].contains(line);
+            assert!(
+                theirs,
+                "the served schema has more than the API's: {line:?}"
+            );
+        }
+        assert!(extra.contains(&"\t_service: _Service!"), "{extra:?}");
+        assert!(
+            extra.contains(&"\t_entities(representations: [_Any!]!): [_Entity]!"),
+            "{extra:?}"
+        );
+        assert!(!federation.iter().any(|name| api.contains(name)));
+    }
+
     /// [`super::inline`] resolves fields without async-graphql's extension
     /// chain, which is right only while the schema has no extension; the
     /// schema is built in `schema_builder` alone (its builder never leaves
@@ -103,7 +142,7 @@ mod tests {
     #[test]
     fn the_schema_has_no_extension() {
         let source = include_str!("mod.rs");
-        let start = source.find("fn schema_builder(").expect("the builder");
+        let start = source.find("fn schema_builder").expect("the builder");
         let end = source[start..].find("\n}\n").expect("its end") + start;
         assert!(
             !source[start..end].contains(".extension("),

@@ -67,12 +67,26 @@ impl NodeQuery {
 }
 
 async fn fetch(ctx: &Context<'_>, id: &ID) -> async_graphql::Result<Option<Node>> {
-    let Some((type_name, id)) = global_id::decode_any(id) else {
-        return Ok(None);
-    };
+    match global_id::decode_any(id) {
+        Some((type_name, id)) => visible(ctx, &type_name, id).await,
+        None => Ok(None),
+    }
+}
+
+/// The object of type `type_name` with database id `id`, if it exists and
+/// the caller may see it (the module's rule); `None` otherwise, and for a
+/// type that is not a node. The one rule of visibility by id: `node`,
+/// `nodes` and the federation's entities ([`super::federation`]) all read
+/// through it. Loads go through the DataLoaders, so the objects of one type
+/// asked for together are read with one statement.
+pub(super) async fn visible(
+    ctx: &Context<'_>,
+    type_name: &str,
+    id: i64,
+) -> async_graphql::Result<Option<Node>> {
     let loaders = loaders(ctx)?;
     // Public entities answer at once; owned ones with their owner's id.
-    let owned: Option<(i64, Node)> = match type_name.as_str() {
+    let owned: Option<(i64, Node)> = match type_name {
         types::PRODUCT => {
             let found = loaders.product(id).await?;
             return Ok(found.map(|r| Node::Product(Product(r))));

@@ -4,6 +4,7 @@ use async_graphql::{Context, ID, MergedObject, Object};
 
 use super::connection::{self, PageArgs};
 use super::context::{caller, can_see, loaders, services, viewer_id};
+use super::federation::EntityQuery;
 use super::ids;
 use super::node::NodeQuery;
 use super::types::coupon::{Coupon, CouponConnection};
@@ -15,10 +16,29 @@ use crate::error::AppError;
 use crate::facades::require_admin;
 use crate::global_id::{self, types};
 
+// Two roots of one name, never in one schema: the one served holds the
+// federation's entities too, which add `_service` and `_entities` to it;
+// the API's, without them, gives the schema clients build on
+// (`schema.graphql`, `graphql::sdl`). They hold the same objects otherwise
+// (a test in `graphql` compares their schemas); one cannot hold the other,
+// as a merged object's parts may not share its name.
+
 /// Every query.
 #[derive(MergedObject, Default)]
 #[graphql(name = "Query")]
 pub struct QueryRoot(
+    NodeQuery,
+    ViewerQuery,
+    CatalogQuery,
+    CouponQuery,
+    OrderQuery,
+    EntityQuery,
+);
+
+/// Every query.
+#[derive(MergedObject, Default)]
+#[graphql(name = "Query")]
+pub struct ApiQueryRoot(
     NodeQuery,
     ViewerQuery,
     CatalogQuery,

@@ -23,6 +23,7 @@ mod coupons;
 mod events;
 mod failover;
 mod faults;
+mod federation;
 mod helpers;
 mod hostile;
 mod http;

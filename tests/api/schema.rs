@@ -269,6 +269,19 @@ async fn introspection_finds_every_element_described() {
             .is_some_and(|d| !d.trim().is_empty())
     };
     let mut undescribed = Vec::new();
+    // What async-graphql adds for a federation gateway (`_service`,
+    // `_entities` and their types) it defines without descriptions, and
+    // offers no way to give them any; they are the federation spec's, not
+    // the API's (schema.graphql leaves them out), so they are not held to
+    // the rule. Exactly these, and nothing else of the API's, are skipped.
+    let federation = [
+        "Query._service",
+        "Query._entities",
+        "Query._entities(representations)",
+        "_Entity",
+        "_Service",
+        "_Service.sdl",
+    ];
     for ty in r.data()["__schema"]["types"].as_array().unwrap() {
         let name = ty["name"].as_str().unwrap();
         if name.starts_with("__") {
@@ -295,6 +308,16 @@ async fn introspection_finds_every_element_described() {
             }
         }
     }
+    let skipped: Vec<&str> = federation
+        .iter()
+        .copied()
+        .filter(|name| undescribed.iter().any(|u| u == name))
+        .collect();
+    assert_eq!(
+        skipped, federation,
+        "the list names what is served undescribed (shorten it once async-graphql describes them)"
+    );
+    undescribed.retain(|name| !federation.contains(&name.as_str()));
     assert!(
         undescribed.is_empty(),
         "{} undescribed: {undescribed:#?}",

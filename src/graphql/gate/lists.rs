@@ -6,8 +6,8 @@
 //! a rule of its own, declared once here ([`LIST_BOUNDS`]) for plain lists,
 //! and for every connection the page size execution will take from
 //! `first`/`last` ([`PageArgs::size`], the one rule for both).
-//! [`Lists::of`] refuses a schema with a list of objects that has no bound,
-//! so a new list cannot be forgotten.
+//! [`Lists::of`] refuses a schema with a list of objects (or of a union or
+//! interface) that has no bound, so a new list cannot be forgotten.
 
 use foldhash::{HashMap, HashMapExt};
 
@@ -43,6 +43,9 @@ const MAX_USER_ERRORS: usize = 2 * order::MAX_LINES + 1;
 const LIST_BOUNDS: &[(&str, &str, Items)] = &[
     ("*", "userErrors", Items::AtMost(MAX_USER_ERRORS)),
     ("Query", "nodes", Items::Argument("ids")),
+    // A federation gateway's call: one entity per representation, at most
+    // QUERY_MAX_REPRESENTATIONS of them (see `entities`).
+    ("Query", "_entities", Items::Argument("representations")),
     ("Order", "items", Items::AtMost(order::MAX_LINES)),
     (
         "Cart",
@@ -76,7 +79,10 @@ impl Lists {
             .iter()
             .filter_map(|d| match d {
                 TypeSystemDefinition::Type(t)
-                    if matches!(t.node.kind, TypeKind::Object(_) | TypeKind::Interface(_)) =>
+                    if matches!(
+                        t.node.kind,
+                        TypeKind::Object(_) | TypeKind::Interface(_) | TypeKind::Union(_)
+                    ) =>
                 {
                     Some(&t.node.name.node)
                 }
@@ -166,5 +172,8 @@ mod tests {
         let err = of(sdl).expect_err("no bound for Query.shops");
         assert!(err.contains("Query.shops"), "{err}");
         assert!(of("type Query { tags: [String!]! }").is_ok());
+        let union = "type Query { things: [Thing]! } union Thing = Shop type Shop { id: ID! }";
+        let err = of(union).expect_err("no bound for Query.things");
+        assert!(err.contains("Query.things"), "{err}");
     }
 }

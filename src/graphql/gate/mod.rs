@@ -13,7 +13,9 @@
 //! 4. one walk over the document, each fragment expanded once ([`walk`]),
 //!    measures its [`Cost`]: fields, nesting, depth, complexity and root
 //!    fields, held to the limits (the complexity with the request's
-//!    variables; a list's items from [`lists`]).
+//!    variables; a list's items from [`lists`]); the federation's fields
+//!    are held on the way ([`entities`]: `FEDERATION`, and the
+//!    representations of an `_entities` call).
 //!
 //! `QUERY_MAX_NESTING` bounds how deep the document is written (what
 //! parsing and validation recurse on); `QUERY_MAX_DEPTH` bounds how deep
@@ -22,10 +24,13 @@
 //! Each refusal carries its own `extensions.code`: `QUERY_TOO_COMPLEX` for
 //! a limit, `BAD_REQUEST` for a document that cannot run (a syntax error, a
 //! fragment that spreads itself, an unknown operation, a subscription of
-//! two root fields), and those of persisted queries. A document that fails
+//! two root fields, a federation field with federation off, an `_entities`
+//! call with too many representations or a malformed one), and those of
+//! persisted queries. A document that fails
 //! is never handed to async-graphql, nor kept.
 
 mod cache;
+mod entities;
 mod lists;
 pub(crate) mod persisted;
 mod text;
@@ -44,6 +49,7 @@ use async_graphql::{Request, Response, ServerError};
 pub use walk::Cost;
 
 use self::cache::{Cache, Checked};
+use self::entities::Entities;
 use self::lists::Lists;
 use self::persisted::Registration;
 use self::variables::Inputs;
@@ -63,6 +69,7 @@ fn too_complex(message: String) -> ServerError {
 pub struct Gate {
     limits: QueryLimits,
     lists: Lists,
+    entities: Entities,
     inputs: Inputs,
     cache: Cache,
     persisted: Persisted,
@@ -153,6 +160,7 @@ impl Gate {
         Ok(Self {
             limits: limits.clone(),
             lists: Lists::of(&schema)?,
+            entities: Entities::of(&schema),
             inputs: Inputs::of(&schema),
             cache: Cache::default(),
             persisted,
@@ -181,7 +189,13 @@ impl Gate {
         let document = &checked.document;
         let (name, operation) = select(document, request.operation_name.as_deref())?;
         self.inputs.check(operation, &request.variables)?;
-        let mut walk = Walk::new(document, &self.lists, limits, &request.variables);
+        let mut walk = Walk::new(
+            document,
+            &self.lists,
+            &self.entities,
+            limits,
+            &request.variables,
+        );
         let cost = walk.operation(operation)?;
         if fresh {
             walk.document(operation, cost)?;

@@ -18,8 +18,10 @@ pub(crate) fn code(error: &ServerError) -> String {
 fn gate() -> Gate {
     let config = Config::from_lookup(|_| None).expect("defaults");
     let persisted = super::Persisted::new(&config.persisted).expect("no manifest");
-    Gate::new(&crate::graphql::sdl(), &QueryLimits::default(), persisted)
-        .expect("every list has a bound")
+    // The schema served (the API's and the federation's fields), as
+    // startup builds its gate.
+    let served = crate::graphql::build_schema(None, false, &QueryLimits::default()).sdl();
+    Gate::new(&served, &QueryLimits::default(), persisted).expect("every list has a bound")
 }
 
 fn admit(gate: &Gate, text: &str, variables: serde_json::Value) -> Result<Admitted, ServerError> {
@@ -232,5 +234,89 @@ fn the_label_is_the_name_or_the_root_fields() {
     assert_eq!(
         label("{ viewer { id } products { totalCount } a: viewer { id } }"),
         "products,viewer"
+    );
+}
+
+/// `n` representations of entity `typename`, as a gateway sends them.
+fn representations(typename: &str, n: usize) -> serde_json::Value {
+    let one = serde_json::json!({ "__typename": typename, "id": "UHJvZHVjdDox" });
+    serde_json::Value::Array(vec![one; n])
+}
+
+#[test]
+fn an_entities_call_counts_each_representation() {
+    let query = "query($r: [_Any!]!) { _entities(representations: $r) {
+        ... on Product { name } ... on Order { items { product { name } } } } }";
+    // Each representation counts what either fragment selects: name 1,
+    // and items 1 + 100 x (product 1 + name 1).
+    let per = 1 + (1 + 100 * 2);
+    let measured = cost(
+        query,
+        serde_json::json!({ "r": representations("Order", 3) }),
+    );
+    assert_eq!(measured.complexity, 1 + 3 * per);
+    // As a literal too.
+    let literal = "{ _entities(representations: [{__typename: \"Product\", id: \"a\"}, \
+                   {__typename: \"Product\", id: \"b\"}]) { ... on Product { name price } } }";
+    assert_eq!(cost(literal, serde_json::json!({})).complexity, 1 + 2 * 2);
+    // 100 representations (the most by default) of that selection: too complex.
+    let err = admit(
+        &gate(),
+        query,
+        serde_json::json!({ "r": representations("Order", 100) }),
+    )
+    .err()
+    .expect("refused");
+    assert_eq!(code(&err), "\"QUERY_TOO_COMPLEX\"");
+    assert!(err.message.contains("complexity"), "{}", err.message);
+    // And 101, whatever the selection: too many, before any measure.
+    let small = "query($r: [_Any!]!) { _entities(representations: $r) { __typename } }";
+    let err = admit(
+        &gate(),
+        small,
+        serde_json::json!({ "r": representations("Product", 101) }),
+    )
+    .err()
+    .expect("refused");
+    assert_eq!(code(&err), "\"BAD_REQUEST\"");
+    assert!(err.message.contains("at most 100"), "{}", err.message);
+}
+
+#[test]
+fn the_federation_fields_are_held_in_fragments_and_with_federation_off() {
+    let config = Config::from_lookup(|_| None).expect("defaults");
+    let off = QueryLimits {
+        federation: false,
+        ..QueryLimits::default()
+    };
+    let served = crate::graphql::build_schema(None, false, &off).sdl();
+    let persisted = super::Persisted::new(&config.persisted).expect("no manifest");
+    let gate_off = Gate::new(&served, &off, persisted).expect("a gate");
+    let on = gate();
+    let bad = serde_json::json!({ "r": [{ "__typename": "Payment", "id": "x" }] });
+    for text in [
+        "{ _service { sdl } }",
+        "{ ... on Query { _service { sdl } } }",
+        "query { ...S } fragment S on Query { _service { sdl } }",
+    ] {
+        assert!(admit(&on, text, serde_json::json!({})).is_ok(), "{text}");
+        let err = admit(&gate_off, text, serde_json::json!({}))
+            .err()
+            .expect(text);
+        assert_eq!(code(&err), "\"BAD_REQUEST\"", "{text}");
+    }
+    let through_fragment = "query($r: [_Any!]!) { ...E }
+        fragment E on Query { _entities(representations: $r) { __typename } }";
+    let err = admit(&on, through_fragment, bad.clone())
+        .err()
+        .expect("refused");
+    assert!(err.message.contains("representation 0"), "{}", err.message);
+    // An operation that does not run is not held to its variables.
+    let two = "query A { products(first: 1) { totalCount } }
+        query B($r: [_Any!]!) { _entities(representations: $r) { __typename } }";
+    let request = Request::new(two).operation_name("A");
+    assert!(
+        on.admit(request.variables(Variables::from_json(bad)))
+            .is_ok()
     );
 }

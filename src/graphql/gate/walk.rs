@@ -16,6 +16,7 @@ use async_graphql::parser::types::{
 };
 use async_graphql::{Name, ServerError, Value, Variables};
 
+use super::entities::Entities;
 use super::lists::{Items, Lists, page_items};
 use super::too_complex;
 use crate::config::QueryLimits;
@@ -55,7 +56,12 @@ impl Cost {
 pub struct Walk<'d> {
     document: &'d ExecutableDocument,
     lists: &'d Lists,
+    entities: &'d Entities,
     limits: &'d QueryLimits,
+    /// Whether the operation walked is the one to run: only its
+    /// federation fields are held (`entities`), with the request's
+    /// variables.
+    selected: bool,
     /// The values of the walked operation's variables, defaults applied.
     variables: &'d Variables,
     /// The operation whose variable defaults apply.
@@ -69,13 +75,16 @@ impl<'d> Walk<'d> {
     pub fn new(
         document: &'d ExecutableDocument,
         lists: &'d Lists,
+        entities: &'d Entities,
         limits: &'d QueryLimits,
         variables: &'d Variables,
     ) -> Self {
         Self {
             document,
             lists,
+            entities,
             limits,
+            selected: true,
             variables,
             operation: None,
             fragments: HashMap::new(),
@@ -95,6 +104,7 @@ impl<'d> Walk<'d> {
         cost: Cost,
     ) -> Result<(), ServerError> {
         let document = self.document;
+        self.selected = false;
         let mut fields = cost.fields;
         for (_, operation) in document.operations.iter() {
             if !std::ptr::eq(&operation.node, selected) {
@@ -190,6 +200,15 @@ impl<'d> Walk<'d> {
         field: &'d Field,
         level: usize,
     ) -> Result<Cost, ServerError> {
+        if self.selected && parent.is_some_and(|p| p.as_str() == "Query") {
+            let name = field.name.node.as_str();
+            self.entities.check_root_field(name, self.limits)?;
+            if name == "_entities" {
+                let representations = self.argument(field, "representations");
+                let (entities, limits) = (self.entities, self.limits);
+                entities.check_representations(representations.as_ref(), limits)?;
+            }
+        }
         let lists = self.lists;
         let shape = parent.and_then(|p| lists.field(p, &field.name.node));
         let below = &field.selection_set.node;
