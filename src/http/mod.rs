@@ -37,8 +37,8 @@ use std::time::Duration;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 
 use axum::extract::MatchedPath;
-use tower_http::trace::TraceLayer;
-use tracing::Span;
+use tower_http::trace::{DefaultOnResponse, OnResponse, TraceLayer};
+use tracing::{Level, Span};
 
 use crate::telemetry;
 
@@ -89,7 +89,10 @@ pub fn router(state: AppState) -> Router {
         })
         .on_response(|response: &Response, latency: Duration, span: &Span| {
             span.record("http.response.status_code", response.status().as_u16());
-            tracing::debug!(status = response.status().as_u16(), ?latency, "answered");
+            // tower-http's own line ("finished processing request", at debug).
+            DefaultOnResponse::new()
+                .level(Level::DEBUG)
+                .on_response(response, latency, span);
         });
     let cors = &state.services.config.cors;
     tracing::info!("{}", cors::describe(cors));

@@ -109,8 +109,8 @@ async fn server(
             .env("OTEL_SERVICE_NAME", "commerce-under-test")
             // Export at once rather than every 5 s.
             .env("OTEL_BSP_SCHEDULE_DELAY", "50")
-            // The request's own log line ("answered"), to find its trace id in.
-            .env("RUST_LOG", "warn,commerce::http=debug")
+            // The request's own log line, to find its trace id in.
+            .env("RUST_LOG", "warn,tower_http=debug,commerce::http=info")
             .stdout(Stdio::piped())
             .stderr(Stdio::piped()),
     );
@@ -218,7 +218,10 @@ async fn a_payment_continues_its_callers_trace_through_the_server_into_its_event
     let line = eventually("the request's log line", async {
         loop {
             match lines.recv().await {
-                Some(line) if line.contains("answered") && line.contains("/graphql") => {
+                Some(line)
+                    if line.contains("finished processing request")
+                        && line.contains("/graphql") =>
+                {
                     return line;
                 }
                 Some(_) => continue,
