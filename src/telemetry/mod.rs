@@ -59,6 +59,17 @@ pub fn init(env: AppEnv, traces: &Traces) -> Telemetry {
     let spans = provider.as_ref().map(|provider| {
         tracing_opentelemetry::layer()
             .with_tracer(provider.tracer("commerce"))
+            // Off: what the layer would do on every poll of every span
+            // (time its busy and idle spells, make its context the
+            // thread's current one) and add to every span (its source
+            // file and line, thread, target), none of which a trace of
+            // this server uses; half the exported bytes in the A/B of
+            // docs/benchmarks.md ("Tracing").
+            .with_tracked_inactivity(false)
+            .with_context_activation(false)
+            .with_location(false)
+            .with_threads(false)
+            .with_target(false)
             // The server's own spans, and its events as span events; not
             // the libraries' (sqlx reports every statement).
             .with_filter(Targets::new().with_target("commerce", Level::INFO))
