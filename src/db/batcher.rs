@@ -130,22 +130,27 @@ impl<F> Worker<F> {
         let mut batch = Vec::with_capacity(self.max_batch);
         // Ends when every sender is gone, that is when the app shuts down.
         while jobs.recv_many(&mut batch, self.max_batch).await > 0 {
-            let span = tracing::info_span!(
-                "batch",
-                otel.name = %format_args!("{} batch", self.name),
-                batcher = self.name,
-                batch.size = batch.len(),
-            );
-            // In the trace of the request that opened it (the first), so
-            // that a lone request's trace holds its whole write; linked to
-            // the others it serves.
+            // Traced when a request it serves is: in the trace of the
+            // first of those, so that a lone request's trace holds its
+            // whole write, and linked to the others.
             let waits: Vec<TraceParent> = batch.iter().filter_map(|job| job.waiting).collect();
-            if let Some((first, others)) = waits.split_first() {
-                first.parent_of(&span);
-                for other in others {
-                    telemetry::link_to(&span, *other);
+            let span = match waits.split_first() {
+                Some((first, others)) => {
+                    let span = tracing::info_span!(
+                        target: concat!(module_path!(), "::traced"),
+                        "batch",
+                        otel.name = %format_args!("{} batch", self.name),
+                        batcher = self.name,
+                        batch.size = batch.len(),
+                    );
+                    first.parent_of(&span);
+                    for other in others {
+                        telemetry::link_to(&span, *other);
+                    }
+                    span
                 }
-            }
+                None => tracing::Span::none(),
+            };
             let settled_by = TraceParent::of(&span);
             let (requests, replies): (Vec<Req>, Vec<_>) =
                 batch.drain(..).map(|j| (j.request, j.reply)).unzip();

@@ -467,6 +467,7 @@ impl Worker {
             let span = match written_in {
                 Some(parent) => {
                     let span = tracing::info_span!(
+                        target: concat!(module_path!(), "::traced"),
                         "publish",
                         otel.name = %format_args!("publish {subject}"),
                         otel.kind = "producer",

@@ -67,21 +67,34 @@ pub fn router(state: AppState) -> Router {
                 .extensions()
                 .get::<MatchedPath>()
                 .map_or("unmatched", MatchedPath::as_str);
-            let span = tracing::info_span!(
-                "request",
-                otel.name = %format_args!("{} {route}", request.method()),
-                otel.kind = "server",
-                method = %request.method(),
-                path = %request.uri().path(),
-                request_id = %id,
-                trace_id = tracing::field::Empty,
-                operation = tracing::field::Empty,
-                http.response.status_code = tracing::field::Empty,
-            );
             let traceparent = request
                 .headers()
                 .get(TRACEPARENT)
                 .and_then(|v| v.to_str().ok());
+            // Sampled here, once: a request not traced creates no span
+            // data for the tracing layer (`telemetry::head`).
+            let parent = traceparent.and_then(telemetry::TraceParent::parse);
+            macro_rules! request_span {
+                ($target:expr) => {
+                    tracing::info_span!(
+                        target: $target,
+                        "request",
+                        otel.name = %format_args!("{} {route}", request.method()),
+                        otel.kind = "server",
+                        method = %request.method(),
+                        path = %request.uri().path(),
+                        request_id = %id,
+                        trace_id = tracing::field::Empty,
+                        operation = tracing::field::Empty,
+                        http.response.status_code = tracing::field::Empty,
+                    )
+                };
+            }
+            let span = if telemetry::sampled(parent.as_ref()) {
+                request_span!(concat!(module_path!(), "::traced"))
+            } else {
+                request_span!(module_path!())
+            };
             if let Some(trace_id) = telemetry::continue_trace(&span, traceparent) {
                 span.record("trace_id", trace_id);
             }

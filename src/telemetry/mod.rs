@@ -6,23 +6,25 @@
 //! spans (the HTTP request, the GraphQL operation, each write transaction
 //! with its attempts, the batch a write joined, the relay's publish) become
 //! OpenTelemetry spans, continuing the caller's `traceparent`
-//! ([`trace_context`]). Traces have their own filter, so `RUST_LOG=warn`
-//! quiets the logs without emptying the traces.
+//! ([`trace_context`]), for the requests sampled at the edge ([`head`]).
+//! Traces have their own filter, so `RUST_LOG=warn` quiets the logs
+//! without emptying the traces.
 
+mod head;
 mod trace_context;
+
+pub use head::sampled;
 
 pub use trace_context::{TraceParent, continue_trace, link_to};
 
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::trace::{Sampler as SdkSampler, SdkTracerProvider};
-use tracing::Level;
-use tracing_subscriber::filter::Targets;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer};
 
-use crate::config::{AppEnv, Sampler, Traces};
+use crate::config::{AppEnv, Traces};
 
 /// What the process must flush before it exits: the spans still queued
 /// for export.
@@ -70,10 +72,14 @@ pub fn init(env: AppEnv, traces: &Traces) -> Telemetry {
             .with_location(false)
             .with_threads(false)
             .with_target(false)
-            // The server's own spans, and its events as span events; not
-            // the libraries' (sqlx reports every statement).
-            .with_filter(Targets::new().with_target("commerce", Level::INFO))
+            // The spans of sampled requests, and their events as span
+            // events; nothing of the libraries' (sqlx reports every
+            // statement).
+            .with_filter(head::TracedOnly)
     });
+    if provider.is_some() {
+        head::start(traces.sampler);
+    }
     let _ = tracing_subscriber::registry()
         .with(logs)
         .with(spans)
@@ -99,24 +105,13 @@ fn provider(
         .build()?;
     Ok(SdkTracerProvider::builder()
         .with_batch_exporter(exporter)
-        .with_sampler(sampler(traces.sampler))
+        // The sampling is decided at the head (`head`): what reaches the
+        // layer is what was sampled.
+        .with_sampler(SdkSampler::AlwaysOn)
         .with_resource(
             Resource::builder()
                 .with_service_name(traces.service_name.clone())
                 .build(),
         )
         .build())
-}
-
-fn sampler(sampler: Sampler) -> SdkSampler {
-    match sampler {
-        Sampler::AlwaysOn => SdkSampler::AlwaysOn,
-        Sampler::AlwaysOff => SdkSampler::AlwaysOff,
-        Sampler::Ratio(ratio) => SdkSampler::TraceIdRatioBased(ratio),
-        Sampler::ParentBasedAlwaysOn => SdkSampler::ParentBased(Box::new(SdkSampler::AlwaysOn)),
-        Sampler::ParentBasedAlwaysOff => SdkSampler::ParentBased(Box::new(SdkSampler::AlwaysOff)),
-        Sampler::ParentBasedRatio(ratio) => {
-            SdkSampler::ParentBased(Box::new(SdkSampler::TraceIdRatioBased(ratio)))
-        }
-    }
 }

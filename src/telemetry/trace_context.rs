@@ -82,6 +82,11 @@ impl TraceParent {
         Self::of(&Span::current())
     }
 
+    /// Whether the trace is sampled (its flag).
+    pub fn sampled(&self) -> bool {
+        self.flags.is_sampled()
+    }
+
     /// The trace id, as log lines and trace viewers show it.
     pub fn trace_id(&self) -> String {
         self.trace_id.to_string()

@@ -268,3 +268,49 @@ async fn a_malformed_traceparent_starts_a_trace_of_the_servers_own() {
     assert!(request.parent_span_id.is_empty(), "a root span");
     assert_ne!(hex(&request.trace_id), TRACE_ID);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_its_caller_did_not_sample_is_not_traced() {
+    let receiver = Receiver::start().await;
+    let nats = NatsServer::start().await;
+    let app = spawn_app().await;
+    let (_server, address, _lines) = server(&app, &nats, &receiver).await;
+    let client = reqwest::Client::new();
+    let ask = |flags: &'static str, name: &'static str| {
+        client
+            .post(format!("{address}/graphql"))
+            .header(
+                "traceparent",
+                format!("00-{TRACE_ID}-{CALLER_SPAN}-{flags}"),
+            )
+            .json(&json!({ "query": format!("query {name} {{ products {{ totalCount }} }}") }))
+            .send()
+    };
+    // Not sampled by its caller (flags 00), then sampled (01): spans are
+    // exported in order, so once the second's are in, the first's would be.
+    assert_eq!(ask("00", "Unsampled").await.unwrap().status(), 200);
+    assert_eq!(ask("01", "Sampled").await.unwrap().status(), 200);
+    wait_until("the sampled query's spans", async || {
+        receiver
+            .of_trace(TRACE_ID)
+            .iter()
+            .any(|s| s.name == "query Sampled")
+    })
+    .await;
+    let names: Vec<String> = receiver
+        .spans
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|s| s.name.clone())
+        .collect();
+    assert!(
+        !names.iter().any(|n| n == "query Unsampled"),
+        "an unsampled request was traced: {names:?}"
+    );
+    assert_eq!(
+        names.iter().filter(|n| *n == "POST /graphql").count(),
+        1,
+        "{names:?}"
+    );
+}
