@@ -2,6 +2,7 @@
 
 use serde_json::json;
 
+use crate::helpers::logs::AUTO_EXPLAIN;
 use crate::helpers::{Options, TestApp, plans, spawn_app, spawn_app_with};
 
 const ORDER: &str = "query($id: ID!) { order(id: $id) { id status user { subject } } }";
@@ -148,14 +149,10 @@ const PAGE_OF: &str =
 /// the app by `auto_explain`.
 async fn generic_plans() -> TestApp {
     spawn_app_with(Options {
-        database_settings: vec![
-            ("plan_cache_mode", "force_generic_plan"),
-            ("session_preload_libraries", "auto_explain"),
-            ("auto_explain.log_min_duration", "0"),
-            ("auto_explain.log_analyze", "on"),
-            ("auto_explain.log_timing", "off"),
-            ("auto_explain.log_level", "notice"),
-        ],
+        database_settings: [("plan_cache_mode", "force_generic_plan")]
+            .into_iter()
+            .chain(AUTO_EXPLAIN)
+            .collect(),
         ..Default::default()
     })
     .await

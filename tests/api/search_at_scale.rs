@@ -11,6 +11,7 @@
 use serde_json::{Value, json};
 use sqlx::Row;
 
+use crate::helpers::logs::AUTO_EXPLAIN;
 use crate::helpers::{Options, TestApp, plans, spawn_app_with};
 
 /// Enough products that walking them all is what the planner is tempted
@@ -39,13 +40,7 @@ const LIST: &str = "query($first: Int, $after: String, $last: Int, $search: Stri
 /// session of its database.
 async fn catalog() -> TestApp {
     let app = spawn_app_with(Options {
-        database_settings: vec![
-            ("session_preload_libraries", "auto_explain"),
-            ("auto_explain.log_min_duration", "0"),
-            ("auto_explain.log_analyze", "on"),
-            ("auto_explain.log_timing", "off"),
-            ("auto_explain.log_level", "notice"),
-        ],
+        database_settings: AUTO_EXPLAIN.to_vec(),
         ..Default::default()
     })
     .await;

@@ -95,6 +95,17 @@ pub async fn warnings<F: std::future::Future>(work: F) -> (F::Output, Vec<String
     (output, WARNINGS.with(|w| w.take()))
 }
 
+/// The database settings under which every statement's plan reaches the
+/// app as a notice (for [`plans`]): `auto_explain` in every session,
+/// every statement, with its row counts but no timings.
+pub const AUTO_EXPLAIN: [(&str, &str); 5] = [
+    ("session_preload_libraries", "auto_explain"),
+    ("auto_explain.log_min_duration", "0"),
+    ("auto_explain.log_analyze", "on"),
+    ("auto_explain.log_timing", "off"),
+    ("auto_explain.log_level", "notice"),
+];
+
 /// The plans of the statements the app ran while `work` ran, as
 /// PostgreSQL's `auto_explain` sent them (on a database set up for it, see
 /// `Options::database_settings`); run it in a current-thread test (see
