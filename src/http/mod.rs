@@ -95,7 +95,7 @@ pub fn router(state: AppState) -> Router {
             } else {
                 request_span!(module_path!())
             };
-            if let Some(trace_id) = telemetry::continue_trace(&span, traceparent) {
+            if let Some(trace_id) = telemetry::continue_trace(&span, parent) {
                 span.record("trace_id", trace_id);
             }
             span

@@ -123,11 +123,10 @@ impl fmt::Display for TraceParent {
     }
 }
 
-/// Makes a request's `span` continue the trace of its `traceparent`
-/// header, when that is a valid one; returns the trace id its log lines
-/// carry (the caller's, even with traces off).
-pub fn continue_trace(span: &Span, traceparent: Option<&str>) -> Option<String> {
-    let parent = traceparent.and_then(TraceParent::parse);
+/// Makes a request's `span` continue the caller's trace `parent` (its
+/// parsed `traceparent` header), if any; returns the trace id its log
+/// lines carry (the caller's, even when the request is not traced).
+pub fn continue_trace(span: &Span, parent: Option<TraceParent>) -> Option<String> {
     if let Some(parent) = &parent {
         parent.parent_of(span);
     }
@@ -181,10 +180,10 @@ mod tests {
     fn with_traces_off_a_request_logs_the_callers_trace_id() {
         let span = tracing::info_span!("request");
         assert_eq!(
-            continue_trace(&span, Some(VALID)).as_deref(),
+            continue_trace(&span, TraceParent::parse(VALID)).as_deref(),
             Some("4bf92f3577b34da6a3ce929d0e0e4736")
         );
-        assert_eq!(continue_trace(&span, Some("garbage")), None);
+        assert_eq!(continue_trace(&span, TraceParent::parse("garbage")), None);
         assert_eq!(TraceParent::of(&span), None);
     }
 }
