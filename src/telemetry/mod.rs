@@ -65,8 +65,7 @@ pub fn init(env: AppEnv, traces: &Traces) -> Telemetry {
             // (time its busy and idle spells, make its context the
             // thread's current one) and add to every span (its source
             // file and line, thread, target), none of which a trace of
-            // this server uses; half the exported bytes in the A/B of
-            // docs/benchmarks.md ("Tracing").
+            // this server uses (docs/benchmarks.md, "Tracing").
             .with_tracked_inactivity(false)
             .with_context_activation(false)
             .with_location(false)
